@@ -1,0 +1,196 @@
+"""Sequence loaders for the GOT-10k, LaSOT, OTB-100 and UAV123 directory layouts.
+
+Layouts, relative to the dataset directory given:
+
+* ``got10k``: ``<seq>/00000001.jpg ...``, ``<seq>/groundtruth.txt``, optional ``absence.label`` (1 = absent)
+  and ``cover.label`` (0 = fully occluded, counted absent as in the GOT-10k toolkit).
+* ``lasot``: ``<category>/<seq>/img/*.jpg`` (or ``<seq>/img`` when given one category), ``groundtruth.txt``,
+  ``full_occlusion.txt`` and ``out_of_view.txt`` (0/1 flags; either one marks the target absent).
+* ``otb``: ``<seq>/img/0001.jpg ...`` with ``groundtruth_rect.txt``, or ``groundtruth_rect.<k>.txt`` per target
+  (sequences ``<seq>-<k>``, as in the OTB toolkit).
+* ``uav123``: ``data_seq/UAV123/<seq>/*.jpg`` with ``anno/UAV123/<seq>.txt`` (NaN rows: target absent).
+
+Box files hold one ``x, y, w, h`` row per frame separated by commas, tabs or spaces. A sequence whose files
+disagree (frame and annotation counts differ, unparsable rows, target never visible) is skipped with a warning.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+_SEPARATORS = re.compile(r"[,\s]+")
+
+
+class DatasetError(ValueError):
+    """The dataset directory is missing, of an unknown layout, or holds no usable sequence."""
+
+
+@dataclass(frozen=True, eq=False)
+class Sequence:
+    """One annotated video: frame paths, (N, 4) float64 ground truth (NaN rows where absent), absent mask."""
+
+    name: str
+    frames: tuple[Path, ...]
+    ground_truth: np.ndarray
+    absent: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    @property
+    def init_frame(self) -> int:
+        """Index of the first frame whose target is present (where one-pass evaluation initialises)."""
+        return int(np.flatnonzero(~self.absent)[0])
+
+    def read_frame(self, index: int) -> np.ndarray:
+        """Frame ``index`` as an HxWx3 uint8 RGB array."""
+        image = cv2.imread(str(self.frames[index]), cv2.IMREAD_COLOR)
+        if image is None:
+            raise OSError(f"cannot read image {self.frames[index]}")
+        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def read_boxes(path: Path) -> np.ndarray:
+    """(N, 4) float64 boxes of a ground-truth file (comma, tab or space separated; ``NaN`` allowed)."""
+    rows = [_SEPARATORS.split(line.strip()) for line in path.read_text().splitlines() if line.strip()]
+    if any(len(row) != 4 for row in rows):
+        raise ValueError(f"{path}: every row needs 4 values (x, y, w, h)")
+    return np.array(rows, dtype=np.float64).reshape(-1, 4)
+
+
+def read_numbers(path: Path) -> np.ndarray:
+    """Every number of a flag or label file, whether on one line or one per line."""
+    return np.array(_SEPARATORS.split(path.read_text().strip()), dtype=np.float64)
+
+
+def make_sequence(
+    name: str, frames: Iterable[Path], boxes: np.ndarray, absent_flags: Iterable[np.ndarray] = ()
+) -> Sequence:
+    """Check lengths and build a :class:`Sequence`; frames with invalid boxes or a set flag are absent."""
+    frames = tuple(frames)
+    if len(frames) != len(boxes):
+        raise ValueError(f"{len(frames)} frames but {len(boxes)} ground-truth rows")
+    absent = ~(np.isfinite(boxes).all(axis=1) & (boxes[:, 2:] > 0).all(axis=1))
+    for flags in absent_flags:
+        if len(flags) != len(frames):
+            raise ValueError(f"{len(frames)} frames but {len(flags)} absence flags")
+        absent |= flags
+    if absent.all():
+        raise ValueError("the target is absent in every frame")
+    ground_truth = boxes.copy()
+    ground_truth[absent] = np.nan
+    return Sequence(name, frames, ground_truth, absent)
+
+
+def _frame_paths(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        raise ValueError(f"frame directory {directory} missing")
+    return sorted(path for path in directory.iterdir() if path.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _discover_got10k(root: Path) -> list[Path]:
+    return sorted(path for path in root.glob("*/groundtruth.txt") if not (path.parent / "img").is_dir())
+
+
+def _load_got10k(annotation: Path) -> Sequence:
+    directory = annotation.parent
+    flags = []
+    if (directory / "absence.label").is_file():
+        flags.append(read_numbers(directory / "absence.label") != 0)
+    if (directory / "cover.label").is_file():
+        flags.append(read_numbers(directory / "cover.label") == 0)
+    return make_sequence(directory.name, _frame_paths(directory), read_boxes(annotation), flags)
+
+
+def _discover_lasot(root: Path) -> list[Path]:
+    annotations = [*root.glob("*/*/groundtruth.txt"), *root.glob("*/groundtruth.txt")]
+    return sorted(path for path in annotations if (path.parent / "img").is_dir())
+
+
+def _load_lasot(annotation: Path) -> Sequence:
+    directory = annotation.parent
+    flags = [read_numbers(directory / name) != 0 for name in ("full_occlusion.txt", "out_of_view.txt")]
+    return make_sequence(directory.name, _frame_paths(directory / "img"), read_boxes(annotation), flags)
+
+
+def _discover_otb(root: Path) -> list[Path]:
+    return sorted(path for path in root.glob("*/groundtruth_rect*.txt") if (path.parent / "img").is_dir())
+
+
+def _load_otb(annotation: Path) -> Sequence:
+    directory = annotation.parent
+    target = annotation.name.removeprefix("groundtruth_rect").removesuffix(".txt").strip(".")
+    name = f"{directory.name}-{target}" if target else directory.name
+    return make_sequence(name, _frame_paths(directory / "img"), read_boxes(annotation))
+
+
+def _discover_uav123(root: Path) -> list[Path]:
+    return sorted((root / "anno" / "UAV123").glob("*.txt")) if (root / "data_seq" / "UAV123").is_dir() else []
+
+
+def _load_uav123(annotation: Path) -> Sequence:
+    frames = _frame_paths(annotation.parents[2] / "data_seq" / "UAV123" / annotation.stem)
+    return make_sequence(annotation.stem, frames, read_boxes(annotation))
+
+
+@dataclass(frozen=True)
+class _Layout:
+    discover: Callable[[Path], list[Path]]  # annotation files under the dataset root, one per sequence
+    load: Callable[[Path], Sequence]  # annotation file -> sequence
+
+
+# In auto-detection order: the first layout that finds an annotation file wins.
+_LAYOUTS = {
+    "uav123": _Layout(_discover_uav123, _load_uav123),
+    "otb": _Layout(_discover_otb, _load_otb),
+    "lasot": _Layout(_discover_lasot, _load_lasot),
+    "got10k": _Layout(_discover_got10k, _load_got10k),
+}
+FORMATS = tuple(_LAYOUTS)
+
+
+def detect_format(root: Path | str) -> str:
+    """The layout of the dataset directory ``root`` (one of ``FORMATS``)."""
+    root = _existing_dir(root)
+    for fmt, layout in _LAYOUTS.items():
+        if layout.discover(root):
+            return fmt
+    raise DatasetError(f"{root} matches none of the dataset layouts {', '.join(FORMATS)}")
+
+
+def load_dataset(root: Path | str, fmt: str = "auto", max_sequences: int | None = None) -> list[Sequence]:
+    """The sequences of dataset directory ``root`` in name order, at most ``max_sequences`` of them."""
+    root = _existing_dir(root)
+    if fmt == "auto":
+        fmt = detect_format(root)
+    if fmt not in _LAYOUTS:
+        raise DatasetError(f"unknown dataset format {fmt!r}; expected auto or one of {', '.join(FORMATS)}")
+    layout = _LAYOUTS[fmt]
+    sequences: list[Sequence] = []
+    for annotation in layout.discover(root):
+        if max_sequences is not None and len(sequences) >= max_sequences:
+            break
+        try:
+            sequences.append(layout.load(annotation))
+        except (OSError, ValueError) as error:
+            logger.warning("skipping %s sequence %s: %s", fmt, annotation, error)
+    if not sequences:
+        raise DatasetError(f"no usable {fmt} sequence under {root}")
+    return sequences
+
+
+def _existing_dir(root: Path | str) -> Path:
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"dataset directory {root} does not exist")
+    return root

@@ -1,0 +1,169 @@
+"""Evaluation reports: per-frame result CSVs, a per-sequence CSV, a summary JSON and comparison plots (PNG).
+
+Layout under the output directory::
+
+    results/<tracker>/<sequence>.csv   frame, box, confidence and timings of every frame (NaN: not tracked)
+    sequences.csv                      one row per tracker and sequence: metrics and mean timings
+    summary.json                       per tracker: dataset-level metrics, timings, curves; the thresholds
+    success_plot.png, precision_plot.png, norm_precision_plot.png   all trackers, legend sorted by value
+
+Plots need matplotlib (the ``eval`` extra), imported only when plotting.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from asymtrack_ros.evaluation.metrics import (
+    NORM_PRECISION_THRESHOLDS,
+    PRECISION_THRESHOLDS_PX,
+    SUCCESS_THRESHOLDS,
+    Scores,
+    pool_scores,
+)
+from asymtrack_ros.evaluation.ope import TIMING_FIELDS, SequenceResult, timing_summary
+
+SEQUENCE_CSV = "sequences.csv"
+SUMMARY_JSON = "summary.json"
+RESULTS_DIR = "results"
+_LINE_STYLES = ("-", "--", "-.", ":")
+
+
+@dataclass(frozen=True)
+class _Plot:
+    filename: str
+    title: str
+    xlabel: str
+    ylabel: str
+    thresholds: np.ndarray
+    curve: str  # Scores attribute holding the curve
+    value: str  # Scores attribute holding the headline value shown in the legend
+    value_label: str
+    legend_location: str
+
+
+PLOTS = (
+    _Plot("success_plot.png", "Success plot", "Overlap threshold", "Success rate", SUCCESS_THRESHOLDS,
+          "success_curve", "auc", "AUC", "lower left"),
+    _Plot("precision_plot.png", "Precision plot", "Location error threshold (px)", "Precision",
+          PRECISION_THRESHOLDS_PX, "precision_curve", "precision", "P@20px", "lower right"),
+    _Plot("norm_precision_plot.png", "Normalized precision plot", "Normalized location error threshold",
+          "Normalized precision", NORM_PRECISION_THRESHOLDS, "norm_precision_curve", "norm_precision", "NP@0.2",
+          "lower right"),
+)
+
+
+def write_report(out_dir: Path | str, results: Mapping[str, list[SequenceResult]], dataset: str = "") -> dict:
+    """Write every report file under ``out_dir``; returns the summary also written to ``summary.json``."""
+    if not any(results.values()):
+        raise ValueError("no tracking results to report")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for tracker_results in results.values():
+        for result in tracker_results:
+            write_frame_results(out_dir / RESULTS_DIR / result.tracker / f"{result.sequence}.csv", result)
+    write_sequence_csv(out_dir / SEQUENCE_CSV, results)
+    overall = {name: pool_scores(result.scores for result in runs) for name, runs in results.items()}
+    summary = summarize(results, overall, dataset)
+    (out_dir / SUMMARY_JSON).write_text(json.dumps(summary, indent=2) + "\n")
+    for plot in PLOTS:
+        plot_curves(out_dir / plot.filename, plot, overall, dataset)
+    return summary
+
+
+def write_frame_results(path: Path, result: SequenceResult) -> None:
+    """One CSV row per frame: index, box, confidence and timings."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = np.column_stack([np.arange(len(result.boxes)), result.boxes, result.confidences, result.timings_ms])
+    header = ",".join(("frame", "x", "y", "w", "h", "confidence", *TIMING_FIELDS))
+    formats = ["%d", *["%.3f"] * 4, "%.5f", *["%.3f"] * len(TIMING_FIELDS)]
+    np.savetxt(path, table, fmt=formats, delimiter=",", header=header, comments="")
+
+
+def write_sequence_csv(path: Path, results: Mapping[str, list[SequenceResult]]) -> None:
+    """One row per tracker and sequence: frame counts, metrics and mean timings."""
+    rows = [
+        {
+            "tracker": result.tracker,
+            "sequence": result.sequence,
+            "frames": len(result.boxes),
+            "init_frame": result.init_frame,
+            "scored_frames": result.scores.num_frames,
+            **result.scores.summary(),
+            **timing_summary(result.tracked_timings_ms),
+        }
+        for tracker_results in results.values()
+        for result in tracker_results
+    ]
+    with path.open("w", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def summarize(results: Mapping[str, list[SequenceResult]], overall: Mapping[str, Scores], dataset: str) -> dict:
+    """JSON-ready summary: thresholds and, per tracker, dataset metrics, mean timings and curves (null: undefined)."""
+    trackers = {}
+    for name, tracker_results in results.items():
+        scores = overall[name]
+        numbers = {
+            **scores.summary(),
+            **timing_summary(np.concatenate([result.tracked_timings_ms for result in tracker_results])),
+        }
+        trackers[name] = {
+            "sequences": len(tracker_results),
+            "scored_frames": scores.num_frames,
+            **{key: _finite_or_none(value) for key, value in numbers.items()},
+            **{plot.curve: _finite_list(getattr(scores, plot.curve)) for plot in PLOTS},
+        }
+    return {
+        "dataset": dataset,
+        "thresholds": {
+            "success": SUCCESS_THRESHOLDS.tolist(),
+            "precision_px": PRECISION_THRESHOLDS_PX.tolist(),
+            "norm_precision": NORM_PRECISION_THRESHOLDS.tolist(),
+        },
+        "trackers": trackers,
+    }
+
+
+def plot_curves(path: Path, plot: _Plot, overall: Mapping[str, Scores], dataset: str = "") -> None:
+    """One comparison plot of every tracker's curve, legend sorted by the plot's headline value."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6.4, 4.8))
+    axes = figure.add_subplot()
+    values = {name: getattr(scores, plot.value) for name, scores in overall.items()}
+    ranked = sorted(overall, key=lambda name: np.nan_to_num(values[name], nan=-1.0), reverse=True)
+    for rank, name in enumerate(ranked):
+        axes.plot(
+            plot.thresholds,
+            getattr(overall[name], plot.curve),
+            label=f"{name} [{plot.value_label} {values[name]:.3f}]",
+            linestyle=_LINE_STYLES[rank // 10 % len(_LINE_STYLES)],
+        )
+    axes.set(
+        title=f"{plot.title} on {dataset}" if dataset else plot.title,
+        xlabel=plot.xlabel,
+        ylabel=plot.ylabel,
+        xlim=(plot.thresholds[0], plot.thresholds[-1]),
+        ylim=(0.0, 1.0),
+    )
+    axes.grid(True)
+    axes.legend(loc=plot.legend_location)
+    figure.savefig(path, dpi=120, bbox_inches="tight")
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _finite_list(values: np.ndarray) -> list[float | None]:
+    return [_finite_or_none(float(value)) for value in values]

@@ -1,0 +1,71 @@
+"""Model family registry: ``build_model(name, variant)`` and the per-variant crop config."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from torch import nn
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+VARIANT_ALIASES = {"t": "tiny", "s": "small", "b": "base"}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """What the tracker needs to know about a model variant: crop geometry and normalisation."""
+
+    name: str
+    variant: str
+    template_size: int
+    search_size: int
+    template_factor: float = 2.0
+    search_factor: float = 4.0
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+
+
+ModelBuilder = Callable[[str], nn.Module]
+_FAMILIES: dict[str, tuple[ModelBuilder, tuple[str, ...]]] = {}
+
+
+def register_model(name: str, variants: tuple[str, ...]) -> Callable[[ModelBuilder], ModelBuilder]:
+    """Register ``builder(variant) -> nn.Module`` for a model family."""
+
+    def decorator(builder: ModelBuilder) -> ModelBuilder:
+        _FAMILIES[name] = (builder, variants)
+        return builder
+
+    return decorator
+
+
+def canonical_variant(variant: str) -> str:
+    """Map ``t|s|b`` aliases (any case) to ``tiny|small|base``."""
+    lowered = variant.lower()
+    return VARIANT_ALIASES.get(lowered, lowered)
+
+
+def available_models() -> dict[str, tuple[str, ...]]:
+    """Registered families and their variants."""
+    _import_families()
+    return {name: variants for name, (_, variants) in _FAMILIES.items()}
+
+
+def build_model(name: str, variant: str) -> nn.Module:
+    """Build a model in checkpoint (training) form, with randomly initialised weights."""
+    _import_families()
+    family = name.lower()
+    if family not in _FAMILIES:
+        raise ValueError(f"unknown model {name!r}; available: {sorted(_FAMILIES)}")
+    builder, variants = _FAMILIES[family]
+    canonical = canonical_variant(variant)
+    if canonical not in variants:
+        raise ValueError(f"unknown variant {variant!r} for model {family!r}; available: {list(variants)}")
+    return builder(canonical)
+
+
+def _import_families() -> None:
+    """Import the family modules so that their ``register_model`` calls run."""
+    from asymtrack_ros.models import asymtrack, hit  # noqa: F401

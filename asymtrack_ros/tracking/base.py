@@ -1,0 +1,75 @@
+"""The backend-independent tracker interface: ``Tracker``, ``TrackResult``, ``DeviceInfo``."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from asymtrack_ros.tracking.validation import validate_box, validate_image
+
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """Where a backend actually runs (reported in status and diagnostics)."""
+
+    backend: str
+    device: str
+    providers: tuple[str, ...] = ()
+    requested: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TrackResult:
+    """One frame's output: box (x, y, w, h) in image pixels, score in [0, 1], timings in ms."""
+
+    box: Box
+    score: float
+    preprocess_ms: float = 0.0
+    inference_ms: float = 0.0
+    postprocess_ms: float = 0.0
+    has_score: bool = True
+    extras: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def total_ms(self) -> float:
+        return self.preprocess_ms + self.inference_ms + self.postprocess_ms
+
+
+class Tracker(abc.ABC):
+    """Single-object tracker. Images are HxWx3 uint8 RGB arrays, boxes (x, y, w, h) in pixels."""
+
+    model_name: str = ""
+    variant: str = ""
+
+    @property
+    @abc.abstractmethod
+    def device_info(self) -> DeviceInfo:
+        """The backend, device and execution providers actually in use."""
+
+    def initialize(self, image: np.ndarray, box: Box) -> None:
+        """Start tracking the object in ``box`` on ``image``; resets every cached state."""
+        validate_image(image)
+        self._initialize(image, validate_box(box, image.shape))
+
+    def track(self, image: np.ndarray, search_scale: float = 1.0) -> TrackResult:
+        """Locate the target in ``image``; ``search_scale`` > 1 widens the search region (re-acquisition)."""
+        validate_image(image)
+        if not self.is_initialized:
+            raise RuntimeError("track() called before initialize()")
+        return self._track(image, search_scale)
+
+    @property
+    @abc.abstractmethod
+    def is_initialized(self) -> bool:
+        """True once ``initialize`` succeeded."""
+
+    @abc.abstractmethod
+    def _initialize(self, image: np.ndarray, box: Box) -> None: ...
+
+    @abc.abstractmethod
+    def _track(self, image: np.ndarray, search_scale: float) -> TrackResult: ...

@@ -1,0 +1,74 @@
+"""Crop, normalise and map-back arithmetic, identical to the official trackers.
+
+Both AsymTrack and HiT crop a square of side ``ceil(sqrt(w*h) * factor)`` around the box centre
+(Python ``round`` for the corner, zero padding outside the image, with the official far-side
+``+1`` padding quirk), resize it bilinearly, and normalise with ImageNet statistics.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+Box = tuple[float, float, float, float]
+
+
+def sample_target(image: np.ndarray, box: Sequence[float], factor: float, output_size: int) -> tuple[np.ndarray, float]:
+    """Square crop of side ``ceil(sqrt(w*h)*factor)`` centred on ``box``, resized to ``output_size``.
+
+    Returns the (output_size, output_size, 3) uint8 crop and ``resize_factor = output_size / crop_side``.
+    """
+    x, y, w, h = box
+    crop_side = math.ceil(math.sqrt(w * h) * factor)
+    if crop_side < 1:
+        raise ValueError(f"box {tuple(box)} is too small to crop")
+    x1 = round(x + 0.5 * w - crop_side * 0.5)
+    y1 = round(y + 0.5 * h - crop_side * 0.5)
+    x2, y2 = x1 + crop_side, y1 + crop_side
+    height, width = image.shape[:2]
+    x1_pad, y1_pad = max(0, -x1), max(0, -y1)
+    x2_pad, y2_pad = max(x2 - width + 1, 0), max(y2 - height + 1, 0)
+    crop = image[y1 + y1_pad : y2 - y2_pad, x1 + x1_pad : x2 - x2_pad]
+    if crop.size == 0:
+        raise ValueError(f"box {tuple(box)} does not overlap the {width}x{height} image")
+    padded = cv2.copyMakeBorder(crop, y1_pad, y2_pad, x1_pad, x2_pad, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+    return cv2.resize(padded, (output_size, output_size)), output_size / crop_side
+
+
+class Normalizer:
+    """uint8 HxWx3 RGB crop -> float32 (1, 3, H, W) tensor data, ``(x/255 - mean) / std``."""
+
+    def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
+        self.mean = np.asarray(mean, dtype=np.float32).reshape(1, 3, 1, 1)
+        self.std = np.asarray(std, dtype=np.float32).reshape(1, 3, 1, 1)
+
+    def __call__(self, crop: np.ndarray) -> np.ndarray:
+        chw = crop.transpose(2, 0, 1)[np.newaxis].astype(np.float32)
+        return (chw / np.float32(255.0) - self.mean) / self.std
+
+
+def map_box_back(pred_box_norm: np.ndarray, previous: Box, search_size: int, resize_factor: float) -> Box:
+    """Network (cx, cy, w, h) normalised to the search crop -> (x, y, w, h) in image pixels.
+
+    Float32 scaling as the official tracker does (``pred * search_size / resize_factor`` on a tensor).
+    """
+    scaled = pred_box_norm.astype(np.float32) * np.float32(search_size) / np.float32(resize_factor)
+    cx, cy, w, h = (float(v) for v in scaled)
+    half_side = 0.5 * search_size / resize_factor
+    cx_real = cx + (previous[0] + 0.5 * previous[2] - half_side)
+    cy_real = cy + (previous[1] + 0.5 * previous[3] - half_side)
+    return cx_real - 0.5 * w, cy_real - 0.5 * h, w, h
+
+
+def clip_box(box: Box, height: int, width: int, margin: float = 10) -> Box:
+    """Keep at least ``margin`` pixels of the box inside the image and a size of at least ``margin``."""
+    x1, y1, w, h = box
+    x2, y2 = x1 + w, y1 + h
+    x1 = min(max(0, x1), width - margin)
+    x2 = min(max(margin, x2), width)
+    y1 = min(max(0, y1), height - margin)
+    y2 = min(max(margin, y2), height)
+    return x1, y1, max(margin, x2 - x1), max(margin, y2 - y1)

@@ -1,0 +1,23 @@
+"""pip install of the ROS-free tracker core (``pip install .``).
+
+The ROS 2 package itself builds with colcon (ament_cmake, see CMakeLists.txt); this file lets
+plain Python users install the models, backends, export, evaluation and training tools.
+"""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="asymtrack_ros",
+    version="0.1.0",
+    description="Single-object visual tracking (AsymTrack, HiT) with PyTorch, ONNX Runtime and OpenCV backends",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["asymtrack_ros", "asymtrack_ros.*"]),
+    package_data={"asymtrack_ros": ["py.typed"]},
+    install_requires=["numpy>=1.24", "opencv-contrib-python-headless<5", "onnxruntime>=1.17"],
+    extras_require={
+        "torch": ["torch==2.13.0", "onnx>=1.16", "onnxscript>=0.2"],
+        "eval": ["matplotlib>=3.7"],
+    },
+    entry_points={"console_scripts": []},
+)

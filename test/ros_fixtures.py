@@ -1,0 +1,78 @@
+"""Helpers for tests that talk to other processes over real DDS."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+TEST_DIR = Path(__file__).resolve().parent
+
+
+def require_ros() -> None:
+    """Skip unless rclpy and the built interfaces import (run under scripts/ros_env.sh)."""
+    try:
+        import rclpy  # noqa: F401
+        import vision_msgs.msg  # noqa: F401
+
+        import asymtrack_ros.msg  # noqa: F401
+    except ImportError as error:
+        pytest.skip(f"ROS environment not available ({error}); run via `make test`")
+
+
+@contextmanager
+def peer_process(*args: str) -> Iterator[subprocess.Popen]:
+    """Run ``dds_peer.py`` (or any script given by path) as a separate process; SIGINT it on exit."""
+    script = args[0] if args[0].endswith(".py") else str(TEST_DIR / "dds_peer.py")
+    argv = list(args[1:]) if args[0].endswith(".py") else list(args)
+    process = subprocess.Popen([sys.executable, script, *argv], env=os.environ.copy())
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@contextmanager
+def spinning_node(name: str) -> Iterator:
+    """An rclpy node spun by a background executor; stops the executor before shutdown."""
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = rclpy.create_node(name, context=context)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    thread = threading.Thread(target=executor.spin, daemon=True)
+    thread.start()
+    try:
+        yield node
+    finally:
+        executor.shutdown()
+        thread.join(timeout=5)
+        node.destroy_node()
+        rclpy.shutdown(context=context)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.02) -> bool:
+    """Poll ``condition`` until true or ``timeout`` seconds passed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return condition()

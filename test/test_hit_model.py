@@ -1,0 +1,184 @@
+"""HiT model family against the official checkpoint layout and reference outputs."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from asymtrack_ros.models import build_model
+from asymtrack_ros.models.hit import HiT, checkpoint_filter
+from asymtrack_ros.reference import REFERENCE_ENV, vector_files
+
+from conftest import load_vectors, require_reference, state_dict_from_vectors
+
+VARIANTS = ("tiny", "small", "base")
+BOX_ATOL = 1e-5
+FEATURE_ATOL = 2e-4
+VECTOR_FILES = vector_files("hit")
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module", params=VECTOR_FILES or [None], ids=lambda path: path.stem if path else "none")
+def vectors(request: pytest.FixtureRequest) -> tuple[dict[str, np.ndarray], dict]:
+    """Arrays and meta of one ``hit_*_vectors.npz``."""
+    if request.param is None:
+        pytest.skip(f"no hit_*_vectors.npz in the reference directory (set {REFERENCE_ENV})")
+    return load_vectors(request.param)
+
+
+@pytest.fixture(scope="module")
+def keys_manifest() -> dict:
+    """Per-variant entries of ``hit_keys.json``."""
+    with open(require_reference("hit_keys.json")) as handle:
+        return json.load(handle)["variants"]
+
+
+def tensor(arrays: dict[str, np.ndarray], key: str) -> torch.Tensor:
+    return torch.from_numpy(arrays[key])
+
+
+def assert_close(actual: torch.Tensor, expected: torch.Tensor, atol: float, name: str) -> None:
+    torch.testing.assert_close(actual, expected.reshape(actual.shape), rtol=0, atol=atol, msg=lambda m: f"{name}: {m}")
+
+
+def key_layout(model: nn.Module) -> list[list]:
+    """``[key, shape, dtype]`` per state-dict entry, in the manifest's format."""
+    state = model.state_dict()
+    return [[key, list(value.shape), str(value.dtype).removeprefix("torch.")] for key, value in state.items()]
+
+
+def param_count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def manifest_param_count(entries: list[list], buffers: set[str]) -> int:
+    """Parameters implied by a key list: every entry that is not a buffer (BN statistics, int64 index tables)."""
+    return sum(math.prod(shape) for key, shape, _ in entries if key not in buffers)
+
+
+def randomized(model: HiT, seed: int = 0) -> HiT:
+    """Model with every float parameter and BN statistic drawn at random (BN variances positive), in eval mode."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for key, value in model.state_dict().items():
+            if value.is_floating_point():
+                sample = torch.randn(value.shape, generator=generator) * 0.2
+                value.copy_(sample.abs() + 0.5 if key.endswith("running_var") else sample)
+    return model.eval()
+
+
+def test_reference_outputs_unfused_and_fused(vectors: tuple[dict, dict]) -> None:
+    arrays, meta = vectors
+    model = build_model("hit", meta["variant"])
+    state_dict = checkpoint_filter(state_dict_from_vectors(arrays, meta))
+    for key, value in model.state_dict().items():
+        if key.endswith("attention_bias_idxs"):  # our dual-image position tables equal the authors'
+            assert torch.equal(value, state_dict[key]), key
+    model.load_state_dict(state_dict, strict=True)
+    model.eval()
+    template, search = tensor(arrays, "template"), tensor(arrays, "search")
+    with torch.no_grad():
+        unfused = model(template, search)
+        assert_close(unfused["pred_boxes"], tensor(arrays, "pred_boxes_unfused"), BOX_ATOL, "pred_boxes_unfused")
+        model.fuse()
+        body = model.backbone.body
+        features = body(body.embed(search), body.embed(template))
+        for name, feature in zip(("feat_out0", "feat_out1", "feat_out2"), features, strict=True):
+            assert_close(feature, tensor(arrays, name), FEATURE_ATOL, name)
+        fused = model(template, search)
+        assert_close(fused["pred_boxes"], tensor(arrays, "pred_boxes"), BOX_ATOL, "pred_boxes")
+        tracked = model.track_search(search, model.encode_template(template))
+    for key in ("pred_boxes", "prob_tl", "prob_br"):
+        assert torch.equal(tracked[key], fused[key]), key
+    assert fused["prob_tl"].shape == (1, 256)
+    torch.testing.assert_close(fused["prob_tl"].sum(dim=1), torch.ones(1))
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_checkpoint_and_fused_layout(variant: str, keys_manifest: dict) -> None:
+    entry = keys_manifest[variant]
+    buffers = set(entry["buffers"])
+    model = build_model("hit", variant)
+    assert model.config.variant == variant
+    assert (model.config.template_size, model.config.search_size) == (128, 256)
+    assert key_layout(model) == entry["checkpoint_keys"]
+    # Parameters only: BN running statistics, num_batches_tracked and attention_bias_idxs are buffers.
+    assert param_count(model) == manifest_param_count(entry["checkpoint_keys"], buffers)
+    assert param_count(model) == entry["config"]["num_params_checkpoint_form"]
+    model.fuse(fold_batchnorm=False)
+    assert key_layout(model) == entry["fused_keys_after_replace_batchnorm"]
+    assert param_count(model) == entry["config"]["num_params_fused"]
+
+
+def test_strict_load_reports_missing_key() -> None:
+    model = build_model("hit", "tiny")
+    state_dict = model.state_dict()
+    missing = "backbone.body.blocks.4.attention_bias_idxs"
+    del state_dict[missing]
+    with pytest.raises(RuntimeError, match=f"Missing key.*{missing}"):
+        build_model("hit", "tiny").load_state_dict(state_dict, strict=True)
+
+
+def test_checkpoint_filter_strips_data_parallel_prefix() -> None:
+    state_dict = build_model("hit", "tiny").state_dict()
+    wrapped = {f"module.{key}": value for key, value in state_dict.items()}
+    assert checkpoint_filter(wrapped).keys() == state_dict.keys()
+    assert checkpoint_filter(state_dict).keys() == state_dict.keys()
+
+
+@pytest.mark.parametrize("fuse", [False, True], ids=["unfused", "fused"])
+def test_batch_of_two_equals_single_runs(fuse: bool) -> None:
+    model = randomized(build_model("hit", "tiny"))
+    if fuse:
+        model.fuse()
+    generator = torch.Generator().manual_seed(1)
+    template = torch.randn(2, 3, 128, 128, generator=generator)
+    search = torch.randn(2, 3, 256, 256, generator=generator)
+    with torch.no_grad():
+        batched = model(template, search)
+        singles = [model(template[i : i + 1], search[i : i + 1]) for i in range(2)]
+    for key in ("pred_boxes", "prob_tl", "prob_br"):
+        assert_close(batched[key], torch.cat([single[key] for single in singles]), 1e-6, key)
+
+
+def test_training_mode_backpropagates_to_every_parameter() -> None:
+    model = randomized(build_model("hit", "tiny")).train()
+    generator = torch.Generator().manual_seed(2)
+    output = model(torch.randn(2, 3, 128, 128, generator=generator), torch.randn(2, 3, 256, 256, generator=generator))
+    (output["pred_boxes"].sum() + output["prob_tl"].square().sum()).backward()
+    without_gradient = [name for name, p in model.named_parameters() if p.grad is None or not p.grad.isfinite().all()]
+    assert without_gradient == []
+
+
+@pytest.mark.slow
+def test_onnx_export_matches_pytorch(tmp_path: Path) -> None:
+    onnxruntime = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    model = randomized(build_model("hit", "tiny")).fuse()
+    generator = torch.Generator().manual_seed(3)
+    template = torch.randn(1, 3, 128, 128, generator=generator)
+    search = torch.randn(1, 3, 256, 256, generator=generator)
+    path = tmp_path / "hit_tiny.onnx"
+    torch.onnx.export(
+        model,
+        (template, search),
+        path,
+        input_names=["template", "search"],
+        output_names=["pred_boxes", "prob_tl", "prob_br"],
+        opset_version=18,
+        dynamo=True,
+        verbose=False,
+    )
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    outputs = session.run(None, {"template": template.numpy(), "search": search.numpy()})
+    with torch.no_grad():
+        expected = model(template, search)
+    for name, actual in zip(("pred_boxes", "prob_tl", "prob_br"), outputs, strict=True):
+        assert_close(torch.from_numpy(actual), expected[name], 1e-5, name)

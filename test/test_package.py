@@ -1,0 +1,55 @@
+"""The repository is one ROS 2 package, its core installs with plain pip and imports no ROS module."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CORE_MODULES = ["asymtrack_ros.models", "asymtrack_ros.tracking", "asymtrack_ros.reference"]
+
+
+def test_layout_per_design_card() -> None:
+    for entry in ["asymtrack_ros", "launch", "config", "msg", "srv", "models", "test", "package.xml", "setup.py"]:
+        assert (REPO / entry).exists(), f"{entry} missing at the repository root"
+
+
+def test_package_xml_is_format_3_and_depends_on_the_real_vision_msgs() -> None:
+    root = ET.parse(REPO / "package.xml").getroot()
+    assert root.get("format") == "3" and root.findtext("name") == "asymtrack_ros"
+    assert "vision_msgs" in [d.text for d in root.iter("depend")]
+    assert root.findtext("export/build_type") == "ament_cmake"
+    assert root.findtext("member_of_group") == "rosidl_interface_packages"
+
+
+def test_colcon_discovers_only_asymtrack_ros_from_the_repository() -> None:
+    """The bundled vision_msgs definitions must never shadow a system vision_msgs."""
+    colcon = Path(sys.executable).with_name("colcon")
+    listing = subprocess.run(
+        [str(colcon), "--log-base", "/dev/null", "list", "--names-only", "--base-paths", str(REPO)],
+        capture_output=True, text=True, check=True,
+    )
+    assert listing.stdout.split() == ["asymtrack_ros"]
+
+
+def test_core_imports_no_ros_module() -> None:
+    code = (
+        f"import sys; import {', '.join(CORE_MODULES)}; "
+        "ros = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('rclpy', 'rosidl_runtime_py', 'std_msgs', 'sensor_msgs', 'vision_msgs', 'builtin_interfaces')); "
+        "print(ros); sys.exit(1 if ros else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_core_installs_with_plain_pip(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--target", str(tmp_path / "site"), str(REPO)],
+        check=True, capture_output=True,
+    )
+    installed = tmp_path / "site" / "asymtrack_ros"
+    assert (installed / "models" / "registry.py").is_file() and (installed / "tracking" / "base.py").is_file()
