@@ -67,9 +67,7 @@ def run_sequence(tracker: Tracker, sequence: Sequence, tracker_name: str) -> Seq
     return SequenceResult(tracker_name, sequence.name, init_frame, boxes, confidences, timings_ms, scores)
 
 
-def run_ope(
-    factories: Mapping[str, TrackerFactory], sequences: Iterable[Sequence]
-) -> dict[str, list[SequenceResult]]:
+def run_ope(factories: Mapping[str, TrackerFactory], sequences: Iterable[Sequence]) -> dict[str, list[SequenceResult]]:
     """Every named tracker run over every sequence: results by tracker name, in sequence order."""
     sequences = list(sequences)
     results: dict[str, list[SequenceResult]] = {}
@@ -80,8 +78,15 @@ def run_ope(
             result = run_sequence(tracker, sequence, name)
             results[name].append(result)
             fps = timing_summary(result.tracked_timings_ms)["fps"]
-            logger.info("%s [%d/%d] %s: AUC %.3f, %.1f fps", name, position, len(sequences), sequence.name,
-                        result.scores.auc, fps)
+            logger.info(
+                "%s [%d/%d] %s: AUC %.3f, %.1f fps",
+                name,
+                position,
+                len(sequences),
+                sequence.name,
+                result.scores.auc,
+                fps,
+            )
     return results
 
 

@@ -50,13 +50,39 @@ class _Plot:
 
 
 PLOTS = (
-    _Plot("success_plot.png", "Success plot", "Overlap threshold", "Success rate", SUCCESS_THRESHOLDS,
-          "success_curve", "auc", "AUC", "lower left"),
-    _Plot("precision_plot.png", "Precision plot", "Location error threshold (px)", "Precision",
-          PRECISION_THRESHOLDS_PX, "precision_curve", "precision", "P@20px", "lower right"),
-    _Plot("norm_precision_plot.png", "Normalized precision plot", "Normalized location error threshold",
-          "Normalized precision", NORM_PRECISION_THRESHOLDS, "norm_precision_curve", "norm_precision", "NP@0.2",
-          "lower right"),
+    _Plot(
+        "success_plot.png",
+        "Success plot",
+        "Overlap threshold",
+        "Success rate",
+        SUCCESS_THRESHOLDS,
+        "success_curve",
+        "auc",
+        "AUC",
+        "lower left",
+    ),
+    _Plot(
+        "precision_plot.png",
+        "Precision plot",
+        "Location error threshold (px)",
+        "Precision",
+        PRECISION_THRESHOLDS_PX,
+        "precision_curve",
+        "precision",
+        "P@20px",
+        "lower right",
+    ),
+    _Plot(
+        "norm_precision_plot.png",
+        "Normalized precision plot",
+        "Normalized location error threshold",
+        "Normalized precision",
+        NORM_PRECISION_THRESHOLDS,
+        "norm_precision_curve",
+        "norm_precision",
+        "NP@0.2",
+        "lower right",
+    ),
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -69,3 +70,10 @@ def build_model(name: str, variant: str) -> nn.Module:
 def _import_families() -> None:
     """Import the family modules so that their ``register_model`` calls run."""
     from asymtrack_ros.models import asymtrack, hit  # noqa: F401
+
+
+def checkpoint_filter_for(name: str) -> Callable[[dict], dict]:
+    """The family's ``checkpoint_filter`` (official checkpoint keys -> ours)."""
+    _import_families()
+    module = importlib.import_module(f"asymtrack_ros.models.{name.lower()}")
+    return module.checkpoint_filter

@@ -1,0 +1,122 @@
+"""Safe checkpoint loading: tensors and plain containers only, clear errors naming file and key.
+
+Checkpoints are read with ``torch.load(weights_only=True)``. Training checkpoints written by the
+authors' tool chain also hold settings objects next to ``net``; for those a restricted unpickler
+replaces every non-allowed global by an inert placeholder (no constructor or ``__reduce__`` of it
+ever runs) and the load fails if such an object sits inside the weights.
+"""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import torch
+from torch import nn
+
+StateDict = dict[str, torch.Tensor]
+
+_ALLOWED_GLOBALS = {
+    ("collections", "OrderedDict"): OrderedDict,
+    ("torch._utils", "_rebuild_tensor_v2"): torch._utils._rebuild_tensor_v2,
+    ("torch._utils", "_rebuild_parameter"): torch._utils._rebuild_parameter,
+    ("torch", "Size"): torch.Size,
+    ("torch.storage", "UntypedStorage"): torch.storage.UntypedStorage,
+}
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, unreadable, unsafe or does not fit the model."""
+
+
+class RefusedObject:
+    """Inert stand-in for a global the restricted unpickler will not import."""
+
+    qualified_name = "?"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        del args, kwargs
+
+    def __setstate__(self, state: Any) -> None:
+        del state
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _ALLOWED_GLOBALS:
+            return _ALLOWED_GLOBALS[(module, name)]
+        if module == "torch" and name.endswith("Storage"):
+            return getattr(torch, name)
+        return type(name, (RefusedObject,), {"qualified_name": f"{module}.{name}"})
+
+
+restricted_pickle = SimpleNamespace(Unpickler=_RestrictedUnpickler, load=pickle.load, __name__="restricted_pickle")
+
+
+def _refused_inside(value: Any, path: str) -> str | None:
+    """Path of the first refused object inside ``value``, if any."""
+    if isinstance(value, RefusedObject):
+        return f"{path} ({type(value).qualified_name})"
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            found = _refused_inside(item, f"{path}.{key}")
+            if found:
+                return found
+    return None
+
+
+def read_checkpoint(path: str | Path) -> StateDict:
+    """The state dict of a checkpoint file (``{"net": state_dict}`` or a bare state dict)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    try:
+        content = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        content = _load_restricted(path)
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as error:
+        raise CheckpointError(f"checkpoint {path} is truncated or corrupt: {error}") from error
+    state = content["net"] if isinstance(content, Mapping) and "net" in content else content
+    refused = _refused_inside(state, "net")
+    if refused:
+        raise CheckpointError(f"checkpoint {path}: refusing to load non-tensor object at {refused}")
+    if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"checkpoint {path} holds no state dict of tensors (expected {{'net': state_dict}})")
+    return dict(state)
+
+
+def _load_restricted(path: Path) -> Any:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False, pickle_module=restricted_pickle)
+    except Exception as error:  # any failure of a hostile or broken file is a checkpoint error
+        raise CheckpointError(f"checkpoint {path} cannot be read safely: {error}") from error
+
+
+def load_weights(
+    model: nn.Module,
+    weights: str | Path | Mapping[str, torch.Tensor],
+    checkpoint_filter: Callable[[StateDict], StateDict] | None = None,
+) -> None:
+    """Strictly load ``weights`` (a path or a state dict) into ``model``; errors name the first bad key."""
+    source = str(weights) if isinstance(weights, str | Path) else "state dict"
+    state = read_checkpoint(weights) if isinstance(weights, str | Path) else dict(weights)
+    if checkpoint_filter is not None:
+        state = checkpoint_filter(state)
+    expected = model.state_dict()
+    missing = [key for key in expected if key not in state]
+    if missing:
+        raise CheckpointError(f"{source}: missing key {missing[0]!r} ({len(missing)} missing)")
+    unexpected = [key for key in state if key not in expected]
+    if unexpected:
+        raise CheckpointError(f"{source}: unexpected key {unexpected[0]!r} ({len(unexpected)} unexpected)")
+    for key, tensor in expected.items():
+        if tuple(state[key].shape) != tuple(tensor.shape):
+            raise CheckpointError(
+                f"{source}: key {key!r} has shape {tuple(state[key].shape)}, the model expects {tuple(tensor.shape)}"
+            )
+    model.load_state_dict(state, strict=True)

@@ -1,0 +1,117 @@
+"""``asymtrack-eval``: one-pass evaluation of one or more trackers on a dataset directory.
+
+Example::
+
+    asymtrack-eval --dataset /data/LaSOT --tracker asym=onnx:model=asymtrack,variant=tiny \\
+        --tracker hit=torch:model=hit,device=cpu --out eval/lasot --max-sequences 10
+
+Each ``--tracker NAME=BACKEND[:key=value,...]`` becomes ``create_tracker(BACKEND, key=value, ...)``; values are
+read as JSON scalars when they parse (``2``, ``0.5``, ``true``, ``null``) and kept as strings otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+from asymtrack_ros.evaluation.datasets import FORMATS, DatasetError, load_dataset
+from asymtrack_ros.evaluation.ope import TrackerFactory, run_ope
+from asymtrack_ros.evaluation.report import write_report
+
+TrackerSpec = tuple[str, str, dict[str, object]]  # name, backend, create_tracker keyword arguments
+
+
+def parse_tracker_spec(spec: str) -> TrackerSpec:
+    """``NAME=BACKEND[:key=value,...]`` as (name, backend, options)."""
+    name, _, backend_spec = spec.partition("=")
+    backend, _, option_text = backend_spec.partition(":")
+    if not name or not backend or "/" in name:
+        raise argparse.ArgumentTypeError(f"tracker spec {spec!r} is not NAME=BACKEND[:key=value,...] (no / in NAME)")
+    options: dict[str, object] = {}
+    for item in filter(None, option_text.split(",")):
+        key, equals, value = item.partition("=")
+        if not key or not equals:
+            raise argparse.ArgumentTypeError(f"tracker option {item!r} in {spec!r} is not key=value")
+        options[key] = _parse_value(value)
+    return name, backend, options
+
+
+def tracker_factories(specs: list[TrackerSpec]) -> dict[str, TrackerFactory]:
+    """A factory per named tracker, calling ``asymtrack_ros.tracking.create_tracker`` (imported here, lazily)."""
+    from asymtrack_ros.tracking import create_tracker
+
+    return {name: functools.partial(create_tracker, backend, **options) for name, backend, options in specs}
+
+
+def run_evaluation(
+    dataset: Path | str,
+    out_dir: Path | str,
+    factories: Mapping[str, TrackerFactory],
+    fmt: str = "auto",
+    max_sequences: int | None = None,
+) -> dict:
+    """Load the dataset, run every tracker over it and write the report; returns the summary."""
+    sequences = load_dataset(dataset, fmt, max_sequences)
+    return write_report(out_dir, run_ope(factories, sequences), dataset=Path(dataset).name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``asymtrack-eval``."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    names = [name for name, _, _ in args.tracker]
+    if len(set(names)) != len(names):
+        parser.error(f"tracker names must be unique, got {names}")
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        summary = run_evaluation(
+            args.dataset, args.out, tracker_factories(args.tracker), args.format, args.max_sequences
+        )
+    except DatasetError as error:
+        parser.error(str(error))
+    _print_summary(summary)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="asymtrack-eval", description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", required=True, type=Path, help="dataset directory (GOT-10k: a split folder)")
+    parser.add_argument("--format", default="auto", choices=("auto", *FORMATS), help="dataset layout (default auto)")
+    parser.add_argument(
+        "--tracker",
+        required=True,
+        action="append",
+        type=parse_tracker_spec,
+        metavar="NAME=BACKEND[:key=value,...]",
+        help="tracker to evaluate, repeat to compare several",
+    )
+    parser.add_argument("--out", required=True, type=Path, help="output directory for CSV, JSON and plots")
+    parser.add_argument("--max-sequences", type=_positive_int, help="evaluate only the first N sequences")
+    return parser
+
+
+def _parse_value(text: str) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def _print_summary(summary: dict) -> None:
+    columns = ("auc", "precision", "norm_precision", "ao", "sr50", "sr75", "fps")
+    width = max(len("tracker"), *(len(name) for name in summary["trackers"]))
+    print(f"{'tracker':<{width}}  " + "  ".join(f"{column:>14}" for column in columns))
+    for name, numbers in summary["trackers"].items():
+        cells = ("n/a" if numbers[column] is None else f"{numbers[column]:.4f}" for column in columns)
+        print(f"{name:<{width}}  " + "  ".join(f"{cell:>14}" for cell in cells))

@@ -1,0 +1,93 @@
+"""The crop-based tracker shared by the network backends (torch, onnx).
+
+Per target: crop the template once and hand it to the runner's template branch. Per frame: crop
+the search region around the previous box, run the runner's search branch, map the box back to
+image pixels and score it from the corner maps. Runners only execute networks.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from asymtrack_ros.models.registry import ModelConfig
+from asymtrack_ros.tracking.base import Box, DeviceInfo, Tracker, TrackResult
+from asymtrack_ros.tracking.confidence import corner_confidence
+from asymtrack_ros.tracking.preprocessing import Normalizer, clip_box, map_box_back, sample_target
+
+
+@dataclass(frozen=True)
+class SearchOutput:
+    """One search pass for one sample: (cx, cy, w, h) normalised to the crop, corner probabilities."""
+
+    pred_box: np.ndarray
+    prob_tl: np.ndarray
+    prob_br: np.ndarray
+
+
+class NetworkRunner(Protocol):
+    """Runs a model's two branches on normalised float32 NCHW arrays."""
+
+    config: ModelConfig
+    device_info: DeviceInfo
+
+    def encode_template(self, template: np.ndarray) -> Any:
+        """Template branch; the returned state is opaque to the tracker."""
+
+    def track_search(self, search: np.ndarray, state: Any) -> SearchOutput:
+        """Search branch with the cached template state."""
+
+
+class SiameseTracker(Tracker):
+    """Tracker around a :class:`NetworkRunner`; every target gets a fresh template state."""
+
+    def __init__(self, runner: NetworkRunner) -> None:
+        self.runner = runner
+        self.config = runner.config
+        self.model_name, self.variant = runner.config.name, runner.config.variant
+        self.normalize = Normalizer(runner.config.mean, runner.config.std)
+        self._template_state: Any = None
+        self._box: Box | None = None
+        self.template_ms = 0.0
+
+    @property
+    def device_info(self) -> DeviceInfo:
+        return self.runner.device_info
+
+    @property
+    def is_initialized(self) -> bool:
+        return self._box is not None
+
+    @property
+    def box(self) -> Box | None:
+        """The current target box (x, y, w, h); the next search region is centred on it."""
+        return self._box
+
+    def _initialize(self, image: np.ndarray, box: Box) -> None:
+        self._box, self._template_state = None, None
+        start = time.perf_counter()
+        crop, _ = sample_target(image, box, self.config.template_factor, self.config.template_size)
+        self._template_state = self.runner.encode_template(self.normalize(crop))
+        self.template_ms = (time.perf_counter() - start) * 1e3
+        self._box = box
+
+    def _track(self, image: np.ndarray, search_scale: float) -> TrackResult:
+        t0 = time.perf_counter()
+        factor = self.config.search_factor * search_scale
+        crop, resize_factor = sample_target(image, self._box, factor, self.config.search_size)
+        search = self.normalize(crop)
+        t1 = time.perf_counter()
+        output = self.runner.track_search(search, self._template_state)
+        t2 = time.perf_counter()
+        box = map_box_back(output.pred_box, self._box, self.config.search_size, resize_factor)
+        self._box = clip_box(box, image.shape[0], image.shape[1], margin=10)
+        feat_size = int(round(np.sqrt(output.prob_tl.shape[-1])))
+        score = corner_confidence(output.prob_tl, output.prob_br, feat_size)
+        t3 = time.perf_counter()
+        return TrackResult(
+            box=self._box, score=score,
+            preprocess_ms=(t1 - t0) * 1e3, inference_ms=(t2 - t1) * 1e3, postprocess_ms=(t3 - t2) * 1e3,
+        )

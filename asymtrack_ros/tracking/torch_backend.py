@@ -1,0 +1,73 @@
+"""PyTorch backend: the model in deploy form (OPE folded), eager, on CPU or CUDA."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from asymtrack_ros.checkpoint import load_weights
+from asymtrack_ros.models.registry import build_model, checkpoint_filter_for
+from asymtrack_ros.tracking.base import DeviceInfo
+from asymtrack_ros.tracking.siamese import SearchOutput, SiameseTracker
+
+Weights = str | Path | Mapping[str, torch.Tensor] | None
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` picks CUDA when present; an explicitly requested but absent GPU is an error."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but this torch build sees no CUDA GPU (use 'cpu' or 'auto')")
+    return resolved
+
+
+class TorchRunner:
+    """Runs ``encode_template`` / ``track_search`` of a built model under inference mode."""
+
+    def __init__(self, model: torch.nn.Module, device: torch.device, threads: int | None = None) -> None:
+        if threads:
+            torch.set_num_threads(threads)
+        self.model = model.eval().fuse().to(device)
+        self.config = model.config
+        self.device = device
+        name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+        self.device_info = DeviceInfo(backend="torch", device=f"{device} ({name})" if device.type == "cuda" else "cpu")
+
+    def encode_template(self, template: np.ndarray) -> Any:
+        with torch.inference_mode():
+            return self.model.encode_template(torch.from_numpy(template).to(self.device))
+
+    def track_search(self, search: np.ndarray, state: Any) -> SearchOutput:
+        with torch.inference_mode():
+            out = self.model.track_search(torch.from_numpy(search).to(self.device), state)
+        return SearchOutput(
+            pred_box=out["pred_boxes"][0].cpu().numpy(),
+            prob_tl=out["prob_tl"][:1].cpu().numpy(),
+            prob_br=out["prob_br"][:1].cpu().numpy(),
+        )
+
+
+def create(
+    model: str = "asymtrack",
+    variant: str = "tiny",
+    weights: Weights = None,
+    device: str = "cpu",
+    random_init: bool = False,
+    threads: int | None = None,
+) -> SiameseTracker:
+    """Torch tracker. ``weights``: official or own checkpoint path, or a state dict.
+
+    Without weights it refuses unless ``random_init=True`` (random weights track nothing).
+    """
+    network = build_model(model, variant)
+    if weights is not None:
+        load_weights(network, weights, checkpoint_filter_for(model))
+    elif not random_init:
+        raise ValueError(f"no weights given for {model}-{variant}: pass weights=... (or random_init=True for tests)")
+    return SiameseTracker(TorchRunner(network, resolve_device(device), threads))
