@@ -19,5 +19,9 @@ setup(
         "torch": ["torch==2.13.0", "onnx>=1.16", "onnxscript>=0.2"],
         "eval": ["matplotlib>=3.7"],
     },
-    entry_points={"console_scripts": []},
+    entry_points={
+        "console_scripts": [
+            "asymtrack-eval = asymtrack_ros.evaluation.cli:main",
+        ]
+    },
 )

@@ -49,12 +49,12 @@ def test_code_in_a_checkpoint_never_runs(tmp_path: Path, tiny_state) -> None:
 
 def test_missing_truncated_and_mismatching_files_name_the_problem(tmp_path: Path, tiny_state) -> None:
     model = build_model("asymtrack", "tiny")
-    with pytest.raises(CheckpointError, match="nowhere.pth does not exist"):
+    with pytest.raises(CheckpointError, match=r"nowhere\.pth does not exist"):
         load_weights(model, tmp_path / "nowhere.pth")
     path = tmp_path / "cut.pth"
     torch.save({"net": tiny_state}, path)
     path.write_bytes(path.read_bytes()[:5000])
-    with pytest.raises(CheckpointError, match="cut.pth is truncated or corrupt"):
+    with pytest.raises(CheckpointError, match=r"cut\.pth is truncated or corrupt"):
         load_weights(model, path)
     renamed = dict(tiny_state)
     renamed["bottleneck.weights"] = renamed.pop("bottleneck.weight")

@@ -121,7 +121,7 @@ def test_checkpoint_and_fused_layout(variant: str, keys_manifest: dict) -> None:
     # Parameters only: BN running statistics, num_batches_tracked and attention_bias_idxs are buffers.
     assert param_count(model) == manifest_param_count(entry["checkpoint_keys"], buffers)
     assert param_count(model) == entry["config"]["num_params_checkpoint_form"]
-    model.fuse(fold_batchnorm=False)
+    model.fuse()
     assert key_layout(model) == entry["fused_keys_after_replace_batchnorm"]
     assert param_count(model) == entry["config"]["num_params_fused"]
 

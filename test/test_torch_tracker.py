@@ -8,6 +8,7 @@ import pytest
 from asymtrack_ros.reference import vector_files
 from asymtrack_ros.tracking import create_tracker
 from asymtrack_ros.tracking.preprocessing import Normalizer, sample_target
+
 from conftest import load_vectors, state_dict_from_vectors
 
 VECTOR_FILES = vector_files("asymtrack") + vector_files("hit")
@@ -15,7 +16,8 @@ needs_vectors = pytest.mark.skipif(not VECTOR_FILES, reason="no *_vectors.npz in
 
 
 def tracker_from_vectors(arrays: dict, meta: dict):
-    return create_tracker("torch", meta["model"].lower(), meta["variant"], weights=state_dict_from_vectors(arrays, meta))
+    weights = state_dict_from_vectors(arrays, meta)
+    return create_tracker("torch", meta["model"].lower(), meta["variant"], weights=weights)
 
 
 def run_sequence(tracker, frames: np.ndarray, init_box) -> np.ndarray:

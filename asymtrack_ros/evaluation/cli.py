@@ -78,7 +78,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="asymtrack-eval", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="asymtrack-eval",
+        description="One-pass evaluation of trackers on a GOT-10k, LaSOT, OTB-100 or UAV123 directory.",
+        epilog="Tracker options are passed to create_tracker(BACKEND, key=value, ...); values parse as JSON "
+        "scalars (2, 0.5, true, null) when they can, else stay strings.",
+    )
     parser.add_argument("--dataset", required=True, type=Path, help="dataset directory (GOT-10k: a split folder)")
     parser.add_argument("--format", default="auto", choices=("auto", *FORMATS), help="dataset layout (default auto)")
     parser.add_argument(

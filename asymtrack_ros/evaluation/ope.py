@@ -77,16 +77,9 @@ def run_ope(factories: Mapping[str, TrackerFactory], sequences: Iterable[Sequenc
         for position, sequence in enumerate(sequences, start=1):
             result = run_sequence(tracker, sequence, name)
             results[name].append(result)
+            progress = f"{name} [{position}/{len(sequences)}] {sequence.name}"
             fps = timing_summary(result.tracked_timings_ms)["fps"]
-            logger.info(
-                "%s [%d/%d] %s: AUC %.3f, %.1f fps",
-                name,
-                position,
-                len(sequences),
-                sequence.name,
-                result.scores.auc,
-                fps,
-            )
+            logger.info("%s: AUC %.3f, %.1f fps", progress, result.scores.auc, fps)
     return results
 
 

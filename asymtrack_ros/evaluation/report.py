@@ -51,37 +51,37 @@ class _Plot:
 
 PLOTS = (
     _Plot(
-        "success_plot.png",
-        "Success plot",
-        "Overlap threshold",
-        "Success rate",
-        SUCCESS_THRESHOLDS,
-        "success_curve",
-        "auc",
-        "AUC",
-        "lower left",
+        filename="success_plot.png",
+        title="Success plot",
+        xlabel="Overlap threshold",
+        ylabel="Success rate",
+        thresholds=SUCCESS_THRESHOLDS,
+        curve="success_curve",
+        value="auc",
+        value_label="AUC",
+        legend_location="lower left",
     ),
     _Plot(
-        "precision_plot.png",
-        "Precision plot",
-        "Location error threshold (px)",
-        "Precision",
-        PRECISION_THRESHOLDS_PX,
-        "precision_curve",
-        "precision",
-        "P@20px",
-        "lower right",
+        filename="precision_plot.png",
+        title="Precision plot",
+        xlabel="Location error threshold (px)",
+        ylabel="Precision",
+        thresholds=PRECISION_THRESHOLDS_PX,
+        curve="precision_curve",
+        value="precision",
+        value_label="P@20px",
+        legend_location="lower right",
     ),
     _Plot(
-        "norm_precision_plot.png",
-        "Normalized precision plot",
-        "Normalized location error threshold",
-        "Normalized precision",
-        NORM_PRECISION_THRESHOLDS,
-        "norm_precision_curve",
-        "norm_precision",
-        "NP@0.2",
-        "lower right",
+        filename="norm_precision_plot.png",
+        title="Normalized precision plot",
+        xlabel="Normalized location error threshold",
+        ylabel="Normalized precision",
+        thresholds=NORM_PRECISION_THRESHOLDS,
+        curve="norm_precision_curve",
+        value="norm_precision",
+        value_label="NP@0.2",
+        legend_location="lower right",
     ),
 )
 
@@ -161,26 +161,33 @@ def summarize(results: Mapping[str, list[SequenceResult]], overall: Mapping[str,
 
 
 def plot_curves(path: Path, plot: _Plot, overall: Mapping[str, Scores], dataset: str = "") -> None:
-    """One comparison plot of every tracker's curve, legend sorted by the plot's headline value."""
+    """One comparison plot of every tracker's curve, legend sorted by the plot's headline value.
+
+    A tracker keeps its colour and line style (from its position in ``overall``) across plots.
+    """
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(6.4, 4.8))
     axes = figure.add_subplot()
+    styles = {
+        name: (f"C{index % 10}", _LINE_STYLES[index // 10 % len(_LINE_STYLES)]) for index, name in enumerate(overall)
+    }
     values = {name: getattr(scores, plot.value) for name, scores in overall.items()}
-    ranked = sorted(overall, key=lambda name: np.nan_to_num(values[name], nan=-1.0), reverse=True)
-    for rank, name in enumerate(ranked):
+    for name in sorted(overall, key=lambda name: np.nan_to_num(values[name], nan=-1.0), reverse=True):
+        color, linestyle = styles[name]
         axes.plot(
             plot.thresholds,
             getattr(overall[name], plot.curve),
             label=f"{name} [{plot.value_label} {values[name]:.3f}]",
-            linestyle=_LINE_STYLES[rank // 10 % len(_LINE_STYLES)],
+            color=color,
+            linestyle=linestyle,
         )
     axes.set(
         title=f"{plot.title} on {dataset}" if dataset else plot.title,
         xlabel=plot.xlabel,
         ylabel=plot.ylabel,
         xlim=(plot.thresholds[0], plot.thresholds[-1]),
-        ylim=(0.0, 1.0),
+        ylim=(0.0, 1.02),
     )
     axes.grid(True)
     axes.legend(loc=plot.legend_location)

@@ -382,11 +382,12 @@ class HiT(nn.Module):
         """One tracking step from images: ``track_search(search, encode_template(template))``."""
         return self.track_search(search, self.encode_template(template))
 
-    def fuse(self, fold_batchnorm: bool = True) -> HiT:
-        """Inference form, in place: fold the LeViT body's BatchNorms (the authors' ``replace_batchnorm``) and
-        (optionally) the corner head's; switches to eval mode, since folded BatchNorms no longer train.
+    def fuse(self, fold_batchnorm: bool = False) -> HiT:
+        """Inference form, in place: fold the LeViT body's BatchNorms (the authors' ``replace_batchnorm``);
+        switches to eval mode, since folded BatchNorms no longer train.
 
-        With ``fold_batchnorm=False`` the state dict equals the authors' tracker form, keys and parameter count.
+        By default the state dict equals the authors' tracker form, keys and parameter count;
+        ``fold_batchnorm=True`` also folds the corner head's BatchNorms (as the ONNX export does).
         """
         fold_levit_batchnorm(self.backbone.body)
         if fold_batchnorm:

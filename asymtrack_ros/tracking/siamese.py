@@ -84,7 +84,7 @@ class SiameseTracker(Tracker):
         t2 = time.perf_counter()
         box = map_box_back(output.pred_box, self._box, self.config.search_size, resize_factor)
         self._box = clip_box(box, image.shape[0], image.shape[1], margin=10)
-        feat_size = int(round(np.sqrt(output.prob_tl.shape[-1])))
+        feat_size = round(float(np.sqrt(output.prob_tl.shape[-1])))
         score = corner_confidence(output.prob_tl, output.prob_br, feat_size)
         t3 = time.perf_counter()
         return TrackResult(
