@@ -37,13 +37,7 @@ def peer_process(*args: str) -> Iterator[subprocess.Popen]:
     try:
         yield process
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_process(process)
 
 
 @contextmanager
@@ -76,3 +70,25 @@ def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 
             return True
         time.sleep(interval)
     return condition()
+
+
+@contextmanager
+def node_process(module: str, *ros_args: str) -> Iterator[subprocess.Popen]:
+    """Run ``python -m module --ros-args ...`` as a separate process; SIGINT it on exit."""
+    process = subprocess.Popen([sys.executable, "-m", module, "--ros-args", *ros_args], env=os.environ.copy())
+    try:
+        yield process
+    finally:
+        stop_process(process)
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 10) -> int:
+    """SIGINT, then kill after ``timeout``; returns the exit code."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode

@@ -4,29 +4,16 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from torch import nn
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
-VARIANT_ALIASES = {"t": "tiny", "s": "small", "b": "base"}
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """What the tracker needs to know about a model variant: crop geometry and normalisation."""
-
-    name: str
-    variant: str
-    template_size: int
-    search_size: int
-    template_factor: float = 2.0
-    search_factor: float = 4.0
-    mean: tuple[float, float, float] = IMAGENET_MEAN
-    std: tuple[float, float, float] = IMAGENET_STD
-
+from asymtrack_ros.models.config import (  # noqa: F401  (re-exported: the names used to live here)
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    VARIANT_ALIASES,
+    ModelConfig,
+    canonical_variant,
+)
 
 ModelBuilder = Callable[[str], nn.Module]
 _FAMILIES: dict[str, tuple[ModelBuilder, tuple[str, ...]]] = {}
@@ -40,12 +27,6 @@ def register_model(name: str, variants: tuple[str, ...]) -> Callable[[ModelBuild
         return builder
 
     return decorator
-
-
-def canonical_variant(variant: str) -> str:
-    """Map ``t|s|b`` aliases (any case) to ``tiny|small|base``."""
-    lowered = variant.lower()
-    return VARIANT_ALIASES.get(lowered, lowered)
 
 
 def available_models() -> dict[str, tuple[str, ...]]:

@@ -63,6 +63,13 @@ class Tracker(abc.ABC):
             raise RuntimeError("track() called before initialize()")
         return self._track(image, search_scale)
 
+    def reposition(self, box: Box) -> None:
+        """Centre the next search on ``box`` without re-encoding the template (lost-target recovery).
+
+        Backends that cannot move their search region ignore it.
+        """
+        del box
+
     @property
     @abc.abstractmethod
     def is_initialized(self) -> bool:

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from asymtrack_ros.models.registry import ModelConfig
+from asymtrack_ros.models.config import ModelConfig
 from asymtrack_ros.tracking.base import Box, DeviceInfo, Tracker, TrackResult
 from asymtrack_ros.tracking.confidence import corner_confidence
 from asymtrack_ros.tracking.preprocessing import Normalizer, clip_box, map_box_back, sample_target
@@ -65,6 +65,10 @@ class SiameseTracker(Tracker):
     def box(self) -> Box | None:
         """The current target box (x, y, w, h); the next search region is centred on it."""
         return self._box
+
+    def reposition(self, box: Box) -> None:
+        if self._box is not None:
+            self._box = box
 
     def _initialize(self, image: np.ndarray, box: Box) -> None:
         self._box, self._template_state = None, None

@@ -1,0 +1,1 @@
+"""ROS 2 wrappers around the tracker core: nodes, message conversion, launch helpers."""

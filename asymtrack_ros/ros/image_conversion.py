@@ -1,0 +1,120 @@
+"""sensor_msgs/Image and CompressedImage <-> numpy, without cv_bridge.
+
+Raw images are viewed zero-copy (``np.frombuffer``), row padding (``step``) respected, and turned
+into the HxWx3 uint8 RGB frames the trackers take. 16-bit images are scaled by 1/256, 32-bit float
+images min-max normalised per frame, mono replicated to three channels.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from sensor_msgs.msg import CompressedImage, Image
+
+
+class ImageConversionError(ValueError):
+    """The message cannot be turned into an image (reason in the text)."""
+
+
+@dataclass(frozen=True)
+class Encoding:
+    dtype: str
+    channels: int
+    to_rgb: int | None  # cv2 colour conversion after bringing the pixels to uint8, None = already RGB
+
+
+ENCODINGS: dict[str, Encoding] = {
+    "rgb8": Encoding("u1", 3, None),
+    "bgr8": Encoding("u1", 3, cv2.COLOR_BGR2RGB),
+    "8UC3": Encoding("u1", 3, cv2.COLOR_BGR2RGB),
+    "rgba8": Encoding("u1", 4, cv2.COLOR_RGBA2RGB),
+    "bgra8": Encoding("u1", 4, cv2.COLOR_BGRA2RGB),
+    "8UC4": Encoding("u1", 4, cv2.COLOR_BGRA2RGB),
+    "mono8": Encoding("u1", 1, cv2.COLOR_GRAY2RGB),
+    "8UC1": Encoding("u1", 1, cv2.COLOR_GRAY2RGB),
+    "mono16": Encoding("u2", 1, cv2.COLOR_GRAY2RGB),
+    "16UC1": Encoding("u2", 1, cv2.COLOR_GRAY2RGB),
+    "bgr16": Encoding("u2", 3, cv2.COLOR_BGR2RGB),
+    "16UC3": Encoding("u2", 3, cv2.COLOR_BGR2RGB),
+    "rgb16": Encoding("u2", 3, None),
+    "bgra16": Encoding("u2", 4, cv2.COLOR_BGRA2RGB),
+    "rgba16": Encoding("u2", 4, cv2.COLOR_RGBA2RGB),
+    "32FC1": Encoding("f4", 1, cv2.COLOR_GRAY2RGB),
+    "uyvy": Encoding("u1", 2, cv2.COLOR_YUV2RGB_UYVY),
+    "yuv422": Encoding("u1", 2, cv2.COLOR_YUV2RGB_UYVY),
+    "yuyv": Encoding("u1", 2, cv2.COLOR_YUV2RGB_YUYV),
+    "yuv422_yuy2": Encoding("u1", 2, cv2.COLOR_YUV2RGB_YUYV),
+}
+
+
+def image_to_rgb(message: Image) -> np.ndarray:
+    """HxWx3 uint8 RGB frame of a raw image message; ImageConversionError on bad input."""
+    encoding = ENCODINGS.get(message.encoding)
+    if encoding is None:
+        raise ImageConversionError(f"unsupported encoding {message.encoding!r}; supported: {sorted(ENCODINGS)}")
+    height, width, step = message.height, message.width, message.step
+    if height == 0 or width == 0:
+        raise ImageConversionError(f"empty image ({width}x{height})")
+    dtype = np.dtype(encoding.dtype).newbyteorder(">" if message.is_bigendian else "<")
+    row_bytes = width * encoding.channels * dtype.itemsize
+    if step < row_bytes:
+        raise ImageConversionError(f"step {step} is less than width*channels*bytes = {row_bytes}")
+    buffer = np.frombuffer(message.data, dtype=np.uint8)
+    if buffer.size < step * height:
+        raise ImageConversionError(f"data has {buffer.size} bytes, step*height needs {step * height}")
+    rows = buffer[: step * height].reshape(height, step)[:, :row_bytes]
+    pixels = rows.view(dtype) if rows.flags.c_contiguous else np.ascontiguousarray(rows).view(dtype)
+    pixels = pixels.reshape(height, width, encoding.channels)
+    return _to_rgb8(pixels, encoding)
+
+
+def _to_rgb8(pixels: np.ndarray, encoding: Encoding) -> np.ndarray:
+    if pixels.dtype.kind == "f":
+        finite = np.nan_to_num(pixels.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+        low, high = float(finite.min()), float(finite.max())
+        pixels = ((finite - low) * (255.0 / (high - low)) if high > low else np.zeros_like(finite)).astype(np.uint8)
+    elif pixels.dtype.itemsize == 2:
+        pixels = (pixels.astype(np.uint16) >> 8).astype(np.uint8)
+    if encoding.channels == 2:
+        return cv2.cvtColor(pixels, encoding.to_rgb)
+    if encoding.to_rgb is None:
+        return pixels
+    return cv2.cvtColor(pixels[..., 0] if encoding.channels == 1 else pixels, encoding.to_rgb)
+
+
+def compressed_to_rgb(message: CompressedImage) -> np.ndarray:
+    """Decode a CompressedImage (JPEG, PNG, ...) to HxWx3 uint8 RGB."""
+    buffer = np.frombuffer(message.data, dtype=np.uint8)
+    if buffer.size == 0:
+        raise ImageConversionError("compressed image has no data")
+    decoded = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
+    if decoded is None:
+        raise ImageConversionError(f"cannot decode compressed image (format {message.format!r}, {buffer.size} bytes)")
+    return cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
+
+
+def rgb_to_image(image_rgb: np.ndarray, encoding: str = "bgr8") -> Image:
+    """An Image message (bgr8 or rgb8) of an HxWx3 uint8 RGB frame; header left for the caller."""
+    if encoding not in ("bgr8", "rgb8"):
+        raise ValueError(f"rgb_to_image writes bgr8 or rgb8, not {encoding!r}")
+    pixels = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR) if encoding == "bgr8" else image_rgb
+    message = Image(height=pixels.shape[0], width=pixels.shape[1], encoding=encoding, step=pixels.shape[1] * 3)
+    data = array("B")
+    data.frombytes(np.ascontiguousarray(pixels).tobytes())
+    message.data = data
+    return message
+
+
+def rgb_to_compressed(image_rgb: np.ndarray, fmt: str = "jpeg", quality: int = 90) -> CompressedImage:
+    """A CompressedImage (jpeg or png) of an HxWx3 uint8 RGB frame."""
+    extension = {"jpeg": ".jpg", "png": ".png"}[fmt]
+    ok, encoded = cv2.imencode(extension, cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR),
+                               [cv2.IMWRITE_JPEG_QUALITY, quality] if fmt == "jpeg" else [])
+    if not ok:
+        raise ImageConversionError(f"cannot encode image as {fmt}")
+    message = CompressedImage(format=fmt)
+    message.data = array("B", encoded.tobytes())
+    return message

@@ -1,0 +1,51 @@
+"""Output messages of the tracker node, built from core results (header always the image's)."""
+
+from __future__ import annotations
+
+from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
+from std_msgs.msg import Header
+from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithPose
+
+from asymtrack_ros.msg import TrackerStatus
+from asymtrack_ros.tracking.session import FrameOutcome
+
+DIAGNOSTIC_LEVELS = {"OK": DiagnosticStatus.OK, "WARN": DiagnosticStatus.WARN, "ERROR": DiagnosticStatus.ERROR}
+
+
+def detections_message(header: Header, outcome: FrameOutcome, class_label: str) -> Detection2DArray:
+    """One Detection2D while the target is tracked, an empty array otherwise."""
+    message = Detection2DArray(header=header)
+    box = outcome.box
+    if box is None:
+        return message
+    x, y, w, h = box
+    detection = Detection2D(header=header, id=outcome.target_id)
+    detection.bbox.center.position.x = float(x + w / 2)
+    detection.bbox.center.position.y = float(y + h / 2)
+    detection.bbox.size_x, detection.bbox.size_y = float(w), float(h)
+    hypothesis = ObjectHypothesisWithPose()
+    hypothesis.hypothesis.class_id = class_label
+    hypothesis.hypothesis.score = float(outcome.result.score)
+    detection.results.append(hypothesis)
+    message.detections.append(detection)
+    return message
+
+
+def diagnostic_status(
+    name: str, hardware_id: str, level: str, message: str, values: dict[str, object]
+) -> DiagnosticStatus:
+    """A DiagnosticStatus; ``level`` is OK, WARN or ERROR (stored as the byte the message expects)."""
+    return DiagnosticStatus(
+        level=DIAGNOSTIC_LEVELS[level], name=name, hardware_id=hardware_id, message=message,
+        values=[KeyValue(key=key, value=str(value)) for key, value in values.items()],
+    )
+
+
+def status_message(header: Header, outcome: FrameOutcome | None, **fields: object) -> TrackerStatus:
+    """TrackerStatus for a processed frame; ``fields`` fill the counters and backend strings."""
+    status = TrackerStatus(header=header, **fields)
+    if outcome is not None:
+        status.state = int(outcome.state)
+        status.target_id = outcome.target_id
+        status.score = float(outcome.result.score) if outcome.result is not None else 0.0
+    return status

@@ -1,0 +1,123 @@
+"""The tracker node's parameters: declared up front, validated at start and at run time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+
+from asymtrack_ros.tracking.monitor import LostPolicy
+
+# name: (default, description, read_only). Read-only ones are fixed at start (backend, topics, QoS).
+PARAMETERS: dict[str, tuple[object, str, bool]] = {
+    "backend": ("onnx", "tracker backend: onnx | torch | opencv", True),
+    "model": ("asymtrack", "model family: asymtrack | hit (ignored by opencv)", True),
+    "variant": ("tiny", "model variant: tiny | small | base", True),
+    "model_dir": ("", "ONNX model directory (empty: the shipped default model)", True),
+    "weights": ("", "torch checkpoint path ({'net': state_dict}); empty = none", True),
+    "algorithm": ("csrt", "opencv backend algorithm: csrt | kcf | mil", True),
+    "device": ("auto", "torch device (cpu, cuda, cuda:N, auto)", True),
+    "providers": (["auto"], "ONNX Runtime execution providers in priority order; [auto] = best available", True),
+    "threads": (2, "intra-op threads of the backend", True),
+    "input_topic": ("image", "camera topic (relative: remap or namespace it)", True),
+    "compressed_input": (False, "subscribe to <input_topic>/compressed (sensor_msgs/CompressedImage)", True),
+    "input_reliability": ("best_effort", "input QoS reliability: best_effort | reliable", True),
+    "input_depth": (1, "input QoS depth (1 = latest frame only)", True),
+    "click_topic": ("image_mouse_left", "geometry_msgs/Point clicks (rqt_image_view); empty = off", True),
+    "click_box_size": (80.0, "side in pixels of the box set around a click", False),
+    "frame_history": (30, "frames kept for set_target requests stamped with an earlier frame", True),
+    "class_label": ("target", "class_id of the published hypothesis", False),
+    "lost_score": (0.3, "score under which a frame counts towards LOST", False),
+    "recover_score": (0.45, "score at or above which a frame counts towards recovery", False),
+    "lost_frames": (5, "consecutive low-score frames before LOST", False),
+    "recover_frames": (2, "consecutive high-score frames before TRACKING again", False),
+    "search_step": (0.25, "search region growth per frame while LOST (times the normal size)", False),
+    "max_search_scale": (2.5, "largest search region while LOST (times the normal size)", False),
+    "debug_image": (True, "publish ~/debug_image (drawn only while someone subscribes)", False),
+    "debug_max_rate": (10.0, "maximum ~/debug_image rate in Hz (0 = every frame)", False),
+    "diagnostics_period": (1.0, "seconds between /diagnostics messages", True),
+}
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    """The parameters that may change while the node runs."""
+
+    class_label: str
+    click_box_size: float
+    debug_image: bool
+    debug_max_rate: float
+    policy: LostPolicy
+
+    def validate(self) -> None:
+        self.policy.validate()
+        if self.click_box_size <= 0:
+            raise ValueError("click_box_size must be > 0")
+        if self.debug_max_rate < 0:
+            raise ValueError("debug_max_rate must be >= 0")
+
+
+def declare_parameters(node: Node) -> None:
+    """Declare every parameter with its description (and read-only flag)."""
+    for name, (default, description, read_only) in PARAMETERS.items():
+        node.declare_parameter(name, default, ParameterDescriptor(description=description, read_only=read_only))
+
+
+def runtime_settings(values: dict[str, object]) -> RuntimeSettings:
+    """Settings from parameter values; raises ValueError with the reason when inconsistent."""
+    policy_fields = {f.name for f in fields(LostPolicy)}
+    policy = LostPolicy(**{k: type(getattr(LostPolicy, k))(values[k]) for k in policy_fields})
+    settings = RuntimeSettings(
+        class_label=str(values["class_label"]),
+        click_box_size=float(values["click_box_size"]),
+        debug_image=bool(values["debug_image"]),
+        debug_max_rate=float(values["debug_max_rate"]),
+        policy=policy,
+    )
+    settings.validate()
+    return settings
+
+
+def current_values(node: Node) -> dict[str, object]:
+    return {name: node.get_parameter(name).value for name in PARAMETERS}
+
+
+def validate_startup(values: dict[str, object]) -> None:
+    """Reject inconsistent start-up parameters with a clear reason."""
+    if values["input_reliability"] not in ("best_effort", "reliable"):
+        raise ValueError(f"input_reliability must be best_effort or reliable, not {values['input_reliability']!r}")
+    if int(values["input_depth"]) < 1:
+        raise ValueError("input_depth must be >= 1")
+    if int(values["threads"]) < 1:
+        raise ValueError("threads must be >= 1")
+    if int(values["frame_history"]) < 1:
+        raise ValueError("frame_history must be >= 1")
+    if float(values["diagnostics_period"]) <= 0:
+        raise ValueError("diagnostics_period must be > 0")
+    runtime_settings(values)
+
+
+def check_update(node: Node, updates: list[Parameter]) -> tuple[SetParametersResult, RuntimeSettings | None]:
+    """Validate a run-time change against the other current values."""
+    values = current_values(node) | {p.name: p.value for p in updates}
+    try:
+        settings = runtime_settings(values)
+    except (ValueError, TypeError) as error:
+        return SetParametersResult(successful=False, reason=str(error)), None
+    return SetParametersResult(successful=True), settings
+
+
+def backend_options(values: dict[str, object]) -> dict[str, object]:
+    """``create_tracker`` keyword arguments for the configured backend."""
+    backend = values["backend"]
+    if backend == "opencv":
+        return {"algorithm": values["algorithm"]}
+    options: dict[str, object] = {"model": values["model"], "variant": values["variant"], "threads": values["threads"]}
+    if backend == "onnx":
+        providers = [p for p in values["providers"] if p != "auto"]
+        options |= {"model_dir": values["model_dir"] or None, "providers": providers or None}
+    elif backend == "torch":
+        options |= {"weights": values["weights"] or None, "device": values["device"]}
+    return options

@@ -1,0 +1,79 @@
+"""Lost-target detection and recovery: the IDLE -> TRACKING -> LOST -> TRACKING state machine."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import IntEnum
+
+
+class TrackState(IntEnum):
+    """Tracking states (values equal asymtrack_ros/msg/TrackerStatus constants)."""
+
+    IDLE = 0
+    TRACKING = 1
+    LOST = 2
+    ERROR = 3
+
+
+@dataclass(frozen=True)
+class LostPolicy:
+    """When the target counts as lost or recovered, and how the search widens meanwhile.
+
+    Lost after ``lost_frames`` consecutive scores under ``lost_score``; recovered after
+    ``recover_frames`` consecutive scores at or above ``recover_score``. While lost, the search
+    region grows by ``search_step`` (times the normal size) per frame up to ``max_search_scale``.
+    """
+
+    lost_score: float = 0.3
+    recover_score: float = 0.45
+    lost_frames: int = 5
+    recover_frames: int = 2
+    search_step: float = 0.25
+    max_search_scale: float = 2.5
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first inconsistent field."""
+        if not (0.0 <= self.lost_score <= 1.0 and 0.0 <= self.recover_score <= 1.0):
+            raise ValueError("lost_score and recover_score must lie in [0, 1]")
+        if self.recover_score < self.lost_score:
+            raise ValueError(f"recover_score {self.recover_score} must be >= lost_score {self.lost_score}")
+        if self.lost_frames < 1 or self.recover_frames < 1:
+            raise ValueError("lost_frames and recover_frames must be >= 1")
+        if not (math.isfinite(self.search_step) and self.search_step >= 0 and self.max_search_scale >= 1.0):
+            raise ValueError("search_step must be >= 0 and max_search_scale >= 1")
+
+
+class TargetMonitor:
+    """Turns per-frame scores into a tracking state and a search-region scale."""
+
+    def __init__(self, policy: LostPolicy) -> None:
+        policy.validate()
+        self.policy = policy
+        self.state = TrackState.IDLE
+        self.search_scale = 1.0
+        self._streak = 0
+
+    def start(self) -> None:
+        """A new target: TRACKING with the normal search region."""
+        self.state, self.search_scale, self._streak = TrackState.TRACKING, 1.0, 0
+
+    def stop(self) -> None:
+        """Back to IDLE."""
+        self.state, self.search_scale, self._streak = TrackState.IDLE, 1.0, 0
+
+    def update(self, score: float) -> TrackState:
+        """Account for one frame's score; returns the new state."""
+        policy = self.policy
+        if self.state == TrackState.TRACKING:
+            self._streak = self._streak + 1 if score < policy.lost_score else 0
+            if self._streak >= policy.lost_frames:
+                self.state, self._streak = TrackState.LOST, 0
+                self.search_scale = min(1.0 + policy.search_step, policy.max_search_scale)
+        elif self.state == TrackState.LOST:
+            self._streak = self._streak + 1 if score >= policy.recover_score else 0
+            if self._streak >= policy.recover_frames:
+                self.start()
+            elif self._streak == 0:
+                self.search_scale = min(self.search_scale + policy.search_step, policy.max_search_scale)
+        return self.state

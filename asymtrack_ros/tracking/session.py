@@ -1,0 +1,63 @@
+"""One tracked target over time: a Tracker plus the lost/recovered monitor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from asymtrack_ros.tracking.base import Box, Tracker, TrackResult
+from asymtrack_ros.tracking.monitor import LostPolicy, TargetMonitor, TrackState
+
+
+@dataclass(frozen=True)
+class FrameOutcome:
+    """What one frame produced: the state, and the box while the target is visible."""
+
+    state: TrackState
+    target_id: str
+    result: TrackResult | None
+
+    @property
+    def box(self) -> Box | None:
+        return self.result.box if self.result is not None and self.state == TrackState.TRACKING else None
+
+
+class TrackingSession:
+    """Start, step and stop tracking one target.
+
+    While LOST the search region widens around the last confidently tracked box: a low-score
+    prediction never drags the search region away from where the target was last seen.
+    """
+
+    def __init__(self, tracker: Tracker, policy: LostPolicy) -> None:
+        self.tracker = tracker
+        self.monitor = TargetMonitor(policy)
+        self.target_id = ""
+        self._anchor: Box | None = None
+
+    @property
+    def state(self) -> TrackState:
+        return self.monitor.state
+
+    def start(self, image: np.ndarray, box: Box, target_id: str) -> None:
+        """Initialise on ``box`` (validated by the tracker; raises ValueError, state unchanged)."""
+        self.tracker.initialize(image, box)
+        self.target_id, self._anchor = target_id, tuple(float(v) for v in box)
+        self.monitor.start()
+
+    def stop(self) -> None:
+        self.monitor.stop()
+        self.target_id, self._anchor = "", None
+
+    def step(self, image: np.ndarray) -> FrameOutcome:
+        """Track one frame (IDLE: nothing to do)."""
+        if self.monitor.state == TrackState.IDLE:
+            return FrameOutcome(TrackState.IDLE, "", None)
+        result = self.tracker.track(image, search_scale=self.monitor.search_scale)
+        state = self.monitor.update(result.score)
+        if state == TrackState.TRACKING and result.score >= self.monitor.policy.lost_score:
+            self._anchor = result.box
+        elif state == TrackState.LOST:
+            self.tracker.reposition(self._anchor)
+        return FrameOutcome(state, self.target_id, result)
