@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from asymtrack_ros.reference import vector_files
+
 from conftest import load_vectors, state_dict_from_vectors
 from ros_fixtures import node_process, require_ros, spinning_node, wait_until
 
@@ -41,8 +42,9 @@ def reference_checkpoint(tmp_path_factory) -> Path:
 
 def test_service_set_target_detections_status_diagnostics_and_reset(megamind_video, reference_checkpoint) -> None:
     require_ros()
-    from asymtrack_ros.msg import TrackerStatus
     from node_probe import NodeProbe
+
+    from asymtrack_ros.msg import TrackerStatus
 
     source_args = ["-r", f"__ns:={NAMESPACE}", "-p", f"video:={megamind_video}", "-p", "rate:=15.0"]
     tracker_args = ["-r", f"__ns:={NAMESPACE}", "-p", "backend:=torch", "-p", f"weights:={reference_checkpoint}",
