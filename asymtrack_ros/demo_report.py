@@ -1,0 +1,105 @@
+"""Demo outputs: annotated video, score/latency plot and a summary of a recorded run."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from asymtrack_ros.tracking.monitor import TrackState
+from asymtrack_ros.visualization import annotate
+
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """One published frame and what the tracker answered for it (None: not processed)."""
+
+    image: np.ndarray
+    box: Box | None
+    score: float | None
+    state: TrackState | None
+    latency_ms: float | None
+    processing_ms: float | None
+
+
+def box_iou(a: Box, b: Box) -> float:
+    ax2, ay2, bx2, by2 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]
+    inter = max(0.0, min(ax2, bx2) - max(a[0], b[0])) * max(0.0, min(ay2, by2) - max(a[1], b[1]))
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    return inter / union if union > 0 else 0.0
+
+
+def summarize(frames: Sequence[FrameResult], ground_truth: Sequence[Box | None] | None, wall_s: float) -> dict:
+    """Frames, rates, latency, drops and (with ground truth) mean IoU over processed frames."""
+    processed = [f for f in frames if f.state is not None]
+    latencies = np.array([f.latency_ms for f in processed], dtype=float)
+    processing = np.array([f.processing_ms for f in processed], dtype=float)
+    summary = {
+        "frames_published": len(frames),
+        "frames_processed": len(processed),
+        "frames_dropped": len(frames) - len(processed),
+        "wall_s": round(wall_s, 2),
+        "output_fps": round(len(processed) / wall_s, 2) if wall_s > 0 else 0.0,
+        "latency_ms_p50": round(float(np.percentile(latencies, 50)), 2) if len(processed) else None,
+        "latency_ms_p90": round(float(np.percentile(latencies, 90)), 2) if len(processed) else None,
+        "processing_ms_p50": round(float(np.percentile(processing, 50)), 2) if len(processed) else None,
+        "frames_tracking": sum(f.state == TrackState.TRACKING for f in processed),
+        "frames_lost": sum(f.state == TrackState.LOST for f in processed),
+    }
+    if ground_truth is not None:
+        ious = [box_iou(f.box, gt) if f.box is not None else 0.0
+                for f, gt in zip(frames, ground_truth, strict=False) if f.state is not None and gt is not None]
+        summary["mean_iou_vs_ground_truth"] = round(float(np.mean(ious)), 3) if ious else None
+    return summary
+
+
+def write_video(path: Path, frames: Sequence[FrameResult], fps: float) -> None:
+    """Annotated MJPG AVI of every published frame (unprocessed frames marked as such)."""
+    height, width = frames[0].image.shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
+    for frame in frames:
+        state = frame.state if frame.state is not None else TrackState.IDLE
+        canvas = annotate(frame.image, frame.box, state, frame.score, fps)
+        writer.write(cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR))
+    writer.release()
+
+
+def write_plot(path: Path, frames: Sequence[FrameResult]) -> None:
+    """Score and latency per frame, LOST frames shaded."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    index = np.arange(len(frames))
+    score = np.array([np.nan if f.score is None else f.score for f in frames])
+    latency = np.array([np.nan if f.latency_ms is None else f.latency_ms for f in frames])
+    lost = np.array([f.state == TrackState.LOST for f in frames])
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5), sharex=True)
+    top.plot(index, score, ".-", markersize=3, label="score")
+    top.fill_between(index, 0, 1, where=lost, color="red", alpha=0.15, label="LOST")
+    top.set_ylim(0, 1.05)
+    top.set_ylabel("score")
+    top.legend(loc="lower left")
+    bottom.plot(index, latency, ".-", markersize=3, color="tab:orange")
+    bottom.set_ylabel("latency (ms)")
+    bottom.set_xlabel("frame")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def write_report(out_dir: Path, frames: Sequence[FrameResult], ground_truth, wall_s: float, fps: float) -> dict:
+    """Write annotated.avi, score_latency.png and summary.json into ``out_dir``; return the summary."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_video(out_dir / "annotated.avi", frames, fps)
+    write_plot(out_dir / "score_latency.png", frames)
+    summary = summarize(frames, ground_truth, wall_s)
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
