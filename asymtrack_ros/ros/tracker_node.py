@@ -197,7 +197,7 @@ class TrackerNode(Node):
         self.detections_pub.publish(detections_message(message.header, outcome, self.settings.class_label))
         done = time.monotonic()
         self.frames_processed += 1
-        processing_ms = (done - start) * 1e3
+        processing_ms = outcome.result.total_ms if outcome.result is not None else 0.0
         latency_ms = self._latency_ms(message.header, received, done)
         self.processing.add(processing_ms)
         self.latency.add(latency_ms)
