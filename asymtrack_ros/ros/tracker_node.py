@@ -299,6 +299,9 @@ def main(args: list[str] | None = None) -> int:
         executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except ValueError as error:  # invalid start-up parameters: say why, exit without a traceback
+        rclpy.logging.get_logger("tracker").fatal(f"invalid parameters: {error}")
+        return 2
     finally:
         if node is not None:
             node.stop()

@@ -1,0 +1,40 @@
+"""Print parameter counts of every model variant, in checkpoint form and fused (deploy) form.
+
+    python -m asymtrack_ros.models [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from asymtrack_ros.models.registry import available_models, build_model
+
+
+def parameter_counts() -> list[dict[str, object]]:
+    """One row per family/variant: parameters before and after ``fuse()``."""
+    rows = []
+    for name, variants in available_models().items():
+        for variant in variants:
+            model = build_model(name, variant).eval()
+            checkpoint_form = sum(p.numel() for p in model.parameters())
+            fused = sum(p.numel() for p in model.fuse().parameters())
+            rows.append({"model": name, "variant": variant, "params": checkpoint_form, "params_fused": fused})
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    rows = parameter_counts()
+    if parser.parse_args(argv).json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'model':<10} {'variant':<7} {'params':>12} {'fused':>12}")
+    for row in rows:
+        print(f"{row['model']:<10} {row['variant']:<7} {row['params']:>12,} {row['params_fused']:>12,}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
