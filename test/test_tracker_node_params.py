@@ -8,16 +8,17 @@ import sys
 import time
 
 import pytest
+from scene import frame, target_box
 
 from ros_fixtures import node_process, require_ros, spinning_node, stop_process, wait_until
-from scene import frame, target_box
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 OPENCV = ["-p", "backend:=opencv", "-p", "algorithm:=kcf"]
 
 
 def fastdds_segments() -> set[str]:
-    return {name for name in os.listdir("/dev/shm") if name.startswith(("fastrtps", "fast_datasharing", "sem.fastrtps"))}
+    prefixes = ("fastrtps", "fast_datasharing", "sem.fastrtps")
+    return {name for name in os.listdir("/dev/shm") if name.startswith(prefixes)}
 
 
 def test_invalid_startup_parameter_exits_with_a_reason() -> None:
