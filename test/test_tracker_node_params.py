@@ -29,7 +29,7 @@ def test_invalid_startup_parameter_exits_with_a_reason() -> None:
         capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 2
-    assert "invalid parameters: recover_score 0.2 must be >= lost_score 0.9" in result.stderr + result.stdout
+    assert "invalid configuration: recover_score 0.2 must be >= lost_score 0.9" in result.stderr + result.stdout
     assert "Traceback" not in result.stderr
 
 

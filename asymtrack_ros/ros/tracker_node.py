@@ -10,10 +10,9 @@ from __future__ import annotations
 import threading
 import time
 
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Point
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
@@ -25,6 +24,7 @@ from asymtrack_ros.msg import TrackerStatus
 from asymtrack_ros.ros.image_conversion import ImageConversionError, compressed_to_rgb, image_to_rgb, rgb_to_image
 from asymtrack_ros.ros.mailbox import LatestMailbox
 from asymtrack_ros.ros.messages import detections_message, diagnostic_status, status_message
+from asymtrack_ros.ros.node_runner import run_node
 from asymtrack_ros.ros.parameters import (
     backend_options,
     check_update,
@@ -290,26 +290,7 @@ class TrackerNode(Node):
 
 def main(args: list[str] | None = None) -> int:
     """Entry point of ``ros2 run asymtrack_ros tracker_node``."""
-    rclpy.init(args=args)
-    node = None
-    executor = MultiThreadedExecutor(num_threads=3)
-    try:
-        node = TrackerNode()
-        executor.add_node(node)
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except ValueError as error:  # invalid start-up parameters: say why, exit without a traceback
-        rclpy.logging.get_logger("tracker").fatal(f"invalid parameters: {error}")
-        return 2
-    finally:
-        if node is not None:
-            node.stop()
-        executor.shutdown()
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node(TrackerNode, lambda: MultiThreadedExecutor(num_threads=3), args)
 
 
 if __name__ == "__main__":

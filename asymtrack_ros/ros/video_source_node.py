@@ -8,14 +8,14 @@ and ``frame_id``; ``loop`` restarts the file at its end. ``compressed`` also pub
 from __future__ import annotations
 
 import cv2
-import rclpy
 from rcl_interfaces.msg import ParameterDescriptor
-from rclpy.executors import ExternalShutdownException
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image
 
 from asymtrack_ros.ros.image_conversion import rgb_to_compressed, rgb_to_image
+from asymtrack_ros.ros.node_runner import run_node
 
 PARAMETERS: dict[str, tuple[object, str]] = {
     "video": ("", "video file path; empty = use camera_index"),
@@ -39,7 +39,7 @@ class VideoSourceNode(Node):
         source = param("video").value or int(param("camera_index").value)
         self.capture = cv2.VideoCapture(source)
         if not self.capture.isOpened():
-            raise RuntimeError(f"cannot open video source {source!r}")
+            raise ValueError(f"cannot open video source {source!r}")
         native = self.capture.get(cv2.CAP_PROP_FPS) or 30.0
         rate = float(param("rate").value) or native
         self.loop, self.frame_id = bool(param("loop").value), str(param("frame_id").value)
@@ -72,21 +72,14 @@ class VideoSourceNode(Node):
             self.compressed_pub.publish(compressed)
         self.published += 1
 
+    def stop(self) -> None:
+        """Release the video file or camera."""
+        self.capture.release()
+
 
 def main(args: list[str] | None = None) -> int:
     """Entry point of ``ros2 run asymtrack_ros video_source_node``."""
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = VideoSourceNode()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node(VideoSourceNode, SingleThreadedExecutor, args)
 
 
 if __name__ == "__main__":
