@@ -22,6 +22,10 @@ setup(
     entry_points={
         "console_scripts": [
             "asymtrack-eval = asymtrack_ros.evaluation.cli:main",
+            "asymtrack-export = asymtrack_ros.export.cli:main",
+            "asymtrack-bench = asymtrack_ros.benchmark.cli:main",
+            "asymtrack-generate = asymtrack_ros.data.cli:main",
+            "asymtrack-train = asymtrack_ros.training.cli:main",
         ]
     },
 )

@@ -19,12 +19,12 @@ def texture(rng: np.random.Generator, height: int, width: int, blur: float) -> n
 
 
 def generated_sequence(
-    num_frames: int = 40, height: int = 360, width: int = 480, seed: int = 0
+    num_frames: int = 40, height: int = 360, width: int = 480, seed: int = 0, period: int = 120
 ) -> tuple[np.ndarray, np.ndarray]:
     """Frames (N, H, W, 3) uint8 RGB and ground-truth boxes (N, 4) ``x, y, w, h``.
 
     The object (about 1/6 of the frame, its own texture and a border) follows a smooth Lissajous
-    path with a slow size change; background and path are fixed by ``seed``.
+    path (one loop per ``period`` frames) with a slow size change; background and path are fixed by ``seed``.
     """
     rng = np.random.default_rng(seed)
     background = texture(rng, height, width, blur=6.0)
@@ -35,7 +35,7 @@ def generated_sequence(
     frames = np.empty((num_frames, height, width, 3), np.uint8)
     boxes = np.empty((num_frames, 4), np.float64)
     for i in range(num_frames):
-        t = i / max(num_frames - 1, 1)
+        t = i / period
         scale = 1.0 + 0.2 * np.sin(2 * np.pi * t)
         w, h = max(8, round(obj_w * scale)), max(8, round(obj_h * scale))
         cx = width * (0.5 + 0.3 * np.sin(2 * np.pi * t + phase[0]))

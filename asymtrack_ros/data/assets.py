@@ -177,7 +177,9 @@ def _fetch_opencv_doc(root: Path) -> list[Asset]:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(path, target)
                 assets.append(
-                    Asset(str(target.relative_to(root)), kind, "opencv-doc", version, source, asset_group(path.stem), "")
+                    Asset(
+                        str(target.relative_to(root)), kind, "opencv-doc", version, source, asset_group(path.stem), ""
+                    )
                 )
     return assets
 

@@ -65,8 +65,14 @@ def requested_providers(device: str = "auto", providers: Sequence[str] | None = 
     raise ValueError(f"device {device!r} not supported by the onnx backend (auto, cpu, cuda; or pass providers=[...])")
 
 
-def session_options(threads: int | None = None, graph_optimization: str = "all") -> ort.SessionOptions:
-    """Sequential execution, ``threads`` intra-op threads (None: onnxruntime's default)."""
+def session_options(
+    threads: int | None = None, graph_optimization: str = "all", spinning: bool = True
+) -> ort.SessionOptions:
+    """Sequential execution, ``threads`` intra-op threads (None: onnxruntime's default).
+
+    ``spinning=False`` lets idle worker threads sleep instead of busy-waiting: a little more latency on an
+    idle CPU, much less on one shared with other busy processes.
+    """
     if graph_optimization not in GRAPH_OPTIMIZATION_LEVELS:
         raise ValueError(f"graph_optimization {graph_optimization!r} not in {sorted(GRAPH_OPTIMIZATION_LEVELS)}")
     options = ort.SessionOptions()
@@ -75,6 +81,7 @@ def session_options(threads: int | None = None, graph_optimization: str = "all")
     options.inter_op_num_threads = 1
     if threads:
         options.intra_op_num_threads = threads
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     return options
 
 
@@ -103,7 +110,7 @@ def provider_warnings(requested: Sequence[str], used: Sequence[str], graph: str)
     messages = []
     for provider in requested:
         if provider not in available:
-            messages.append(f"{provider} requested but this onnxruntime build lacks it (available: {sorted(available)})")
+            messages.append(f"{provider} requested but this onnxruntime build lacks it (has {sorted(available)})")
         elif provider not in used:
             messages.append(f"{provider} requested but {graph} fell back to {list(used)}")
     return messages
@@ -118,13 +125,16 @@ class OnnxRunner:
         providers: Sequence[str] = (CPU_PROVIDER,),
         threads: int | None = None,
         graph_optimization: str = "all",
+        spinning: bool = True,
     ) -> None:
         self.model_dir = Path(model_dir)
         self.manifest: ModelManifest = read_manifest(self.model_dir)
         self.config = self.manifest.config
-        options = session_options(threads, graph_optimization)
+        options = session_options(threads, graph_optimization, spinning)
+        available = set(ort.get_available_providers())  # the others become warnings below, not onnxruntime noise
+        usable = [provider for provider in providers if provider in available] or [CPU_PROVIDER]
         self.template_session, self.search_session = (
-            open_session(self.model_dir / spec.file, spec, options, providers)
+            open_session(self.model_dir / spec.file, spec, options, usable)
             for spec in (self.manifest.template, self.manifest.search)
         )
         used = tuple(self.search_session.get_providers())
@@ -170,13 +180,16 @@ def create(
     providers: Sequence[str] | None = None,
     threads: int | None = None,
     graph_optimization: str = "all",
+    spinning: bool = True,
 ) -> SiameseTracker:
     """ONNX Runtime tracker for an exported model directory (``asymtrack-export``).
 
     ``model_dir=None`` uses :func:`default_model_dir` (model, variant); otherwise model and variant come
-    from the directory's ``model.json``. ``providers`` (priority order) overrides ``device``.
+    from the directory's ``model.json``. ``providers`` (priority order) overrides ``device``; ``threads``,
+    ``graph_optimization`` and ``spinning``: see :func:`session_options`.
     """
     if weights is not None:
         raise ValueError("the onnx backend takes no weights: export them with asymtrack-export and pass model_dir=")
     directory = Path(model_dir) if model_dir is not None else default_model_dir(model, variant)
-    return SiameseTracker(OnnxRunner(directory, requested_providers(device, providers), threads, graph_optimization))
+    runner = OnnxRunner(directory, requested_providers(device, providers), threads, graph_optimization, spinning)
+    return SiameseTracker(runner)

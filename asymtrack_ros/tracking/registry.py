@@ -13,6 +13,8 @@ from asymtrack_ros.tracking.base import Tracker
 # name -> "module:factory"; the factory takes create_tracker's keyword arguments.
 BACKENDS: dict[str, str] = {
     "torch": "asymtrack_ros.tracking.torch_backend:create",
+    "onnx": "asymtrack_ros.tracking.onnx_backend:create",
+    "opencv": "asymtrack_ros.tracking.opencv_backend:create",
 }
 
 

@@ -1,0 +1,107 @@
+"""Benchmark combinations (``backend:model:variant[:precision]``, ``onnx:DIR``, ``opencv:ALGORITHM``) -> trackers.
+
+Network combos of one model and variant share their weights (a ``--weights`` checkpoint, or one seeded
+random initialisation), so that their boxes can be compared; ONNX combos without a model directory
+are exported into a work directory first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from asymtrack_ros.models.config import canonical_variant
+from asymtrack_ros.tracking import Tracker, create_tracker
+from asymtrack_ros.tracking.model_dir import MODEL_JSON, PRECISIONS, read_manifest
+from asymtrack_ros.tracking.opencv_backend import ALGORITHMS
+
+
+@dataclass(frozen=True)
+class Combo:
+    """One benchmarked configuration."""
+
+    backend: str
+    model: str = ""
+    variant: str = ""
+    precision: str = ""
+    model_dir: Path | None = None
+
+    @property
+    def label(self) -> str:
+        parts = [self.backend, self.model, self.variant, self.precision]
+        return ":".join(p for p in parts if p)
+
+    @property
+    def is_network(self) -> bool:
+        return self.backend != "opencv"
+
+
+def parse_combo(text: str) -> Combo:
+    """``torch:asymtrack:tiny``, ``onnx:asymtrack:tiny:int8``, ``onnx:path/to/model_dir``, ``opencv:csrt``."""
+    backend, _, rest = text.partition(":")
+    fields = rest.split(":") if rest else []
+    if backend == "opencv" and len(fields) == 1 and fields[0] in ALGORITHMS:
+        return Combo("opencv", variant=fields[0])
+    if backend == "onnx" and len(fields) == 1 and (Path(fields[0]) / MODEL_JSON).is_file():
+        manifest = read_manifest(fields[0])
+        return Combo("onnx", manifest.config.name, manifest.config.variant, manifest.precision, Path(fields[0]))
+    if backend == "torch" and len(fields) == 2:
+        return Combo("torch", fields[0].lower(), canonical_variant(fields[1]))
+    if backend == "onnx" and len(fields) in (2, 3):
+        precision = fields[2] if len(fields) == 3 else "fp32"
+        if precision in PRECISIONS:
+            return Combo("onnx", fields[0].lower(), canonical_variant(fields[1]), precision)
+    raise ValueError(
+        f"bad combo {text!r}: use torch:MODEL:VARIANT, onnx:MODEL:VARIANT[:{'|'.join(PRECISIONS)}], onnx:MODEL_DIR "
+        f"or opencv:{'|'.join(ALGORITHMS)}"
+    )
+
+
+class TrackerFactory:
+    """Builds each combo's tracker; keeps the shared weights and the exported model directories."""
+
+    def __init__(
+        self, work_dir: Path, threads: int, weights: dict[tuple[str, str], Path], seed: int = 0, spinning: bool = True
+    ) -> None:
+        self.work_dir = work_dir
+        self.threads = threads
+        self.spinning = spinning
+        self.weights = weights
+        self.seed = seed
+        self._state_dicts: dict[tuple[str, str], Any] = {}
+
+    def weights_for(self, model: str, variant: str) -> Any:
+        """The ``--weights`` checkpoint of (model, variant), else one seeded random state dict per pair."""
+        key = (model, variant)
+        if key in self.weights:
+            return self.weights[key]
+        if key not in self._state_dicts:
+            import torch
+
+            from asymtrack_ros.models.registry import build_model
+
+            torch.manual_seed(self.seed)
+            self._state_dicts[key] = build_model(model, variant).state_dict()
+        return self._state_dicts[key]
+
+    def model_dir(self, combo: Combo) -> Path:
+        """The combo's model directory, exported into the work directory on first use."""
+        if combo.model_dir is not None:
+            return combo.model_dir
+        directory = self.work_dir / f"{combo.model}-{combo.variant}-{combo.precision}"
+        if not (directory / MODEL_JSON).is_file():
+            from asymtrack_ros.export import export_model
+
+            export_model(directory, combo.model, combo.variant, self.weights_for(combo.model, combo.variant),
+                         combo.precision, seed=self.seed)
+        return directory
+
+    def create(self, combo: Combo, device: str = "cpu") -> Tracker:
+        if combo.backend == "opencv":
+            return create_tracker("opencv", algorithm=combo.variant, threads=self.threads)
+        if combo.backend == "onnx":
+            return create_tracker("onnx", device=device, model_dir=self.model_dir(combo), threads=self.threads,
+                                  spinning=self.spinning)
+        return create_tracker(combo.backend, combo.model, combo.variant, self.weights_for(combo.model, combo.variant),
+                              device=device, threads=self.threads)

@@ -1,0 +1,52 @@
+"""Benchmark results as a markdown table."""
+
+from __future__ import annotations
+
+# (header, result key path, format)
+COLUMNS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("init ms", ("template_init_ms", "p50"), "{:.1f}"),
+    ("crop+pre p50", ("preprocess_ms", "p50"), "{:.2f}"),
+    ("infer p50", ("inference_ms", "p50"), "{:.2f}"),
+    ("infer p90", ("inference_ms", "p90"), "{:.2f}"),
+    ("infer p99", ("inference_ms", "p99"), "{:.2f}"),
+    ("post p50", ("postprocess_ms", "p50"), "{:.2f}"),
+    ("frame p50", ("frame_ms", "p50"), "{:.2f}"),
+    ("frame p90", ("frame_ms", "p90"), "{:.2f}"),
+    ("frame p99", ("frame_ms", "p99"), "{:.2f}"),
+    ("fps", ("fps",), "{:.1f}"),
+    ("non-infer %", ("outside_inference_fraction",), "{:.1%}"),
+    ("net cached p50", ("network_cached_ms", "p50"), "{:.2f}"),
+    ("net recomputed-template p50", ("network_recomputed_template_ms", "p50"), "{:.2f}"),
+    ("RSS +MiB", ("rss_growth_mb",), "{:.0f}"),
+    ("box dev px", ("box_deviation_px",), "{:.3f}"),
+)
+
+
+def _cell(result: dict, path: tuple[str, ...], fmt: str) -> str:
+    value = result
+    for key in path:
+        if not isinstance(value, dict) or value.get(key) is None:
+            return "-"
+        value = value[key]
+    return fmt.format(value)
+
+
+def markdown_table(report: dict) -> str:
+    """Header lines (sequence, threads, host) and one table row per combo; times in ms."""
+    env = report["environment"]
+    threads = f"{env['threads']}{'' if env['spinning'] else ' (no spinning)'}"
+    lines = [
+        f"Sequence: {env['sequence']} ({env['frames']} frames, {env['rounds']} rounds, {env['warmup']} warm-up "
+        f"frames); threads {threads}; {env['cpu']} ({env['cpu_count']} cores); load average "
+        f"{env['load_average_before'][0]:.2f} before, {env['load_average_after'][0]:.2f} after; "
+        f"peak RSS {env['peak_rss_mb']:.0f} MiB",
+        "",
+        "| combo | device | " + " | ".join(header for header, _, _ in COLUMNS) + " |",
+        "|---|---|" + "---:|" * len(COLUMNS),
+    ]
+    for result in report["results"]:
+        cells = [_cell(result, path, fmt) for _, path, fmt in COLUMNS]
+        lines.append(f"| {result['combo']} | {result['device']} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append("box dev px: mean |x, y, w, h difference| from the first combo of the same model and variant.")
+    return "\n".join(lines)

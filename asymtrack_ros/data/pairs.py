@@ -1,0 +1,99 @@
+"""The torch dataset of one epoch's planned pairs: frames -> jittered crops -> augmented, normalised tensors.
+
+Every pair's randomness is a function of ``(seed, epoch, index)``, so an epoch is reproducible and a resumed run
+sees the same pairs, whatever the number of loader workers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence as SequenceOf
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from asymtrack_ros.data.augment import AugmentConfig, crop_around, jitter_box, photometric
+from asymtrack_ros.data.sampling import PairIndex
+from asymtrack_ros.evaluation.datasets import Sequence
+from asymtrack_ros.models.config import ModelConfig
+from asymtrack_ros.tracking.preprocessing import Normalizer
+
+JITTER_TRIES = 10
+
+
+class PairDataset(Dataset):
+    """Item ``k``: ``template`` (3, Ht, Wt), ``search`` (3, Hs, Ws), ``box`` (4,) normalised (cx, cy, w, h) in the
+    search crop, ``bin`` and ``weight`` (the sample's loss scale)."""
+
+    def __init__(
+        self,
+        videos: SequenceOf[Sequence],
+        stills: SequenceOf[Sequence],
+        plan: SequenceOf[PairIndex],
+        weights: np.ndarray,
+        model_config: ModelConfig,
+        augment: AugmentConfig,
+        seed: int,
+        epoch: int,
+    ) -> None:
+        self.videos, self.stills, self.plan, self.weights = videos, stills, plan, weights
+        self.config, self.augment = model_config, augment
+        self.seed, self.epoch = seed, epoch
+        self.normalize = Normalizer(model_config.mean, model_config.std)
+
+    def __len__(self) -> int:
+        return len(self.plan)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        pair = self.plan[index]
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        sequence = (self.stills if pair.image_pool else self.videos)[pair.sequence]
+        template_image = sequence.read_frame(pair.template)
+        search_image = template_image if pair.search == pair.template else sequence.read_frame(pair.search)
+        template_box, search_box = sequence.ground_truth[pair.template], sequence.ground_truth[pair.search]
+        augment, config = self.augment, self.config
+        template_crop, _ = self._crop(
+            rng,
+            template_image,
+            template_box,
+            augment.template_center_jitter,
+            augment.template_scale_jitter,
+            config.template_factor,
+            config.template_size,
+        )
+        search_crop, box = self._crop(
+            rng,
+            search_image,
+            search_box,
+            augment.search_center_jitter,
+            augment.search_scale_jitter,
+            config.search_factor,
+            config.search_size,
+        )
+        template_crop, search_crop, box = photometric(rng, template_crop, search_crop, box, augment)
+        return {
+            "template": torch.from_numpy(self.normalize(np.ascontiguousarray(template_crop))[0]),
+            "search": torch.from_numpy(self.normalize(np.ascontiguousarray(search_crop))[0]),
+            "box": torch.from_numpy(box.astype(np.float32)),
+            "bin": torch.tensor(pair.bin),
+            "weight": torch.tensor(float(self.weights[index]), dtype=torch.float32),
+        }
+
+    @staticmethod
+    def _crop(
+        rng: np.random.Generator,
+        image: np.ndarray,
+        box: np.ndarray,
+        center_jitter: float,
+        scale_jitter: float,
+        factor: float,
+        size: int,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Crop around a jittered box (retried; the plain box when no jitter gives a valid crop)."""
+        for _ in range(JITTER_TRIES):
+            jittered = jitter_box(rng, box, center_jitter, scale_jitter)
+            try:
+                return crop_around(image, jittered, box, factor, size)
+            except ValueError:
+                continue
+        return crop_around(image, box, box, factor, size)

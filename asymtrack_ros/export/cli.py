@@ -1,0 +1,53 @@
+"""``asymtrack-export CHECKPOINT --model asymtrack --variant tiny --out DIR [--precision fp32|fp16|int8]``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from asymtrack_ros.checkpoint import CheckpointError
+from asymtrack_ros.export.graphs import ExportError
+from asymtrack_ros.export.pipeline import export_model
+from asymtrack_ros.tracking.model_dir import MIN_OPSET, PRECISIONS
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="asymtrack-export",
+        description="Export a tracker checkpoint ({'net': state_dict}, official or ours) to an ONNX model directory "
+        "(template.onnx, search.onnx, model.json), validated against PyTorch.",
+    )
+    parser.add_argument("checkpoint", nargs="?", help="checkpoint file (omit with --random-init)")
+    parser.add_argument("--model", default="asymtrack", help="model family (asymtrack, hit)")
+    parser.add_argument("--variant", default="tiny", help="tiny|small|base (or t|s|b)")
+    parser.add_argument("--out", required=True, help="model directory to write")
+    parser.add_argument("--precision", choices=PRECISIONS, default="fp32")
+    parser.add_argument("--random-init", action="store_true", help="seeded random weights (tests, speed runs)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of --random-init")
+    parser.add_argument("--opset", type=int, default=MIN_OPSET)
+    parser.add_argument("--tolerance", type=float, default=1e-4, help="max abs diff allowed vs PyTorch")
+    parser.add_argument("--calibration-samples", type=int, default=32,
+                        help="generated crops for int8 calibration and the fp16 range check")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; exit status 1 with a one-line reason when the export fails."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if (args.checkpoint is None) == (not args.random_init):
+        parser.error("give exactly one of CHECKPOINT or --random-init")
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        manifest = export_model(
+            args.out, args.model, args.variant, args.checkpoint, args.precision, random_init=args.random_init,
+            seed=args.seed, opset=args.opset, tolerance=args.tolerance, calibration_samples=args.calibration_samples,
+        )
+    except (CheckpointError, ExportError, ValueError) as error:
+        print(f"asymtrack-export: error: {error}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.out}: {manifest.template.file}, {manifest.search.file}, model.json ({manifest.precision})")
+    for key, value in manifest.validation.items():
+        print(f"  {key}: {value}")
+    return 0

@@ -1,0 +1,51 @@
+"""How far a reduced-precision model directory's boxes are from the fp32 one's, in image pixels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from asymtrack_ros.benchmark.synthetic import generated_sequence
+from asymtrack_ros.tracking.onnx_backend import OnnxRunner
+from asymtrack_ros.tracking.preprocessing import clip_box, map_box_back, sample_target
+from asymtrack_ros.tracking.siamese import SiameseTracker
+
+
+def box_deviation(
+    reference_dir: Path, candidate_dir: Path, frames: np.ndarray, init_box: tuple[float, ...]
+) -> dict[str, float]:
+    """Mean and max |difference| of (x, y, w, h) on ``frames``, two ways:
+
+    * ``tracked``: each tracker follows its own boxes (what a user sees; a small difference can send a
+      tracker with an ambiguous target onto another path);
+    * ``per_frame``: the candidate network gets the reference tracker's crops, so only the numerical
+      difference of one step is measured.
+    """
+    reference, candidate = SiameseTracker(OnnxRunner(reference_dir)), SiameseTracker(OnnxRunner(candidate_dir))
+    tracked = []
+    for tracker in (reference, candidate):
+        tracker.initialize(frames[0], init_box)
+        tracked.append(np.array([init_box] + [tracker.track(frame).box for frame in frames[1:]]))
+    config = reference.config
+    crop, _ = sample_target(frames[0], init_box, config.template_factor, config.template_size)
+    state = candidate.runner.encode_template(candidate.normalize(crop))
+    stepped = []
+    for frame, previous in zip(frames[1:], tracked[0][:-1], strict=True):
+        crop, resize_factor = sample_target(frame, previous, config.search_factor, config.search_size)
+        pred_box = candidate.runner.track_search(candidate.normalize(crop), state).pred_box
+        box = map_box_back(pred_box, tuple(previous), config.search_size, resize_factor)
+        stepped.append(clip_box(box, frame.shape[0], frame.shape[1], margin=10))
+    tracked_diff = np.abs(tracked[0] - tracked[1])[1:]
+    per_frame_diff = np.abs(tracked[0][1:] - np.array(stepped))
+    return {
+        "tracked_px_mean": float(tracked_diff.mean()), "tracked_px_max": float(tracked_diff.max()),
+        "per_frame_px_mean": float(per_frame_diff.mean()), "per_frame_px_max": float(per_frame_diff.max()),
+    }
+
+
+def generated_box_deviation(reference_dir: Path, candidate_dir: Path, num_frames: int = 40, seed: int = 0) -> dict:
+    """:func:`box_deviation` on the generated sequence (what the export reports)."""
+    frames, boxes = generated_sequence(num_frames=num_frames, seed=seed)
+    return {**box_deviation(reference_dir, candidate_dir, frames, tuple(boxes[0])),
+            "sequence": f"generated seed {seed}, {num_frames} frames"}

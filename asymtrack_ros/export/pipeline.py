@@ -1,0 +1,143 @@
+"""Checkpoint -> validated ONNX model directory (``template.onnx``, ``search.onnx``, ``model.json``)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+import onnx
+import onnxruntime as ort
+import torch
+from torch import nn
+
+import asymtrack_ros
+from asymtrack_ros.checkpoint import load_weights
+from asymtrack_ros.export.deviation import generated_box_deviation
+from asymtrack_ros.export.graphs import ExportError, boundary, export_graphs, torch_parity
+from asymtrack_ros.export.precision import convert_fp16, quantize_int8
+from asymtrack_ros.models.config import ModelConfig
+from asymtrack_ros.models.registry import build_model, checkpoint_filter_for
+from asymtrack_ros.tracking.model_dir import (
+    MIN_OPSET,
+    MODEL_JSON,
+    PRECISIONS,
+    SEARCH_FILE,
+    TEMPLATE_FILE,
+    GraphSpec,
+    ModelManifest,
+    sha256_file,
+    write_manifest,
+)
+
+LOGGER = logging.getLogger(__name__)
+
+Weights = str | Path | Mapping[str, torch.Tensor] | None
+
+
+def deploy_model(model: str, variant: str, weights: Weights, random_init: bool, seed: int) -> nn.Module:
+    """The network in export form: weights loaded (or seeded random), eval, OPE and BatchNorms folded."""
+    if weights is None and not random_init:
+        raise ValueError(f"no checkpoint given for {model}-{variant} (pass one, or random_init=True for tests)")
+    torch.manual_seed(seed)
+    network = build_model(model, variant)
+    if weights is not None:
+        load_weights(network, weights, checkpoint_filter_for(model))
+    return network.eval().fuse(fold_batchnorm=True)
+
+
+def source_checkpoint(weights: Weights) -> dict[str, str] | None:
+    """``{"file", "sha256"}`` of the weights: the file's bytes, or the tensors of an in-memory state dict."""
+    if weights is None:
+        return None
+    if isinstance(weights, str | Path):
+        return {"file": Path(weights).name, "sha256": sha256_file(Path(weights))}
+    digest = hashlib.sha256()
+    for key in sorted(weights):
+        digest.update(key.encode())
+        digest.update(weights[key].detach().cpu().contiguous().numpy().tobytes())
+    return {"file": "<state dict>", "sha256": digest.hexdigest()}
+
+
+def describe_directory(
+    directory: Path, config: ModelConfig, precision: str, opset: int, source: dict[str, str] | None, validation: dict
+) -> ModelManifest:
+    """Manifest of the ONNX files in ``directory`` (boundaries and checksums read from the files); writes it."""
+    graphs = []
+    for name in (TEMPLATE_FILE, SEARCH_FILE):
+        inputs, outputs = boundary(directory / name)
+        graphs.append(GraphSpec(name, sha256_file(directory / name), inputs, outputs))
+    exporter = {"asymtrack_ros": asymtrack_ros.__version__, "torch": torch.__version__, "onnx": onnx.__version__,
+                "onnxruntime": ort.__version__}
+    manifest = ModelManifest(config, precision, opset, *graphs, source, exporter, validation)
+    write_manifest(directory, manifest)
+    return manifest
+
+
+def install(staging: Path, out_dir: Path) -> None:
+    """Copy the ONNX files, then ``model.json`` last (a half-copied directory fails its checksums)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in (TEMPLATE_FILE, SEARCH_FILE, MODEL_JSON):
+        shutil.copyfile(staging / name, out_dir / name)
+
+
+def reduce_precision(fp32_dir: Path, fp32: ModelManifest, target: Path, precision: str, samples: int) -> dict:
+    """Write the fp16/int8 graphs of ``fp32_dir`` into ``target``; returns their box deviation from fp32."""
+    if precision == "fp16":
+        convert_fp16(fp32_dir, target, samples)
+    else:
+        quantize_int8(fp32_dir, target, samples)
+    describe_directory(target, fp32.config, precision, fp32.opset, fp32.source_checkpoint, fp32.validation)
+    deviation = generated_box_deviation(fp32_dir, target)
+    LOGGER.info("%s vs fp32 boxes on the %s: tracked mean %.3f px (max %.3f), per frame mean %.3f px (max %.3f)",
+                precision, deviation["sequence"], deviation["tracked_px_mean"], deviation["tracked_px_max"],
+                deviation["per_frame_px_mean"], deviation["per_frame_px_max"])
+    return {f"box_deviation_vs_fp32_{key}": value for key, value in deviation.items()}
+
+
+def export_model(
+    out_dir: str | Path,
+    model: str = "asymtrack",
+    variant: str = "tiny",
+    weights: Weights = None,
+    precision: str = "fp32",
+    *,
+    random_init: bool = False,
+    seed: int = 0,
+    opset: int = MIN_OPSET,
+    tolerance: float = 1e-4,
+    calibration_samples: int = 32,
+) -> ModelManifest:
+    """Export, check and validate; ``out_dir`` only receives files once everything passed.
+
+    The fp32 graphs must match PyTorch within ``tolerance`` (max abs diff of boxes and corner maps on
+    random crops). fp16/int8 graphs derive from them; their box deviation from fp32 on a generated
+    sequence is logged and stored in ``model.json["validation"]``.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision {precision!r} not in {PRECISIONS}")
+    if opset < MIN_OPSET:
+        raise ValueError(f"opset {opset} < {MIN_OPSET}")
+    network = deploy_model(model, variant, weights, random_init, seed)
+    source = source_checkpoint(weights)
+    with TemporaryDirectory() as scratch:
+        fp32_dir, final_dir = Path(scratch) / "fp32", Path(scratch) / precision
+        fp32_dir.mkdir()
+        export_graphs(network, fp32_dir, opset)
+        validation = {**torch_parity(network, fp32_dir), "tolerance": tolerance}
+        max_abs_diff = validation["max_abs_diff_vs_torch"]
+        LOGGER.info("%s-%s: ONNX Runtime vs PyTorch max abs diff %.2e (tolerance %.0e), template state rel. diff %.1e",
+                    model, variant, max_abs_diff, tolerance, validation["state_max_rel_diff_vs_torch"])
+        if max_abs_diff > tolerance:
+            raise ExportError(f"ONNX Runtime output differs from PyTorch by {max_abs_diff:.2e} > {tolerance:.0e}")
+        manifest = describe_directory(fp32_dir, network.config, "fp32", opset, source, validation)
+        if precision != "fp32":
+            final_dir.mkdir()
+            validation = {**validation, **reduce_precision(fp32_dir, manifest, final_dir, precision,
+                                                           calibration_samples)}
+            manifest = describe_directory(final_dir, network.config, precision, opset, source, validation)
+        install(final_dir, Path(out_dir))
+    return manifest

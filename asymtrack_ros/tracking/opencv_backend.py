@@ -1,0 +1,98 @@
+"""OpenCV baseline backend: the classical CSRT, KCF (contrib build) or MIL tracker behind the Tracker interface.
+
+Score: OpenCV's trackers expose no confidence, so ``TrackResult.score`` is the update's success flag
+(1.0 located, 0.0 lost; the box then stays where it was) and ``has_score`` is False. ``search_scale``
+is ignored (these trackers search a fixed neighbourhood). Frames are RGB; OpenCV expects BGR, so
+each frame is converted (counted as preprocessing).
+"""
+
+from __future__ import annotations
+
+import time
+
+import cv2
+import numpy as np
+
+from asymtrack_ros.tracking.base import Box, DeviceInfo, Tracker, TrackResult
+
+# algorithm -> class name; CSRT and KCF come with opencv-contrib, MIL with every build.
+ALGORITHMS = {"csrt": "TrackerCSRT", "kcf": "TrackerKCF", "mil": "TrackerMIL"}
+
+
+def available_algorithms() -> list[str]:
+    """Algorithms this OpenCV build provides."""
+    return [name for name, cls in ALGORITHMS.items() if hasattr(cv2, cls)]
+
+
+def default_algorithm() -> str:
+    """CSRT when the contrib build is installed, MIL otherwise."""
+    return "csrt" if "csrt" in available_algorithms() else "mil"
+
+
+class OpenCVTracker(Tracker):
+    """One OpenCV tracker instance per target (re-created by every ``initialize``)."""
+
+    def __init__(self, algorithm: str | None = None) -> None:
+        algorithm = (algorithm or default_algorithm()).lower()
+        if algorithm not in available_algorithms():
+            raise ValueError(
+                f"OpenCV tracker {algorithm!r} not available in OpenCV {cv2.__version__}; "
+                f"available: {available_algorithms()} (csrt/kcf need opencv-contrib-python)"
+            )
+        self.algorithm = algorithm
+        self.model_name, self.variant = "opencv", algorithm
+        self._factory = getattr(cv2, ALGORITHMS[algorithm]).create
+        self._tracker: cv2.Tracker | None = None
+        self._box: Box | None = None
+        self._device_info = DeviceInfo(backend="opencv", device="cpu", providers=(f"OpenCV {cv2.__version__}",))
+
+    @property
+    def device_info(self) -> DeviceInfo:
+        return self._device_info
+
+    @property
+    def is_initialized(self) -> bool:
+        return self._box is not None
+
+    def _initialize(self, image: np.ndarray, box: Box) -> None:
+        self._tracker, self._box = None, None
+        tracker = self._factory()
+        tracker.init(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), tuple(round(v) for v in box))
+        self._tracker, self._box = tracker, box
+
+    def _track(self, image: np.ndarray, search_scale: float) -> TrackResult:
+        del search_scale  # fixed search neighbourhood
+        t0 = time.perf_counter()
+        bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+        t1 = time.perf_counter()
+        located, box = self._tracker.update(bgr)
+        t2 = time.perf_counter()
+        if located:
+            self._box = tuple(float(v) for v in box)
+        return TrackResult(
+            box=self._box, score=1.0 if located else 0.0, has_score=False,
+            preprocess_ms=(t1 - t0) * 1e3, inference_ms=(t2 - t1) * 1e3,
+        )
+
+
+def create(
+    model: str = "",
+    variant: str = "",
+    weights: object = None,
+    device: str = "cpu",
+    algorithm: str | None = None,
+    threads: int | None = None,
+) -> OpenCVTracker:
+    """OpenCV tracker; ``algorithm`` csrt|kcf|mil (default: csrt with contrib, else mil).
+
+    ``model``/``variant`` (create_tracker's network defaults) are ignored; OpenCV's trackers take no
+    weights and run on the CPU. ``threads`` sets ``cv2.setNumThreads`` (process-wide).
+    """
+    del model, variant
+    if weights is not None:
+        raise ValueError("the opencv backend takes no weights")
+    if device not in ("cpu", "auto"):
+        raise ValueError(f"the opencv backend runs on the CPU only, got device {device!r}")
+    if threads:
+        cv2.setNumThreads(threads)
+    return OpenCVTracker(algorithm)

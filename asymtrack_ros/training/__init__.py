@@ -1,0 +1,1 @@
+"""Training: box losses, SSTrack scheduling and gradient scaling, the trainer, its config and ``asymtrack-train``."""

@@ -1,0 +1,49 @@
+"""Box losses of AsymTrack (and STARK/OSTrack): ``5 * L1 + 2 * GIoU`` on normalised corner boxes, per sample."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+L1_WEIGHT = 5.0
+GIOU_WEIGHT = 2.0
+
+
+def cxcywh_to_xyxy(boxes: torch.Tensor) -> torch.Tensor:
+    """(cx, cy, w, h) -> (x1, y1, x2, y2) along the last dimension."""
+    cx, cy, w, h = boxes.unbind(-1)
+    return torch.stack((cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2), dim=-1)
+
+
+def iou_and_giou(pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Row-wise IoU and generalised IoU of (N, 4) xyxy boxes (degenerate boxes give IoU 0, not NaN)."""
+    pred_area = (pred[:, 2] - pred[:, 0]).clamp(min=0) * (pred[:, 3] - pred[:, 1]).clamp(min=0)
+    target_area = (target[:, 2] - target[:, 0]).clamp(min=0) * (target[:, 3] - target[:, 1]).clamp(min=0)
+    top_left = torch.maximum(pred[:, :2], target[:, :2])
+    bottom_right = torch.minimum(pred[:, 2:], target[:, 2:])
+    intersection = (bottom_right - top_left).clamp(min=0).prod(dim=1)
+    union = pred_area + target_area - intersection
+    iou = intersection / union.clamp(min=1e-7)
+    enclosing = (torch.maximum(pred[:, 2:], target[:, 2:]) - torch.minimum(pred[:, :2], target[:, :2])).prod(dim=1)
+    giou = iou - (enclosing - union) / enclosing.clamp(min=1e-7)
+    return iou, giou
+
+
+@dataclass(frozen=True)
+class BoxLoss:
+    """Per-sample terms: ``total = 5 * l1 + 2 * giou_loss``, and the IoU (no gradient) for the scheduler."""
+
+    total: torch.Tensor
+    l1: torch.Tensor
+    giou: torch.Tensor
+    iou: torch.Tensor
+
+
+def box_loss(pred_cxcywh: torch.Tensor, target_cxcywh: torch.Tensor) -> BoxLoss:
+    """Loss terms per sample of (N, 4) normalised (cx, cy, w, h) predictions against targets."""
+    pred, target = cxcywh_to_xyxy(pred_cxcywh), cxcywh_to_xyxy(target_cxcywh)
+    iou, giou = iou_and_giou(pred, target)
+    l1 = (pred - target).abs().mean(dim=1)
+    giou_loss = 1.0 - giou
+    return BoxLoss(L1_WEIGHT * l1 + GIOU_WEIGHT * giou_loss, l1, giou_loss, iou.detach())

@@ -1,0 +1,288 @@
+"""The training loop: planned pairs per epoch, ``5 L1 + 2 GIoU`` loss scaled per sample, AdamW, step LR decay.
+
+Run directory contents:
+
+* ``checkpoint.pth``: ``{"net": state_dict}`` of the latest epoch (what the trackers and the export load);
+  ``checkpoint_epochNNNN.pth`` every ``run.keep_every`` epochs.
+* ``train_state.pth``: weights, optimizer, scheduler, epoch and pairs seen, all tensors and plain containers
+  (``torch.load(weights_only=True)``); a run restarted with the same command resumes from it.
+* ``scalars.csv`` (every ``log_every`` iterations), ``config.json`` and ``epochs.csv``, per epoch: losses, mean
+  IoU, pairs/s, the samples per bin ``n_i``, the largest loss scale used, the success threshold ``tau`` and rates
+  ``p_i`` measured on the epoch, and the ``d`` and ``q_i`` the scheduler set from them for the next epoch.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import os
+import sys
+import time
+from collections.abc import Sequence as SequenceOf
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from asymtrack_ros.data.pairs import PairDataset
+from asymtrack_ros.data.sampling import IntervalBins, PairIndex, PairSampler
+from asymtrack_ros.evaluation.datasets import Sequence
+from asymtrack_ros.models.registry import build_model
+from asymtrack_ros.tracking.torch_backend import resolve_device
+from asymtrack_ros.training.config import TrainConfig, to_dict
+from asymtrack_ros.training.losses import BoxLoss, box_loss
+from asymtrack_ros.training.sstrack import SuccessAwareScheduler
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT = "checkpoint.pth"
+TRAIN_STATE = "train_state.pth"
+SCALARS_CSV = "scalars.csv"
+EPOCHS_CSV = "epochs.csv"
+SCALAR_FIELDS = ("epoch", "iteration", "pairs_seen", "loss", "l1", "giou", "iou", "lr", "pairs_per_s", "elapsed_s")
+
+
+@dataclass(frozen=True)
+class EpochStats:
+    """Means over an epoch's samples (``loss`` unscaled, ``scaled_loss`` with the per-sample scales)."""
+
+    epoch: int
+    loss: float
+    scaled_loss: float
+    l1: float
+    giou: float
+    iou: float
+    pairs_per_s: float
+    seconds: float
+
+
+class Trainer:
+    """Trains one model on video and still-image sources as ``config`` says; resumes from its run directory."""
+
+    def __init__(self, config: TrainConfig, videos: SequenceOf[Sequence], stills: SequenceOf[Sequence]) -> None:
+        self.config = config
+        self.run_dir = Path(config.run.run_dir)
+        self.device = resolve_device(config.run.device)
+        if config.run.threads:
+            torch.set_num_threads(config.run.threads)
+        self.videos, self.stills = list(videos), list(stills)
+        self.model = build_model(config.model, config.variant).to(self.device).train()
+        self.optimizer = torch.optim.AdamW(
+            self.model.parameters(), lr=config.optim.lr, weight_decay=config.optim.weight_decay
+        )
+        sampling = config.sampling
+        if sampling.mode not in ("sstrack", "random"):
+            raise ValueError(f"sampling.mode must be 'sstrack' or 'random', got {sampling.mode!r}")
+        self.sampler = PairSampler(
+            self.videos, self.stills, IntervalBins(sampling.max_interval, sampling.bin_width, sampling.still_bin)
+        )
+        self.scheduler = SuccessAwareScheduler(
+            self.sampler.random_distribution(sampling.still_ratio),
+            self.sampler.available,
+            config.optim.epochs,
+            sampling.schedule_order,
+        )
+        self.epoch, self.pairs_seen = 0, 0
+        self._resume()
+
+    def learning_rate(self, epoch: int) -> float:
+        optim = self.config.optim
+        drop = epoch >= round(optim.lr_drop_fraction * optim.epochs)
+        return optim.lr * (optim.lr_drop_factor if drop else 1.0)
+
+    def plan_epoch(self, epoch: int) -> tuple[list[PairIndex], np.ndarray]:
+        """The epoch's pairs (a whole number of batches) and their loss scales."""
+        optim, sampling = self.config.optim, self.config.sampling
+        count = optim.pairs_per_epoch // optim.batch_size * optim.batch_size
+        rng = np.random.default_rng([self.config.run.seed, epoch, 1])
+        if sampling.mode == "random":
+            plan = [self.sampler.sample_random(rng, sampling.still_ratio) for _ in range(count)]
+            return plan, np.ones(count)
+        q = self.scheduler.distribution
+        plan = [self.sampler.sample_bin(rng, int(b)) for b in rng.choice(len(q), size=count, p=q)]
+        scales = self.scheduler.scales if sampling.gradient_scaling else np.ones(len(q))
+        return plan, scales[[pair.bin for pair in plan]]
+
+    def fit(self) -> list[EpochStats]:
+        """Train the remaining epochs, checkpointing after each."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "config.json").write_text(json.dumps(to_dict(self.config), indent=1))
+        history = []
+        while self.epoch < self.config.optim.epochs:
+            history.append(self.train_epoch(self.epoch))
+            self.epoch += 1
+            self.save()
+        return history
+
+    def train_epoch(self, epoch: int) -> EpochStats:
+        """One epoch; afterwards the scheduler sets the next epoch's distribution from its IoUs."""
+        config = self.config
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.learning_rate(epoch)
+        plan, weights = self.plan_epoch(epoch)
+        dataset = PairDataset(
+            self.videos, self.stills, plan, weights, self.model.config, config.augment, config.run.seed, epoch
+        )
+        loader = DataLoader(
+            dataset,
+            batch_size=config.optim.batch_size,
+            num_workers=config.run.workers,
+            pin_memory=self.device.type == "cuda",
+        )
+        self.model.train()
+        totals = np.zeros(4)  # loss, scaled loss, l1, giou (sums over samples)
+        ious, bins = [], []
+        start = time.perf_counter()
+        for iteration, batch in enumerate(loader, start=1):
+            terms = self._step(batch)
+            ious.append(terms.iou.cpu().numpy())
+            bins.append(batch["bin"].numpy())
+            size = len(batch["bin"])
+            weight = batch["weight"].to(self.device)
+            totals += size * np.array(
+                [
+                    terms.total.mean().item(),
+                    (weight * terms.total).mean().item(),
+                    terms.l1.mean().item(),
+                    terms.giou.mean().item(),
+                ]
+            )
+            self.pairs_seen += size
+            if iteration % config.run.log_every == 0 or iteration == len(loader):
+                self._log_progress(epoch, iteration, len(loader), totals, np.concatenate(ious), start)
+        epoch_ious, epoch_bins = np.concatenate(ious), np.concatenate(bins)
+        seconds = time.perf_counter() - start
+        means = totals / len(epoch_ious)
+        stats = EpochStats(
+            epoch, *(float(v) for v in means), float(epoch_ious.mean()), len(epoch_ious) / seconds, seconds
+        )
+        scales = self.scheduler.scales
+        if config.sampling.mode == "sstrack":
+            self.scheduler.update(epoch + 1, epoch_ious, epoch_bins)
+        self._log_epoch(stats, epoch_bins, scales)
+        return stats
+
+    def _step(self, batch: dict[str, torch.Tensor]) -> BoxLoss:
+        template, search = batch["template"].to(self.device), batch["search"].to(self.device)
+        target, weight = batch["box"].to(self.device), batch["weight"].to(self.device)
+        terms = box_loss(self.model(template, search)["pred_boxes"], target)
+        loss = (weight * terms.total).mean()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.config.optim.grad_clip_norm > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.optim.grad_clip_norm)
+        self.optimizer.step()
+        return terms
+
+    def _log_progress(
+        self, epoch: int, iteration: int, iterations: int, totals: np.ndarray, ious: np.ndarray, start: float
+    ) -> None:
+        elapsed = time.perf_counter() - start
+        count = len(ious)
+        rate = count / elapsed
+        loss, _, l1, giou = totals / count
+        lr = self.optimizer.param_groups[0]["lr"]
+        eta = (iterations - iteration) * self.config.optim.batch_size / rate
+        bar = "#" * (20 * iteration // iterations)
+        line = (
+            f"epoch {epoch + 1}/{self.config.optim.epochs} [{bar:<20}] {iteration}/{iterations} "
+            f"loss {loss:.4f} l1 {l1:.4f} giou {giou:.4f} iou {ious.mean():.3f} {rate:.1f} pairs/s eta {eta:.0f}s"
+        )
+        end = "\r" if sys.stderr.isatty() and iteration < iterations else "\n"
+        print(line, end=end, file=sys.stderr, flush=True)
+        row = [epoch, iteration, self.pairs_seen, loss, l1, giou, ious.mean(), lr, rate, elapsed]
+        _append_csv(self.run_dir / SCALARS_CSV, SCALAR_FIELDS, row)
+
+    def _log_epoch(self, stats: EpochStats, bins: np.ndarray, scales: np.ndarray) -> None:
+        counts = np.bincount(bins, minlength=len(scales))
+        scheduler = self.scheduler
+        fields = [
+            "epoch",
+            "pairs_seen",
+            "loss",
+            "scaled_loss",
+            "l1",
+            "giou",
+            "iou",
+            "pairs_per_s",
+            "seconds",
+            "lr",
+            "tau",
+            "d",
+            "max_scale",
+        ]
+        fields += [f"n_{i}" for i in range(len(scales))]
+        fields += [f"q_{i}" for i in range(len(scales))] + [f"p_{i}" for i in range(len(scales))]
+        row = [
+            stats.epoch,
+            self.pairs_seen,
+            stats.loss,
+            stats.scaled_loss,
+            stats.l1,
+            stats.giou,
+            stats.iou,
+            stats.pairs_per_s,
+            stats.seconds,
+            self.optimizer.param_groups[0]["lr"],
+            scheduler.tau,
+            scheduler.d,
+            float(scales.max()),
+            *counts.tolist(),
+            *scheduler.distribution.tolist(),
+            *scheduler.success.tolist(),
+        ]
+        _append_csv(self.run_dir / EPOCHS_CSV, fields, row)
+        logger.info(
+            "epoch %d done: loss %.4f, mean IoU %.3f, %.1f pairs/s; next q %s",
+            stats.epoch + 1,
+            stats.loss,
+            stats.iou,
+            stats.pairs_per_s,
+            np.round(scheduler.distribution, 3).tolist(),
+        )
+
+    def save(self) -> None:
+        """Write ``train_state.pth`` and ``checkpoint.pth`` (each atomically)."""
+        net = {key: value.detach().cpu() for key, value in self.model.state_dict().items()}
+        state = {
+            "net": net,
+            "optimizer": self.optimizer.state_dict(),
+            "epoch": self.epoch,
+            "pairs_seen": self.pairs_seen,
+            "scheduler": self.scheduler.state_dict(),
+        }
+        _atomic_save(state, self.run_dir / TRAIN_STATE)
+        _atomic_save({"net": net}, self.run_dir / CHECKPOINT)
+        keep = self.config.run.keep_every
+        if keep and self.epoch % keep == 0:
+            _atomic_save({"net": net}, self.run_dir / f"checkpoint_epoch{self.epoch:04d}.pth")
+
+    def _resume(self) -> None:
+        path = self.run_dir / TRAIN_STATE
+        if not path.is_file():
+            return
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        self.model.load_state_dict(state["net"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.epoch, self.pairs_seen = int(state["epoch"]), int(state["pairs_seen"])
+        logger.info("resuming %s after epoch %d (%d pairs seen)", self.run_dir, self.epoch, self.pairs_seen)
+
+
+def _atomic_save(content: dict, path: Path) -> None:
+    temporary = path.with_suffix(".tmp")
+    torch.save(content, temporary)
+    os.replace(temporary, path)
+
+
+def _append_csv(path: Path, fields: SequenceOf[str], row: list) -> None:
+    new = not path.is_file()
+    with path.open("a", newline="") as handle:
+        writer = csv.writer(handle)
+        if new:
+            writer.writerow(fields)
+        writer.writerow([f"{v:.6g}" if isinstance(v, float) and math.isfinite(v) else v for v in row])

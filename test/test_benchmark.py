@@ -1,0 +1,70 @@
+"""The benchmark CLI: combo parsing, frame sources, one small end-to-end run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from asymtrack_ros.benchmark.cli import main as bench_main
+from asymtrack_ros.benchmark.combos import Combo, parse_combo
+from asymtrack_ros.benchmark.measure import percentiles
+from asymtrack_ros.benchmark.sources import select_sequence
+from asymtrack_ros.benchmark.synthetic import generated_sequence
+
+
+def test_combo_syntax() -> None:
+    assert parse_combo("torch:asymtrack:T") == Combo("torch", "asymtrack", "tiny")
+    assert parse_combo("onnx:asymtrack:small") == Combo("onnx", "asymtrack", "small", "fp32")
+    assert parse_combo("onnx:hit:b:int8").label == "onnx:hit:base:int8"
+    assert parse_combo("opencv:kcf").label == "opencv:kcf"
+    for bad in ("torch:asymtrack", "onnx:asymtrack:tiny:int4", "opencv:goturn", "tf:asymtrack:tiny", "onnx:/nowhere"):
+        with pytest.raises(ValueError, match="bad combo"):
+            parse_combo(bad)
+
+
+def test_generated_sequence_is_seeded_and_inside_the_frame() -> None:
+    frames, boxes = generated_sequence(num_frames=12, seed=5)
+    again, _ = generated_sequence(num_frames=12, seed=5)
+    other, _ = generated_sequence(num_frames=12, seed=6)
+    assert frames.shape == (12, 360, 480, 3) and frames.dtype == np.uint8
+    np.testing.assert_array_equal(frames, again)
+    assert not np.array_equal(frames, other)
+    assert (boxes[:, :2] >= 0).all() and (boxes[:, 0] + boxes[:, 2] <= 480).all()
+    assert (boxes[:, 1] + boxes[:, 3] <= 360).all() and np.abs(np.diff(boxes[:, 0])).max() > 0
+    sequence = select_sequence("generated", max_frames=12, seed=5)
+    assert sequence.init_box == tuple(boxes[0]) and "generated" in sequence.name
+
+
+def test_percentiles() -> None:
+    stats = percentiles(list(range(1, 101)))
+    assert stats["p50"] == pytest.approx(50.5) and stats["p99"] == pytest.approx(99.01) and stats["mean"] == 50.5
+
+
+def test_small_run_writes_json_and_a_markdown_table(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "bench.json"
+    combos = ["torch:asymtrack:tiny", "onnx:asymtrack:tiny", "opencv:kcf"]
+    argv = [arg for combo in combos for arg in ("--combo", combo)]
+    argv += ["--source", "generated", "--frames", "6", "--rounds", "2", "--warmup", "1", "--threads", "1",
+             "--export-dir", str(tmp_path / "models"), "--out", str(out)]
+    assert bench_main(argv) == 0
+    table = capsys.readouterr().out
+    for combo in ("torch:asymtrack:tiny", "onnx:asymtrack:tiny:fp32", "opencv:kcf"):
+        assert f"| {combo} |" in table
+    report = json.loads(out.read_text())
+    env = report["environment"]
+    assert (env["threads"], env["frames"], env["rounds"]) == (1, 6, 2) and env["peak_rss_mb"] > 0
+    assert "torch" in env["versions"] and env["command"].startswith("asymtrack-bench --combo")
+    torch_result, onnx_result, opencv_result = report["results"]
+    for result in report["results"]:
+        assert result["frames_timed"] == 10  # 2 rounds x 5 tracked frames
+        assert {"p50", "p90", "p99"} <= set(result["frame_ms"]) and result["fps"] > 0
+        assert 0 <= result["outside_inference_fraction"] < 1
+    for result in (torch_result, onnx_result):
+        assert result["network_recomputed_template_ms"]["p50"] > 0 and result["network_cached_ms"]["p50"] > 0
+    assert onnx_result["providers"] == ["CPUExecutionProvider"]
+    assert onnx_result["box_deviation_px"] < 0.01  # same random weights in both backends
+    assert "network_cached_ms" not in opencv_result
+    assert (tmp_path / "models" / "asymtrack-tiny-fp32" / "model.json").is_file()

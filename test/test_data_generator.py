@@ -1,0 +1,155 @@
+"""Synthetic sequence generator: layout, exact boxes, determinism, splits, leaving the view, asset bookkeeping.
+
+The tests build a small hermetic asset library (procedural textures plus a short generated video), so they
+need no registry; one test checks the real cache when a session has fetched it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from asymtrack_ros.data.assets import (
+    DEFAULT_CACHE,
+    SOURCES_JSON,
+    Asset,
+    AssetLibrary,
+    asset_group,
+    assign_splits,
+    fetch_assets,
+    load_library,
+    procedural_texture,
+)
+from asymtrack_ros.data.generator import GeneratorConfig, cover_class, generate_dataset, generate_sequence
+from asymtrack_ros.data.render import Pose, make_sprite, place, pose_matrix, screen_extent
+from asymtrack_ros.evaluation.datasets import load_dataset
+
+SMALL = GeneratorConfig(frame_size=(160, 120), num_frames=(40, 50), target_size=(16.0, 28.0), max_speed=(0.5, 3.0))
+
+
+def _write_video(path: Path, rng: np.random.Generator, frames: int = 30) -> None:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (96, 72))
+    texture = procedural_texture(rng, (72, 200))
+    for t in range(frames):
+        writer.write(np.ascontiguousarray(texture[:, 2 * t : 2 * t + 96]))
+    writer.release()
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory) -> AssetLibrary:
+    """Ten procedural images and two videos, split by group as the real cache is."""
+    root = tmp_path_factory.mktemp("assets")
+    rng = np.random.default_rng(0)
+    assets = []
+    for i in range(10):
+        name = f"texture_{i}.png"
+        cv2.imwrite(str(root / name), procedural_texture(rng, (96, 128)))
+        assets.append(Asset(name, "image", "procedural", "1", name, f"texture{i}x", ""))
+    for i in range(2):
+        name = f"clip_{i}.avi"
+        _write_video(root / name, rng)
+        assets.append(Asset(name, "video", "procedural", "1", name, f"clip{i}x", ""))
+    library = AssetLibrary(root, tuple(assign_splits(assets)))
+    (root / SOURCES_JSON).write_text(json.dumps([a.__dict__ for a in library.assets]))
+    return library
+
+
+def test_splits_keep_groups_together_and_hold_some_out() -> None:
+    assert asset_group("aloeL") == asset_group("aloeR") == "aloe"
+    assert asset_group("Megamind") == asset_group("Megamind_bugy")
+    assert asset_group("basketball1") == asset_group("basketball2")
+    assert asset_group("left") == asset_group("right")
+    assets = [
+        Asset(f"{n}.jpg", "image", "p", "1", n, asset_group(n), "") for n in ("aloeL", "aloeR", "a", "b", "c", "d")
+    ]
+    split = {a.path: a.split for a in assign_splits(assets)}
+    assert split["aloeL.jpg"] == split["aloeR.jpg"]
+    assert sorted(set(split.values())) == ["heldout", "train"]
+
+
+def test_layout_labels_and_loader(library: AssetLibrary, tmp_path: Path) -> None:
+    names = generate_dataset(tmp_path, library, 3, "train", seed=1, config=SMALL, workers=2)
+    assert (tmp_path / "list.txt").read_text().split() == names
+    sequences = load_dataset(tmp_path, "got10k")
+    assert [s.name for s in sequences] == names
+    for sequence in sequences:
+        directory = tmp_path / sequence.name
+        assert 40 <= len(sequence) <= 50
+        assert sequence.frames[0].name == "00000001.jpg"
+        assert sequence.read_frame(0).shape == (120, 160, 3)
+        absence = np.loadtxt(directory / "absence.label", dtype=int)
+        cover = np.loadtxt(directory / "cover.label", dtype=int)
+        np.testing.assert_array_equal(absence == 1, cover == 0)
+        np.testing.assert_array_equal(sequence.absent, absence == 1)
+        assert not sequence.absent[0] and cover[0] == 8  # the first frame shows the whole target
+        boxes = sequence.ground_truth[~sequence.absent]
+        assert np.all(boxes[:, :2] >= 0) and np.all(boxes[:, 0] + boxes[:, 2] <= 160 + 1e-6)
+        assert np.all(boxes[:, 1] + boxes[:, 3] <= 120 + 1e-6)
+    sources = json.loads((tmp_path / SOURCES_JSON).read_text())
+    assert sources and all({"package", "version", "source_path", "sequences"} <= set(entry) for entry in sources)
+
+
+def test_seeded_and_heldout_uses_only_heldout_assets(library: AssetLibrary, tmp_path: Path) -> None:
+    first = generate_sequence(tmp_path / "a", library, "train", seed=5, index=0, config=SMALL)
+    again = generate_sequence(tmp_path / "b", library, "train", seed=5, index=0, config=SMALL)
+    other = generate_sequence(tmp_path / "c", library, "train", seed=6, index=0, config=SMALL)
+    truth = (first / "groundtruth.txt").read_text()
+    assert truth == (again / "groundtruth.txt").read_text()
+    assert truth != (other / "groundtruth.txt").read_text()
+    heldout = {a.path for a in library.assets if a.split == "heldout"}
+    for index in range(3):
+        directory = generate_sequence(tmp_path / "h", library, "heldout", seed=0, index=index, config=SMALL)
+        used = {source["path"] for source in json.loads((directory / "meta.json").read_text())["sources"]}
+        assert used <= heldout
+
+
+def test_target_leaves_the_view_and_returns(library: AssetLibrary, tmp_path: Path) -> None:
+    config = replace(SMALL, num_frames=(80, 80), occlusion_prob=0.0)
+    directory = generate_sequence(tmp_path, library, "train", seed=0, index=2, config=config, leave_view="always")
+    absent = np.loadtxt(directory / "absence.label", dtype=int) == 1
+    gone = np.flatnonzero(absent)
+    assert len(gone) >= 3 and not absent[0]
+    assert not absent[gone[-1] + 1 :].all() and (~absent[gone[-1] + 1 :]).any()  # back in view afterwards
+    meta = json.loads((directory / "meta.json").read_text())
+    assert meta["leaves_view"] and meta["events"]["leave_view"] == gone.tolist()
+    boxes = np.loadtxt(directory / "groundtruth.txt", delimiter=",")
+    assert np.all(boxes[absent] == 0)
+
+
+def test_box_is_the_exact_extent_of_the_drawn_sprite() -> None:
+    rng = np.random.default_rng(4)
+    sprite = make_sprite(rng, procedural_texture(rng, (100, 140)), aspect=1.6, shape="ellipse")
+    for angle in (0.0, 17.0, 90.0, 133.0):
+        matrix = pose_matrix(sprite, Pose(np.array([80.0, 60.0]), 40.0, 1.3, angle))
+        placed = place(sprite, matrix, (120, 160))
+        rows, cols = np.nonzero(placed.rgba[..., 3] > 0.5)
+        drawn = np.array(
+            [cols.min() + placed.x0, rows.min() + placed.y0, cols.max() + placed.x0 + 1, rows.max() + placed.y0 + 1]
+        )
+        np.testing.assert_allclose(screen_extent(sprite, matrix), drawn, atol=1.0)
+
+
+def test_cover_classes() -> None:
+    assert [cover_class(v) for v in (0.0, 0.01, 0.15, 0.5, 0.95, 1.0)] == [0, 1, 2, 4, 7, 8]
+
+
+def test_procedural_fallback_without_registries(tmp_path: Path) -> None:
+    library = fetch_assets(tmp_path, allow_download=False)
+    assert library.procedural and library.select("image", "train") and library.select("image", "heldout")
+    assert load_library(tmp_path).assets == library.assets  # idempotent: the cache is reused
+
+
+@pytest.mark.skipif(not (DEFAULT_CACHE / SOURCES_JSON).is_file(), reason=f"no fetched asset cache at {DEFAULT_CACHE}")
+def test_real_asset_cache_records_packages_and_disjoint_splits() -> None:
+    library = load_library(DEFAULT_CACHE)
+    assert {a.package for a in library.assets} >= {"opencv-doc", "scikit-image"}
+    for kind in ("image", "video"):
+        train, heldout = library.select(kind, "train"), library.select(kind, "heldout")
+        assert train and heldout
+        assert not {a.group for a in train} & {a.group for a in heldout}
+    assert all(library.absolute(a).is_file() for a in library.assets)

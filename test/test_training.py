@@ -1,0 +1,176 @@
+"""Training pipeline: losses, crops, config, source loaders, and a short real run that lowers the loss and resumes."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from asymtrack_ros.checkpoint import load_weights, read_checkpoint
+from asymtrack_ros.data.assets import fetch_assets
+from asymtrack_ros.data.augment import crop_around, jitter_box
+from asymtrack_ros.data.datasets import SourceConfig, load_source
+from asymtrack_ros.data.generator import GeneratorConfig
+from asymtrack_ros.evaluation.datasets import make_sequence
+from asymtrack_ros.models.registry import build_model
+from asymtrack_ros.tracking import create_tracker
+from asymtrack_ros.tracking.preprocessing import map_box_back
+from asymtrack_ros.training.cli import main
+from asymtrack_ros.training.config import GenerateConfig, TrainConfig, load_config, to_dict
+from asymtrack_ros.training.losses import box_loss
+from asymtrack_ros.training.trainer import CHECKPOINT, EPOCHS_CSV, SCALARS_CSV, TRAIN_STATE, Trainer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_box_loss_terms() -> None:
+    target = torch.tensor([[0.5, 0.5, 0.2, 0.4]])
+    perfect = box_loss(target.clone(), target)
+    assert perfect.total.item() == pytest.approx(0.0, abs=1e-6) and perfect.iou.item() == pytest.approx(1.0)
+    # shifted right by its width: IoU 0, enclosing box twice the union -> GIoU -0.5, loss 1.5; L1 = 0.2 on x1, x2
+    shifted = box_loss(torch.tensor([[0.7, 0.5, 0.2, 0.4]]), target)
+    assert shifted.iou.item() == pytest.approx(0.0, abs=1e-6)
+    assert shifted.giou.item() == pytest.approx(1.0)  # touching boxes: enclosing area equals the union
+    assert shifted.l1.item() == pytest.approx(0.1)
+    assert shifted.total.item() == pytest.approx(5 * 0.1 + 2 * 1.0)
+    apart = box_loss(torch.tensor([[0.9, 0.5, 0.2, 0.4]]), target)
+    assert apart.giou.item() == pytest.approx(1 + (0.24 - 0.16) / 0.24)  # gap of one width: enclosing 0.6 x 0.4
+
+
+def test_search_box_inverts_the_trackers_map_back() -> None:
+    rng = np.random.default_rng(0)
+    image = np.zeros((240, 320, 3), np.uint8)
+    box = np.array([100.0, 80.0, 40.0, 30.0])
+    for _ in range(5):
+        jittered = jitter_box(rng, box, center_jitter=3.0, scale_jitter=0.25)
+        crop, in_crop = crop_around(image, jittered, box, factor=4.0, output_size=256)
+        assert crop.shape == (256, 256, 3)
+        resize_factor = 256 / np.ceil(np.sqrt(jittered[2] * jittered[3]) * 4.0)
+        mapped = map_box_back(in_crop.astype(np.float32), tuple(jittered), 256, resize_factor)
+        np.testing.assert_allclose(mapped, box, atol=1e-3)
+
+
+def test_default_config_and_overrides() -> None:
+    config = load_config(
+        ROOT / "config/train_asymtrack_tiny_synthetic.yaml", ["sampling.mode=random", "optim.epochs=3"]
+    )
+    assert (config.model, config.variant, config.sampling.mode, config.optim.epochs) == (
+        "asymtrack",
+        "tiny",
+        "random",
+        3,
+    )
+    assert (
+        config.sampling.max_interval == 200 and config.sampling.bin_width == 30 and config.sampling.schedule_order == 2
+    )
+    assert config.optim.lr == pytest.approx(4e-4) and config.generate.generator.num_frames == (120, 320)
+
+
+def test_unknown_config_key_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("optim: {learning_rate: 1.0}\n")
+    with pytest.raises(ValueError, match="learning_rate"):
+        load_config(path)
+
+
+def test_coco_and_trackingnet_sources(tmp_path: Path) -> None:
+    cv2.imwrite(str(tmp_path / "a.jpg"), np.zeros((40, 60, 3), np.uint8))
+    annotations = {
+        "images": [{"id": 1, "file_name": "a.jpg"}],
+        "annotations": [
+            {"id": 7, "image_id": 1, "bbox": [5, 6, 20, 15], "iscrowd": 0},
+            {"id": 8, "image_id": 1, "bbox": [5, 6, 3, 15], "iscrowd": 0},  # too small
+            {"id": 9, "image_id": 1, "bbox": [5, 6, 20, 15], "iscrowd": 1},
+        ],
+    }
+    (tmp_path / "instances.json").write_text(json.dumps(annotations))
+    videos, stills = load_source(SourceConfig("coco", str(tmp_path), annotations=str(tmp_path / "instances.json")))
+    assert videos == [] and [s.name for s in stills] == ["coco_7"]
+    np.testing.assert_array_equal(stills[0].ground_truth, [[5, 6, 20, 15]])
+    chunk = tmp_path / "tn" / "TRAIN_0"
+    (chunk / "frames" / "seq").mkdir(parents=True)
+    (chunk / "anno").mkdir()
+    for i in range(11):
+        cv2.imwrite(str(chunk / "frames" / "seq" / f"{i}.jpg"), np.zeros((20, 20, 3), np.uint8))
+    (chunk / "anno" / "seq.txt").write_text("\n".join(f"{i},1,5,5" for i in range(11)))
+    videos, _ = load_source(SourceConfig("trackingnet", str(tmp_path / "tn")))
+    assert [f.name for f in videos[0].frames][:3] == ["0.jpg", "1.jpg", "2.jpg"] and videos[0].frames[
+        -1
+    ].name == "10.jpg"
+    assert videos[0].ground_truth[10, 0] == 10
+
+
+def _losses(run_dir: Path) -> list[float]:
+    with (run_dir / EPOCHS_CSV).open() as handle:
+        return [float(row["loss"]) for row in csv.DictReader(handle)]
+
+
+def test_short_run_lowers_the_loss_writes_loadable_checkpoints_and_resumes(tmp_path: Path) -> None:
+    generate = GenerateConfig(
+        path=str(tmp_path / "data"),
+        num_sequences=3,
+        workers=1,
+        assets=str(tmp_path / "assets"),
+        generator=GeneratorConfig(frame_size=(192, 144), num_frames=(40, 50), target_size=(20.0, 32.0)),
+    )
+    fetch_assets(generate.assets, allow_download=False)  # hermetic: procedural textures
+    config_path = tmp_path / "train.yaml"
+    config_path.write_text(json.dumps({"generate": to_dict(TrainConfig(generate=generate))["generate"]}))
+    run_dir = tmp_path / "run"
+    args = [
+        str(config_path),
+        "--run-dir",
+        str(run_dir),
+        "--device",
+        "cpu",
+        "--threads",
+        "2",
+        "--set",
+        "optim.pairs_per_epoch=16",
+        "--set",
+        "optim.batch_size=8",
+        "--set",
+        "optim.lr=1e-3",
+        "--set",
+        "sampling.max_interval=40",
+        "--set",
+        "sampling.bin_width=10",
+        "--set",
+        "run.log_every=1",
+    ]
+    assert main([*args, "--set", "optim.epochs=5"]) == 0
+    losses = _losses(run_dir)
+    assert len(losses) == 5 and losses[-1] < losses[0]
+    state = torch.load(run_dir / TRAIN_STATE, weights_only=True)
+    assert state["epoch"] == 5 and state["pairs_seen"] == 80 and len(state["scheduler"]["distribution"]) == 5
+    assert set(torch.load(run_dir / CHECKPOINT, weights_only=True)) == {"net"}
+    load_weights(build_model("asymtrack", "tiny"), run_dir / CHECKPOINT)
+    tracker = create_tracker("torch", "asymtrack", "tiny", weights=str(run_dir / CHECKPOINT))
+    frame = np.zeros((144, 192, 3), np.uint8)
+    tracker.initialize(frame, (60.0, 50.0, 30.0, 20.0))
+    assert len(tracker.track(frame).box) == 4
+    # same command with more epochs: continues from epoch 5 instead of starting over
+    assert main([*args, "--set", "optim.epochs=6"]) == 0
+    assert len(_losses(run_dir)) == 6 and torch.load(run_dir / TRAIN_STATE, weights_only=True)["pairs_seen"] == 96
+    assert sum(1 for _ in (run_dir / SCALARS_CSV).open()) == 1 + 6 * 2
+    assert read_checkpoint(run_dir / CHECKPOINT).keys() == build_model("asymtrack", "tiny").state_dict().keys()
+
+
+def test_plans_sample_scales_per_mode(tmp_path: Path) -> None:
+    boxes = np.tile([10.0, 10.0, 20.0, 20.0], (90, 1))
+    videos = [make_sequence("v", [f"{i}.jpg" for i in range(90)], boxes)]
+    config = load_config(ROOT / "config/train_asymtrack_tiny_synthetic.yaml", [f"run.run_dir={tmp_path}"])
+    trainer = Trainer(config, videos, [])
+    trainer.scheduler.distribution = np.array([0.5, 0.3, 0.2, 0.0, 0.0, 0.0, 0.0, 0.0])
+    plan, weights = trainer.plan_epoch(0)
+    assert len(plan) == 2000 and {pair.bin for pair in plan} <= {0, 1, 2}
+    np.testing.assert_allclose(weights, trainer.scheduler.scales[[pair.bin for pair in plan]])
+    random_trainer = Trainer(replace(config, sampling=replace(config.sampling, mode="random")), videos, [])
+    plan, weights = random_trainer.plan_epoch(0)
+    assert np.all(weights == 1.0) and {pair.bin for pair in plan} == {0, 1, 2, 3}
