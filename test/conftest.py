@@ -42,3 +42,23 @@ def state_dict_from_vectors(arrays: dict[str, np.ndarray], meta: dict) -> dict:
         value = arrays[key]
         state[key] = torch.from_numpy(value.astype(np.float32) if value.dtype == np.float16 else value)
     return state
+
+
+def vectors_or_skip(path: Path | None, model: str) -> tuple[dict[str, np.ndarray], dict]:
+    """Arrays and meta of a vector file, or skip when the reference directory has none for ``model``."""
+    if path is None:
+        pytest.skip(f"no {model}_*_vectors.npz in the reference directory (set {REFERENCE_ENV})")
+    return load_vectors(path)
+
+
+def read_keys_manifest(model: str) -> dict:
+    """Per-variant entries of ``<model>_keys.json``."""
+    with open(require_reference(f"{model}_keys.json")) as handle:
+        return json.load(handle)["variants"]
+
+
+def as_tensor(arrays: dict[str, np.ndarray], key: str):
+    """One stored array as a torch tensor (no copy)."""
+    import torch
+
+    return torch.from_numpy(arrays[key])

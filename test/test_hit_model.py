@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from pathlib import Path
@@ -14,9 +13,9 @@ from torch import nn
 
 from asymtrack_ros.models import build_model
 from asymtrack_ros.models.hit import HiT, checkpoint_filter
-from asymtrack_ros.reference import REFERENCE_ENV, vector_files
+from asymtrack_ros.reference import vector_files
 
-from conftest import load_vectors, require_reference, state_dict_from_vectors
+from conftest import as_tensor, read_keys_manifest, state_dict_from_vectors, vectors_or_skip
 
 VARIANTS = ("tiny", "small", "base")
 BOX_ATOL = 1e-5
@@ -28,21 +27,15 @@ torch.set_num_threads(1)
 
 @pytest.fixture(scope="module", params=VECTOR_FILES or [None], ids=lambda path: path.stem if path else "none")
 def vectors(request: pytest.FixtureRequest) -> tuple[dict[str, np.ndarray], dict]:
-    """Arrays and meta of one ``hit_*_vectors.npz``."""
-    if request.param is None:
-        pytest.skip(f"no hit_*_vectors.npz in the reference directory (set {REFERENCE_ENV})")
-    return load_vectors(request.param)
+    return vectors_or_skip(request.param, "hit")
 
 
 @pytest.fixture(scope="module")
 def keys_manifest() -> dict:
-    """Per-variant entries of ``hit_keys.json``."""
-    with open(require_reference("hit_keys.json")) as handle:
-        return json.load(handle)["variants"]
+    return read_keys_manifest("hit")
 
 
-def tensor(arrays: dict[str, np.ndarray], key: str) -> torch.Tensor:
-    return torch.from_numpy(arrays[key])
+tensor = as_tensor
 
 
 def assert_close(actual: torch.Tensor, expected: torch.Tensor, atol: float, name: str) -> None:
