@@ -17,7 +17,8 @@ from asymtrack_ros.data.assets import fetch_assets
 from asymtrack_ros.data.augment import crop_around, jitter_box
 from asymtrack_ros.data.datasets import SourceConfig, load_source
 from asymtrack_ros.data.generator import GeneratorConfig
-from asymtrack_ros.evaluation.datasets import make_sequence
+from asymtrack_ros.data.sampling import IntervalBins
+from asymtrack_ros.evaluation.datasets import load_dataset, make_sequence
 from asymtrack_ros.models.registry import build_model
 from asymtrack_ros.tracking import create_tracker
 from asymtrack_ros.tracking.preprocessing import map_box_back
@@ -25,6 +26,7 @@ from asymtrack_ros.training.cli import main
 from asymtrack_ros.training.config import GenerateConfig, TrainConfig, load_config, to_dict
 from asymtrack_ros.training.losses import box_loss
 from asymtrack_ros.training.trainer import CHECKPOINT, EPOCHS_CSV, SCALARS_CSV, TRAIN_STATE, Trainer
+from asymtrack_ros.training.validate import pair_ious
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -150,7 +152,12 @@ def test_short_run_lowers_the_loss_writes_loadable_checkpoints_and_resumes(tmp_p
     state = torch.load(run_dir / TRAIN_STATE, weights_only=True)
     assert state["epoch"] == 5 and state["pairs_seen"] == 80 and len(state["scheduler"]["distribution"]) == 5
     assert set(torch.load(run_dir / CHECKPOINT, weights_only=True)) == {"net"}
-    load_weights(build_model("asymtrack", "tiny"), run_dir / CHECKPOINT)
+    model = build_model("asymtrack", "tiny")
+    load_weights(model, run_dir / CHECKPOINT)
+    videos = load_dataset(tmp_path / "data", "got10k")
+    ious, bins = pair_ious(model, videos, num_pairs=8, bins=IntervalBins(40, 10))
+    assert ious.shape == bins.shape == (8,) and np.all((ious >= 0) & (ious <= 1)) and np.all((bins >= 1) & (bins <= 4))
+    np.testing.assert_array_equal(pair_ious(model, videos, num_pairs=8, bins=IntervalBins(40, 10))[0], ious)
     tracker = create_tracker("torch", "asymtrack", "tiny", weights=str(run_dir / CHECKPOINT))
     frame = np.zeros((144, 192, 3), np.uint8)
     tracker.initialize(frame, (60.0, 50.0, 30.0, 20.0))

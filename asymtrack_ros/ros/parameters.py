@@ -18,7 +18,7 @@ PARAMETERS: dict[str, tuple[object, str, bool]] = {
     "model_dir": ("", "ONNX model directory (empty: the shipped default model)", True),
     "weights": ("", "torch checkpoint path ({'net': state_dict}); empty = none", True),
     "algorithm": ("csrt", "opencv backend algorithm: csrt | kcf | mil", True),
-    "device": ("auto", "torch device (cpu, cuda, cuda:N, auto)", True),
+    "device": ("auto", "cpu | cuda | cuda:N | auto (torch device; onnx: auto = best provider of [providers])", True),
     "providers": (["auto"], "ONNX Runtime execution providers in priority order; [auto] = best available", True),
     "threads": (2, "intra-op threads of the backend", True),
     "input_topic": ("image", "camera topic (relative: remap or namespace it)", True),
@@ -117,7 +117,8 @@ def backend_options(values: dict[str, object]) -> dict[str, object]:
     options: dict[str, object] = {"model": values["model"], "variant": values["variant"], "threads": values["threads"]}
     if backend == "onnx":
         providers = [p for p in values["providers"] if p != "auto"]
-        options |= {"model_dir": values["model_dir"] or None, "providers": providers or None}
+        options |= {"model_dir": values["model_dir"] or None, "providers": providers or None,
+                    "device": values["device"]}
     elif backend == "torch":
         options |= {"weights": values["weights"] or None, "device": values["device"]}
     return options

@@ -60,6 +60,35 @@ class EpochStats:
     seconds: float
 
 
+class EpochMeter:
+    """Running sums of an epoch's loss terms, and its per-sample IoUs and bins (for the scheduler)."""
+
+    def __init__(self) -> None:
+        self.sums = np.zeros(4)  # loss, scaled loss, l1, giou
+        self._ious: list[np.ndarray] = []
+        self._bins: list[np.ndarray] = []
+        self.start = time.perf_counter()
+
+    def add(self, terms: BoxLoss, weight: torch.Tensor, bins: np.ndarray) -> None:
+        per_sample = (terms.total, weight * terms.total, terms.l1, terms.giou)
+        self.sums += [float(term.detach().sum()) for term in per_sample]
+        self._ious.append(terms.iou.cpu().numpy())
+        self._bins.append(bins)
+
+    @property
+    def ious(self) -> np.ndarray:
+        return np.concatenate(self._ious)
+
+    @property
+    def bins(self) -> np.ndarray:
+        return np.concatenate(self._bins)
+
+    def stats(self, epoch: int) -> EpochStats:
+        count, seconds = len(self.ious), time.perf_counter() - self.start
+        loss, scaled_loss, l1, giou = self.sums / count
+        return EpochStats(epoch, loss, scaled_loss, l1, giou, float(self.ious.mean()), count / seconds, seconds)
+
+
 class Trainer:
     """Trains one model on video and still-image sources as ``config`` says; resumes from its run directory."""
 
@@ -134,36 +163,17 @@ class Trainer:
             pin_memory=self.device.type == "cuda",
         )
         self.model.train()
-        totals = np.zeros(4)  # loss, scaled loss, l1, giou (sums over samples)
-        ious, bins = [], []
-        start = time.perf_counter()
+        meter = EpochMeter()
         for iteration, batch in enumerate(loader, start=1):
-            terms = self._step(batch)
-            ious.append(terms.iou.cpu().numpy())
-            bins.append(batch["bin"].numpy())
-            size = len(batch["bin"])
-            weight = batch["weight"].to(self.device)
-            totals += size * np.array(
-                [
-                    terms.total.mean().item(),
-                    (weight * terms.total).mean().item(),
-                    terms.l1.mean().item(),
-                    terms.giou.mean().item(),
-                ]
-            )
-            self.pairs_seen += size
+            meter.add(self._step(batch), batch["weight"].to(self.device), batch["bin"].numpy())
+            self.pairs_seen += len(batch["bin"])
             if iteration % config.run.log_every == 0 or iteration == len(loader):
-                self._log_progress(epoch, iteration, len(loader), totals, np.concatenate(ious), start)
-        epoch_ious, epoch_bins = np.concatenate(ious), np.concatenate(bins)
-        seconds = time.perf_counter() - start
-        means = totals / len(epoch_ious)
-        stats = EpochStats(
-            epoch, *(float(v) for v in means), float(epoch_ious.mean()), len(epoch_ious) / seconds, seconds
-        )
+                self._log_progress(epoch, iteration, len(loader), meter)
+        stats = meter.stats(epoch)
         scales = self.scheduler.scales
         if config.sampling.mode == "sstrack":
-            self.scheduler.update(epoch + 1, epoch_ious, epoch_bins)
-        self._log_epoch(stats, epoch_bins, scales)
+            self.scheduler.update(epoch + 1, meter.ious, meter.bins)
+        self._log_epoch(stats, meter.bins, scales)
         return stats
 
     def _step(self, batch: dict[str, torch.Tensor]) -> BoxLoss:
@@ -178,23 +188,30 @@ class Trainer:
         self.optimizer.step()
         return terms
 
-    def _log_progress(
-        self, epoch: int, iteration: int, iterations: int, totals: np.ndarray, ious: np.ndarray, start: float
-    ) -> None:
-        elapsed = time.perf_counter() - start
-        count = len(ious)
-        rate = count / elapsed
-        loss, _, l1, giou = totals / count
+    def _log_progress(self, epoch: int, iteration: int, iterations: int, meter: EpochMeter) -> None:
+        current = meter.stats(epoch)
         lr = self.optimizer.param_groups[0]["lr"]
-        eta = (iterations - iteration) * self.config.optim.batch_size / rate
+        eta = (iterations - iteration) * self.config.optim.batch_size / current.pairs_per_s
         bar = "#" * (20 * iteration // iterations)
         line = (
             f"epoch {epoch + 1}/{self.config.optim.epochs} [{bar:<20}] {iteration}/{iterations} "
-            f"loss {loss:.4f} l1 {l1:.4f} giou {giou:.4f} iou {ious.mean():.3f} {rate:.1f} pairs/s eta {eta:.0f}s"
+            f"loss {current.loss:.4f} l1 {current.l1:.4f} giou {current.giou:.4f} iou {current.iou:.3f} "
+            f"{current.pairs_per_s:.1f} pairs/s eta {eta:.0f}s"
         )
         end = "\r" if sys.stderr.isatty() and iteration < iterations else "\n"
         print(line, end=end, file=sys.stderr, flush=True)
-        row = [epoch, iteration, self.pairs_seen, loss, l1, giou, ious.mean(), lr, rate, elapsed]
+        row = [
+            epoch,
+            iteration,
+            self.pairs_seen,
+            current.loss,
+            current.l1,
+            current.giou,
+            current.iou,
+            lr,
+            current.pairs_per_s,
+            current.seconds,
+        ]
         _append_csv(self.run_dir / SCALARS_CSV, SCALAR_FIELDS, row)
 
     def _log_epoch(self, stats: EpochStats, bins: np.ndarray, scales: np.ndarray) -> None:
