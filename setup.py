@@ -26,6 +26,8 @@ setup(
             "asymtrack-bench = asymtrack_ros.benchmark.cli:main",
             "asymtrack-generate = asymtrack_ros.data.cli:main",
             "asymtrack-train = asymtrack_ros.training.cli:main",
+            "tracker_node = asymtrack_ros.ros.tracker_node:main",
+            "video_source_node = asymtrack_ros.ros.video_source_node:main",
         ]
     },
 )

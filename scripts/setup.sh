@@ -17,11 +17,13 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 mkdir -p "$STAMPS"
 
-deps_hash=$(hash_of "$ROOT/requirements.txt" "$ROOT/scripts/setup.sh")
+deps_hash=$(hash_of "$ROOT/requirements.txt" "$ROOT/setup.py" "$ROOT/scripts/setup.sh")
 if ! stamp_matches deps "$deps_hash"; then
   echo "[setup] installing pinned dependencies (first run: a few minutes)"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$ROOT/requirements.txt"
   "$VENV/bin/python" "$ROOT/scripts/fix_wheel_cmake_exports.py" "$VENV"
+  # The core in editable mode: console scripts (asymtrack-export, -bench, -eval, -train, ...) on PATH.
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e "$ROOT"
   echo "$deps_hash" > "$STAMPS/deps"
 fi
 
