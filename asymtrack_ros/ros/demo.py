@@ -93,7 +93,11 @@ def run(sequence: Sequence, out_dir: Path, fps: float, tracker_args: list[str]) 
         if not recorder.first_frame.wait(timeout=60):
             raise RuntimeError("no frame arrived from the video source")
         init = sequence.init_frame
-        response = recorder.set_target(tuple(sequence.ground_truth[init]), recorder.first_stamp())
+        for _ in range(10):  # the tracker may not have received the first frame yet
+            response = recorder.set_target(tuple(sequence.ground_truth[init]), recorder.first_stamp())
+            if response.success:
+                break
+            time.sleep(0.2)
         print(f"[demo] set_target: success={response.success} id={response.target_id!r} {response.message}")
         source.wait(timeout=len(sequence) / fps + 60)
         time.sleep(1.0)

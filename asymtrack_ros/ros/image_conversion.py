@@ -50,8 +50,11 @@ ENCODINGS: dict[str, Encoding] = {
 }
 
 
-def image_to_rgb(message: Image) -> np.ndarray:
-    """HxWx3 uint8 RGB frame of a raw image message; ImageConversionError on bad input."""
+def check_layout(message: Image) -> tuple[Encoding, np.dtype, int]:
+    """Validate encoding, size, step and data length without touching the pixels (O(1)).
+
+    Returns the encoding, the pixel dtype (with byte order) and the bytes per row without padding.
+    """
     encoding = ENCODINGS.get(message.encoding)
     if encoding is None:
         raise ImageConversionError(f"unsupported encoding {message.encoding!r}; supported: {sorted(ENCODINGS)}")
@@ -62,9 +65,16 @@ def image_to_rgb(message: Image) -> np.ndarray:
     row_bytes = width * encoding.channels * dtype.itemsize
     if step < row_bytes:
         raise ImageConversionError(f"step {step} is less than width*channels*bytes = {row_bytes}")
+    if len(message.data) < step * height:
+        raise ImageConversionError(f"data has {len(message.data)} bytes, step*height needs {step * height}")
+    return encoding, dtype, row_bytes
+
+
+def image_to_rgb(message: Image) -> np.ndarray:
+    """HxWx3 uint8 RGB frame of a raw image message; ImageConversionError on bad input."""
+    encoding, dtype, row_bytes = check_layout(message)
+    height, width, step = message.height, message.width, message.step
     buffer = np.frombuffer(message.data, dtype=np.uint8)
-    if buffer.size < step * height:
-        raise ImageConversionError(f"data has {buffer.size} bytes, step*height needs {step * height}")
     rows = buffer[: step * height].reshape(height, step)[:, :row_bytes]
     pixels = rows.view(dtype) if rows.flags.c_contiguous else np.ascontiguousarray(rows).view(dtype)
     pixels = pixels.reshape(height, width, encoding.channels)

@@ -21,7 +21,13 @@ from std_srvs.srv import Trigger
 from vision_msgs.msg import Detection2DArray
 
 from asymtrack_ros.msg import TrackerStatus
-from asymtrack_ros.ros.image_conversion import ImageConversionError, compressed_to_rgb, image_to_rgb, rgb_to_image
+from asymtrack_ros.ros.image_conversion import (
+    ImageConversionError,
+    check_layout,
+    compressed_to_rgb,
+    image_to_rgb,
+    rgb_to_image,
+)
 from asymtrack_ros.ros.mailbox import LatestMailbox
 from asymtrack_ros.ros.messages import detections_message, diagnostic_status, status_message
 from asymtrack_ros.ros.node_runner import run_node
@@ -41,6 +47,11 @@ from asymtrack_ros.tracking.session import FrameOutcome, TrackingSession
 from asymtrack_ros.tracking.stats import LatencyWindow, RateMeter
 from asymtrack_ros.tracking.target_request import TargetRequestError, box_from_center
 from asymtrack_ros.visualization import annotate
+
+
+def to_rgb(message: Image | CompressedImage):
+    """RGB frame of a raw or compressed image message (ImageConversionError on bad input)."""
+    return compressed_to_rgb(message) if isinstance(message, CompressedImage) else image_to_rgb(message)
 
 
 def stamp_ns(header: Header) -> int:
@@ -122,8 +133,21 @@ class TrackerNode(Node):
 
     # --- callbacks (never block) ---------------------------------------------------------------
     def _on_image(self, message: Image | CompressedImage) -> None:
-        self.mailbox.put(message, time.monotonic())
-        self.input_rate.tick(time.monotonic())
+        now = time.monotonic()
+        self.input_rate.tick(now)
+        if isinstance(message, Image):
+            try:
+                check_layout(message)
+            except ImageConversionError as error:
+                self._count_bad_input(error, now)
+                return
+        self.history.add(stamp_ns(message.header), message)
+        self.mailbox.put(message, now)
+
+    def _count_bad_input(self, error: ImageConversionError, now: float) -> None:
+        self.input_errors += 1
+        self.last_input_error, self.last_input_error_time = str(error), now
+        self.get_logger().warning(f"dropping bad image: {error}", throttle_duration_sec=5.0)
 
     def _on_parameters(self, updates):
         result, settings = check_update(self, updates)
@@ -159,16 +183,20 @@ class TrackerNode(Node):
         """Initialise on the frame named by ``stamp`` (0 = latest). Returns (success, message, id)."""
         if self.session is None:
             return False, self.backend_error, ""
+        found = self.history.latest() if stamp == 0 else (stamp, self.history.get(stamp))
+        if found is None:
+            return False, "no image received yet: publish frames before setting a target", ""
+        if found[1] is None:
+            return False, f"no buffered frame has stamp {stamp} ns (too old or never received)", ""
+        try:
+            image = to_rgb(found[1])
+        except ImageConversionError as error:
+            return False, f"the frame stamped {found[0]} ns cannot be decoded: {error}", ""
         with self.lock:
-            frame = self.history.latest() if stamp == 0 else (stamp, self.history.get(stamp))
-            if frame is None:
-                return False, "no image received yet: publish frames before setting a target", ""
-            if frame[1] is None:
-                return False, f"no buffered frame has stamp {stamp} ns (too old or never received)", ""
             try:
-                box = box_from_center(center_box, frame[1].shape, normalized)
+                box = box_from_center(center_box, image.shape, normalized)
                 new_id = target_id or f"target-{self.next_target_number}"
-                self.session.start(frame[1], box, new_id)
+                self.session.start(image, box, new_id)
             except (TargetRequestError, ValueError) as error:
                 return False, f"invalid target: {error}", ""
             if not target_id:
@@ -185,14 +213,11 @@ class TrackerNode(Node):
     def _process(self, message: Image | CompressedImage, received: float) -> None:
         start = time.monotonic()
         try:
-            image = compressed_to_rgb(message) if isinstance(message, CompressedImage) else image_to_rgb(message)
+            image = to_rgb(message)
         except ImageConversionError as error:
-            self.input_errors += 1
-            self.last_input_error, self.last_input_error_time = str(error), start
-            self.get_logger().warning(f"dropping bad image: {error}", throttle_duration_sec=5.0)
+            self._count_bad_input(error, start)
             return
         with self.lock:
-            self.history.add(stamp_ns(message.header), image)
             outcome = self._step(image)
         self.detections_pub.publish(detections_message(message.header, outcome, self.settings.class_label))
         done = time.monotonic()

@@ -1,7 +1,7 @@
 """video_source_node: publish a video file or camera as ``image`` (what image_publisher does).
 
 Frames go out at the video's native rate (or ``rate``), stamped with the node clock at capture
-and ``frame_id``; ``loop`` restarts the file at its end. ``compressed`` also publishes
+and ``frame_id``; ``loop`` restarts the file at its end (otherwise the node exits there). ``compressed`` also publishes
 ``image/compressed`` (JPEG).
 """
 
@@ -58,8 +58,9 @@ class VideoSourceNode(Node):
             self.capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
             ok, frame_bgr = self.capture.read()
         if not ok or (self.max_frames and self.published >= self.max_frames):
-            self.get_logger().info(f"end of video after {self.published} frames")
+            self.get_logger().info(f"end of video after {self.published} frames: exiting")
             self.timer.cancel()
+            self.context.try_shutdown()
             return
         frame_rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
         image = rgb_to_image(frame_rgb, encoding="rgb8")

@@ -2,34 +2,38 @@
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
-
-import numpy as np
+from typing import Any
 
 
 class FrameHistory:
-    """The last ``size`` frames keyed by stamp (integer nanoseconds)."""
+    """The last ``size`` frames (any objects: arrays or image messages) keyed by stamp in nanoseconds.
+
+    Thread-safe: the camera callback adds while a service looks frames up.
+    """
 
     def __init__(self, size: int = 30) -> None:
         self.size = size
-        self._frames: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._frames: OrderedDict[int, Any] = OrderedDict()
+        self._lock = threading.Lock()
 
-    def add(self, stamp_ns: int, image: np.ndarray) -> None:
-        self._frames[stamp_ns] = image
-        self._frames.move_to_end(stamp_ns)
-        while len(self._frames) > self.size:
-            self._frames.popitem(last=False)
+    def add(self, stamp_ns: int, frame: Any) -> None:
+        with self._lock:
+            self._frames[stamp_ns] = frame
+            self._frames.move_to_end(stamp_ns)
+            while len(self._frames) > self.size:
+                self._frames.popitem(last=False)
 
-    def latest(self) -> tuple[int, np.ndarray] | None:
+    def latest(self) -> tuple[int, Any] | None:
         """Newest (stamp, frame), or None before the first frame."""
-        if not self._frames:
-            return None
-        stamp = next(reversed(self._frames))
-        return stamp, self._frames[stamp]
+        with self._lock:
+            if not self._frames:
+                return None
+            stamp = next(reversed(self._frames))
+            return stamp, self._frames[stamp]
 
-    def get(self, stamp_ns: int) -> np.ndarray | None:
+    def get(self, stamp_ns: int) -> Any | None:
         """The frame with exactly this stamp, if still buffered."""
-        return self._frames.get(stamp_ns)
-
-    def clear(self) -> None:
-        self._frames.clear()
+        with self._lock:
+            return self._frames.get(stamp_ns)
