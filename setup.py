@@ -16,7 +16,7 @@ setup(
     package_data={"asymtrack_ros": ["py.typed"]},
     install_requires=["numpy>=1.24", "opencv-contrib-python-headless<5", "onnxruntime>=1.17"],
     extras_require={
-        "torch": ["torch==2.13.0", "onnx>=1.16", "onnxscript>=0.2"],
+        "torch": ["torch==2.13.0", "onnx>=1.16", "onnxscript>=0.2", "PyYAML>=6"],
         "eval": ["matplotlib>=3.7"],
     },
     entry_points={

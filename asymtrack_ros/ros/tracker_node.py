@@ -12,7 +12,7 @@ import time
 
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Point
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
@@ -315,7 +315,7 @@ class TrackerNode(Node):
 
 def main(args: list[str] | None = None) -> int:
     """Entry point of ``ros2 run asymtrack_ros tracker_node``."""
-    return run_node(TrackerNode, lambda: MultiThreadedExecutor(num_threads=3), args)
+    return run_node(TrackerNode, SingleThreadedExecutor, args)
 
 
 if __name__ == "__main__":
