@@ -33,6 +33,7 @@ build_inputs=$(cd "$ROOT" && git ls-files -co --exclude-standard -- package.xml 
 build_hash=$( (echo "$deps_hash"; cd "$ROOT" && echo "$build_inputs" | xargs -r sha256sum) | sha256sum | cut -d' ' -f1)
 if ! stamp_matches build "$build_hash" || [ ! -f "$ROOT/install/setup.bash" ]; then
   echo "[setup] colcon build (vision_msgs definitions + asymtrack_ros)"
+  mkdir -p "$ROOT/log"
   (
     cd "$ROOT"
     export AMENT_PREFIX_PATH="$VENV" CMAKE_PREFIX_PATH="$VENV" VIRTUAL_ENV="$VENV" PATH="$VENV/bin:$PATH"
