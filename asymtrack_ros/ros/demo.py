@@ -87,7 +87,7 @@ def run(sequence: Sequence, out_dir: Path, fps: float, tracker_args: list[str]) 
         if not recorder.client.wait_for_service(timeout_sec=60):
             raise RuntimeError("the tracker node did not come up (see its log above)")
         source = start_node("asymtrack_ros.ros.video_source_node", "-p", f"video:={video}", "-p", f"rate:={fps}",
-                            "-p", "loop:=false")
+                            "-p", "loop:=false", "-p", "wait_for_subscribers:=2")
         start = time.monotonic()
         if not recorder.first_frame.wait(timeout=60):
             raise RuntimeError("no frame arrived from the video source")

@@ -25,6 +25,7 @@ PARAMETERS: dict[str, tuple[object, str]] = {
     "frame_id": ("camera", "header.frame_id of the published images"),
     "compressed": (False, "also publish image/compressed (JPEG)"),
     "max_frames": (0, "stop after this many frames (0 = unlimited)"),
+    "wait_for_subscribers": (0, "hold the first frame until this many subscribers matched `image`"),
 }
 
 
@@ -44,6 +45,7 @@ class VideoSourceNode(Node):
         rate = float(param("rate").value) or native
         self.loop, self.frame_id = bool(param("loop").value), str(param("frame_id").value)
         self.max_frames, self.published = int(param("max_frames").value), 0
+        self.wait_for_subscribers = int(param("wait_for_subscribers").value)
         self.image_pub = self.create_publisher(Image, "image", qos_profile_sensor_data)
         self.compressed_pub = (
             self.create_publisher(CompressedImage, "image/compressed", qos_profile_sensor_data)
@@ -53,6 +55,8 @@ class VideoSourceNode(Node):
         self.get_logger().info(f"publishing {source} at {rate:.2f} Hz as frame {self.frame_id!r}")
 
     def _publish_next(self) -> None:
+        if self.published == 0 and self.image_pub.get_subscription_count() < self.wait_for_subscribers:
+            return
         ok, frame_bgr = self.capture.read()
         if not ok and self.loop:
             self.capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
