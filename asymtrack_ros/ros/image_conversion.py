@@ -113,7 +113,7 @@ def rgb_to_image(image_rgb: np.ndarray, encoding: str = "bgr8") -> Image:
     pixels = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR) if encoding == "bgr8" else image_rgb
     message = Image(height=pixels.shape[0], width=pixels.shape[1], encoding=encoding, step=pixels.shape[1] * 3)
     data = array("B")
-    data.frombytes(np.ascontiguousarray(pixels).tobytes())
+    data.frombytes(np.ascontiguousarray(pixels))
     message.data = data
     return message
 
