@@ -85,7 +85,8 @@ def _to_rgb8(pixels: np.ndarray, encoding: Encoding) -> np.ndarray:
     if pixels.dtype.kind == "f":
         finite = np.nan_to_num(pixels.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
         low, high = float(finite.min()), float(finite.max())
-        pixels = ((finite - low) * (255.0 / (high - low)) if high > low else np.zeros_like(finite)).astype(np.uint8)
+        scaled = np.rint((finite - low) * (255.0 / (high - low))) if high > low else np.zeros_like(finite)
+        pixels = scaled.astype(np.uint8)
     elif pixels.dtype.itemsize == 2:
         pixels = (pixels.astype(np.uint16) >> 8).astype(np.uint8)
     if encoding.channels == 2:
