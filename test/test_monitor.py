@@ -1,0 +1,82 @@
+"""Lost-target state machine and session: transitions, widening search, anchored re-acquisition."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from asymtrack_ros.tracking.base import DeviceInfo, Tracker, TrackResult
+from asymtrack_ros.tracking.monitor import LostPolicy, TargetMonitor, TrackState
+from asymtrack_ros.tracking.session import TrackingSession
+
+POLICY = LostPolicy(lost_score=0.3, recover_score=0.5, lost_frames=3, recover_frames=2, search_step=0.5,
+                    max_search_scale=2.0)
+
+
+def test_lost_after_n_low_scores_widens_then_recovers() -> None:
+    monitor = TargetMonitor(POLICY)
+    assert monitor.state == TrackState.IDLE
+    monitor.start()
+    states = [monitor.update(s) for s in (0.9, 0.1, 0.9, 0.1, 0.1)]
+    assert states == [TrackState.TRACKING] * 5, "a single good frame resets the low-score streak"
+    assert monitor.update(0.1) == TrackState.LOST and monitor.search_scale == 1.5
+    assert monitor.update(0.1) == TrackState.LOST and monitor.search_scale == 2.0
+    assert monitor.update(0.2) == TrackState.LOST and monitor.search_scale == 2.0, "capped at max_search_scale"
+    assert monitor.update(0.6) == TrackState.LOST, "one good frame is not a recovery"
+    assert monitor.update(0.6) == TrackState.TRACKING and monitor.search_scale == 1.0
+    monitor.stop()
+    assert monitor.state == TrackState.IDLE
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [LostPolicy(lost_score=0.6, recover_score=0.5), LostPolicy(lost_frames=0), LostPolicy(lost_score=1.5),
+     LostPolicy(max_search_scale=0.5), LostPolicy(search_step=float("nan"))],
+)
+def test_inconsistent_policies_are_rejected(policy: LostPolicy) -> None:
+    with pytest.raises(ValueError):
+        TargetMonitor(policy)
+
+
+class ScriptedTracker(Tracker):
+    """Returns scripted scores; records the search scale and the box it was centred on."""
+
+    def __init__(self, scores: list[float]) -> None:
+        self.scores, self.calls, self._box = list(scores), [], None
+
+    @property
+    def device_info(self) -> DeviceInfo:
+        return DeviceInfo(backend="scripted", device="cpu")
+
+    @property
+    def is_initialized(self) -> bool:
+        return self._box is not None
+
+    def reposition(self, box) -> None:
+        self._box = box
+
+    def _initialize(self, image, box) -> None:
+        self._box = box
+
+    def _track(self, image, search_scale: float) -> TrackResult:
+        self.calls.append((search_scale, self._box))
+        x, y, w, h = self._box
+        self._box = (x + 5, y, w, h)  # drifts every frame
+        return TrackResult(box=self._box, score=self.scores.pop(0))
+
+
+def test_session_publishes_boxes_only_while_tracking_and_searches_around_the_last_good_box() -> None:
+    image = np.zeros((100, 100, 3), np.uint8)
+    tracker = ScriptedTracker([0.9, 0.1, 0.1, 0.1, 0.1, 0.8, 0.8])
+    session = TrackingSession(tracker, POLICY)
+    assert session.step(image).state == TrackState.IDLE
+    session.start(image, (10, 10, 20, 20), "t")
+    outcomes = [session.step(image) for _ in range(7)]
+    assert [o.state for o in outcomes] == [TrackState.TRACKING] * 3 + [TrackState.LOST] * 3 + [TrackState.TRACKING]
+    assert outcomes[0].box == (15, 10, 20, 20) and all(o.box is None for o in outcomes[3:6])
+    last_good = (15, 10, 20, 20)
+    assert [call[1] for call in tracker.calls[4:6]] == [last_good, last_good], "lost search must stay anchored"
+    assert [call[0] for call in tracker.calls] == [1.0, 1.0, 1.0, 1.0, 1.5, 2.0, 2.0]
+    with pytest.raises(ValueError):
+        session.start(image, (500, 500, 5, 5), "bad")
+    assert session.target_id == "t", "a refused start keeps the current target"
