@@ -25,7 +25,7 @@ def detections_message(header: Header, outcome: FrameOutcome, class_label: str) 
     detection.bbox.size_x, detection.bbox.size_y = float(w), float(h)
     hypothesis = ObjectHypothesisWithPose()
     hypothesis.hypothesis.class_id = class_label
-    hypothesis.hypothesis.score = float(outcome.result.score)
+    hypothesis.hypothesis.score = float(outcome.score)
     detection.results.append(hypothesis)
     message.detections.append(detection)
     return message
@@ -47,5 +47,5 @@ def status_message(header: Header, outcome: FrameOutcome | None, **fields: objec
     if outcome is not None:
         status.state = int(outcome.state)
         status.target_id = outcome.target_id
-        status.score = float(outcome.result.score) if outcome.result is not None else 0.0
+        status.score = float(outcome.score)
     return status

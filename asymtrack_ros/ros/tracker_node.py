@@ -262,7 +262,7 @@ class TrackerNode(Node):
         if settings.debug_max_rate > 0 and now - self.last_debug_time < 1.0 / settings.debug_max_rate:
             return
         self.last_debug_time = now
-        score = outcome.result.score if outcome.result is not None else None
+        score = outcome.score if outcome.result is not None else None
         canvas = annotate(image, outcome.box, outcome.state, score, self.output_rate.rate(now), outcome.target_id)
         message = rgb_to_image(canvas)
         message.header = header
@@ -287,7 +287,7 @@ class TrackerNode(Node):
         outcome = self.last_outcome
         values = {
             "state": state.name, "target_id": outcome.target_id if outcome else "",
-            "score": f"{outcome.result.score:.3f}" if outcome and outcome.result else "",
+            "score": f"{outcome.score:.3f}" if outcome and outcome.result else "",
             "input_rate_hz": f"{input_hz:.2f}", "output_rate_hz": f"{output_hz:.2f}",
             "latency_p50_ms": f"{self.latency.percentile(50):.2f}",
             "latency_p90_ms": f"{self.latency.percentile(90):.2f}",

@@ -25,8 +25,8 @@ class LostPolicy:
     region grows by ``search_step`` (times the normal size) per frame up to ``max_search_scale``.
     """
 
-    lost_score: float = 0.3
-    recover_score: float = 0.45
+    lost_score: float = 0.35
+    recover_score: float = 0.5
     lost_frames: int = 5
     recover_frames: int = 2
     search_step: float = 0.25

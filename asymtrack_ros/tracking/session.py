@@ -6,17 +6,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from asymtrack_ros.tracking.appearance import AppearanceCheck
 from asymtrack_ros.tracking.base import Box, Tracker, TrackResult
 from asymtrack_ros.tracking.monitor import LostPolicy, TargetMonitor, TrackState
 
 
 @dataclass(frozen=True)
 class FrameOutcome:
-    """What one frame produced: the state, and the box while the target is visible."""
+    """What one frame produced: the state, the confidence, and the box while the target is visible.
+
+    ``score`` is the published confidence: the tracker's own score (if it has one) capped by the
+    appearance similarity of the box to the initial target (see ``appearance.py``).
+    """
 
     state: TrackState
     target_id: str
     result: TrackResult | None
+    score: float = 0.0
 
     @property
     def box(self) -> Box | None:
@@ -35,6 +41,7 @@ class TrackingSession:
         self.monitor = TargetMonitor(policy)
         self.target_id = ""
         self._anchor: Box | None = None
+        self._appearance: AppearanceCheck | None = None
 
     @property
     def state(self) -> TrackState:
@@ -43,6 +50,7 @@ class TrackingSession:
     def start(self, image: np.ndarray, box: Box, target_id: str) -> None:
         """Initialise on ``box`` (validated by the tracker; raises ValueError, state unchanged)."""
         self.tracker.initialize(image, box)
+        self._appearance = AppearanceCheck(image, box)
         self.target_id, self._anchor = target_id, tuple(float(v) for v in box)
         self.monitor.start()
 
@@ -55,9 +63,11 @@ class TrackingSession:
         if self.monitor.state == TrackState.IDLE:
             return FrameOutcome(TrackState.IDLE, "", None)
         result = self.tracker.track(image, search_scale=self.monitor.search_scale)
-        state = self.monitor.update(result.score)
-        if state == TrackState.TRACKING and result.score >= self.monitor.policy.lost_score:
+        similarity = self._appearance.similarity(image, result.box)
+        score = min(result.score, similarity) if result.has_score else similarity
+        state = self.monitor.update(score)
+        if state == TrackState.TRACKING and score >= self.monitor.policy.lost_score:
             self._anchor = result.box
         elif state == TrackState.LOST:
             self.tracker.reposition(self._anchor)
-        return FrameOutcome(state, self.target_id, result)
+        return FrameOutcome(state, self.target_id, result, score)

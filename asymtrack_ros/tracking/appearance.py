@@ -1,0 +1,52 @@
+"""Appearance check: is the tracked box still showing what the operator selected?
+
+Trackers localise something in every frame, target or not: the corner maps of a network trained
+only on visible targets stay peaked when the target has left, and OpenCV's CSRT reports success
+on background (99 % of absent frames on our held-out set). The session therefore also compares
+the hue/saturation histogram of the box with that of the initial target:
+
+    similarity = 1 - Bhattacharyya distance(H-S histogram of the box, of the initial box)  in [0, 1]
+
+On the held-out generated benchmark with CSRT boxes this gave 0.65 mean (p10 0.52) on target and
+0.28 mean (p90 0.41) on frames where the target is absent.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from asymtrack_ros.tracking.base import Box
+
+PATCH_SIDE = 24
+HUE_BINS, SATURATION_BINS = 18, 8
+
+
+def hs_histogram(image: np.ndarray, box: Box) -> np.ndarray | None:
+    """L1-normalised hue/saturation histogram of the box's pixels (None if the box leaves no pixels)."""
+    x, y, w, h = box
+    height, width = image.shape[:2]
+    x1, y1 = int(max(0, x)), int(max(0, y))
+    x2, y2 = int(min(width, x + w)), int(min(height, y + h))
+    if x2 - x1 < 2 or y2 - y1 < 2:
+        return None
+    patch = cv2.resize(image[y1:y2, x1:x2], (PATCH_SIDE, PATCH_SIDE), interpolation=cv2.INTER_AREA)
+    hsv = cv2.cvtColor(patch, cv2.COLOR_RGB2HSV)
+    histogram = cv2.calcHist([hsv], [0, 1], None, [HUE_BINS, SATURATION_BINS], [0, 180, 0, 256])
+    return cv2.normalize(histogram, histogram, 1.0, 0.0, cv2.NORM_L1)
+
+
+class AppearanceCheck:
+    """Similarity in [0, 1] of a box to the target's initial appearance."""
+
+    def __init__(self, image: np.ndarray, box: Box) -> None:
+        reference = hs_histogram(image, box)
+        if reference is None:
+            raise ValueError(f"box {box} covers no pixels of the image")
+        self.reference = reference
+
+    def similarity(self, image: np.ndarray, box: Box) -> float:
+        current = hs_histogram(image, box)
+        if current is None:
+            return 0.0
+        return float(np.clip(1.0 - cv2.compareHist(self.reference, current, cv2.HISTCMP_BHATTACHARYYA), 0.0, 1.0))
