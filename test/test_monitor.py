@@ -80,3 +80,15 @@ def test_session_publishes_boxes_only_while_tracking_and_searches_around_the_las
     with pytest.raises(ValueError):
         session.start(image, (500, 500, 5, 5), "bad")
     assert session.target_id == "t", "a refused start keeps the current target"
+
+
+def test_appearance_similarity_is_high_on_the_target_and_low_elsewhere() -> None:
+    from asymtrack_ros.tracking.appearance import AppearanceCheck
+
+    image = np.zeros((100, 200, 3), np.uint8)
+    image[20:60, 20:60] = (200, 30, 30)  # the target: red
+    image[20:60, 120:160] = (30, 30, 200)  # another object: blue
+    check = AppearanceCheck(image, (20, 20, 40, 40))
+    assert check.similarity(image, (20, 20, 40, 40)) == pytest.approx(1.0)
+    assert check.similarity(image, (120, 20, 40, 40)) < 0.2
+    assert check.similarity(image, (500, 20, 40, 40)) == 0.0, "a box outside the image shows nothing"
