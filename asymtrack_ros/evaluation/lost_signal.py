@@ -1,0 +1,60 @@
+"""How well the lost-target signal tracks reality: LOST rate and confidence on visible vs absent frames.
+
+Runs a TrackingSession (tracker + lost monitor + appearance check) over every sequence and splits the
+frames by the ground truth's absence flags:
+
+    python -m asymtrack_ros.evaluation.lost_signal --dataset DIR --tracker csrt=opencv:algorithm=csrt
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from asymtrack_ros.evaluation.cli import parse_tracker_spec, tracker_factories
+from asymtrack_ros.evaluation.datasets import Sequence, load_dataset
+from asymtrack_ros.tracking.monitor import LostPolicy, TrackState
+from asymtrack_ros.tracking.session import TrackingSession
+
+
+def frame_records(session: TrackingSession, sequence: Sequence) -> list[tuple[bool, bool, float, float]]:
+    """(absent, lost, published confidence, raw tracker score) per frame after initialisation."""
+    start = sequence.init_frame
+    session.start(sequence.read_frame(start), tuple(sequence.ground_truth[start]), sequence.name)
+    records = []
+    for index in range(start + 1, len(sequence)):
+        outcome = session.step(sequence.read_frame(index))
+        records.append((bool(sequence.absent[index]), outcome.state == TrackState.LOST, outcome.score,
+                        outcome.result.score))
+    return records
+
+
+def summarize(records: list[tuple[bool, bool, float, float]]) -> dict[str, dict[str, float]]:
+    table = np.array(records, dtype=float)
+    summary = {}
+    for name, mask in (("visible", table[:, 0] == 0), ("absent", table[:, 0] == 1)):
+        rows = table[mask]
+        summary[name] = {"frames": int(mask.sum()), "lost_rate": float(rows[:, 1].mean()) if len(rows) else 0.0,
+                         "mean_confidence": float(rows[:, 2].mean()) if len(rows) else 0.0,
+                         "mean_tracker_score": float(rows[:, 3].mean()) if len(rows) else 0.0}
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", required=True)
+    parser.add_argument("--tracker", required=True, type=parse_tracker_spec, help="NAME=BACKEND[:key=value,...]")
+    parser.add_argument("--max-sequences", type=int)
+    args = parser.parse_args(argv)
+    factory = next(iter(tracker_factories([args.tracker]).values()))
+    records = []
+    for sequence in load_dataset(args.dataset, max_sequences=args.max_sequences):
+        records += frame_records(TrackingSession(factory(), LostPolicy()), sequence)
+    print(json.dumps(summarize(records), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
