@@ -153,3 +153,15 @@ def test_real_asset_cache_records_packages_and_disjoint_splits() -> None:
         assert train and heldout
         assert not {a.group for a in train} & {a.group for a in heldout}
     assert all(library.absolute(a).is_file() for a in library.assets)
+
+
+def test_object_stamps_are_targets_never_backgrounds(library: AssetLibrary, tmp_path: Path) -> None:
+    stamps = [replace(asset, role="target", group=f"stamp{i}") for i, asset in enumerate(library.select("image", "train"))]
+    photos = [replace(asset, role="any", group=f"photo{i}") for i, asset in enumerate(stamps[:2])]
+    mixed = AssetLibrary(library.root, (*photos, *stamps))
+    config = replace(SMALL, video_background_prob=0.0, object_target_prob=1.0, occlusion_prob=0.0)
+    for index in range(4):
+        generate_sequence(tmp_path, mixed, "train", seed=3, index=index, config=config)
+    for meta_path in tmp_path.glob("*/meta.json"):
+        background, target = json.loads(meta_path.read_text())["sources"][:2]
+        assert background["role"] == "any" and target["role"] == "target"

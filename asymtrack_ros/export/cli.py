@@ -9,6 +9,7 @@ import sys
 from asymtrack_ros.checkpoint import CheckpointError
 from asymtrack_ros.export.graphs import ExportError
 from asymtrack_ros.export.pipeline import export_model
+from asymtrack_ros.tracking.box_smoothing import NO_SMOOTHING, BoxSmoothing
 from asymtrack_ros.tracking.model_dir import MIN_OPSET, PRECISIONS
 
 
@@ -29,6 +30,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--tolerance", type=float, default=1e-4, help="max abs diff allowed vs PyTorch")
     parser.add_argument("--calibration-samples", type=int, default=32,
                         help="generated crops for int8 calibration and the fp16 range check")
+    smoothing = parser.add_argument_group("box smoothing recorded in model.json (box_smoothing.py; default: none)")
+    smoothing.add_argument("--window-influence", type=float, default=NO_SMOOTHING.window_influence)
+    smoothing.add_argument("--size-update-rate", type=float, default=NO_SMOOTHING.size_update_rate)
+    smoothing.add_argument("--max-scale-step", type=float, default=NO_SMOOTHING.max_scale_step)
     return parser
 
 
@@ -40,9 +45,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give exactly one of CHECKPOINT or --random-init")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
+        smoothing = BoxSmoothing(args.window_influence, args.size_update_rate, args.max_scale_step)
         manifest = export_model(
             args.out, args.model, args.variant, args.checkpoint, args.precision, random_init=args.random_init,
             seed=args.seed, opset=args.opset, tolerance=args.tolerance, calibration_samples=args.calibration_samples,
+            smoothing=smoothing,
         )
     except (CheckpointError, ExportError, ValueError) as error:
         print(f"asymtrack-export: error: {error}", file=sys.stderr)

@@ -21,6 +21,7 @@ from asymtrack_ros.export.graphs import ExportError, boundary, export_graphs, to
 from asymtrack_ros.export.precision import convert_fp16, quantize_int8
 from asymtrack_ros.models.config import ModelConfig
 from asymtrack_ros.models.registry import build_model, checkpoint_filter_for
+from asymtrack_ros.tracking.box_smoothing import NO_SMOOTHING, BoxSmoothing
 from asymtrack_ros.tracking.model_dir import (
     MIN_OPSET,
     MODEL_JSON,
@@ -63,7 +64,8 @@ def source_checkpoint(weights: Weights) -> dict[str, str] | None:
 
 
 def describe_directory(
-    directory: Path, config: ModelConfig, precision: str, opset: int, source: dict[str, str] | None, validation: dict
+    directory: Path, config: ModelConfig, precision: str, opset: int, source: dict[str, str] | None, validation: dict,
+    smoothing: BoxSmoothing = NO_SMOOTHING,
 ) -> ModelManifest:
     """Manifest of the ONNX files in ``directory`` (boundaries and checksums read from the files); writes it."""
     graphs = []
@@ -72,7 +74,7 @@ def describe_directory(
         graphs.append(GraphSpec(name, sha256_file(directory / name), inputs, outputs))
     exporter = {"asymtrack_ros": asymtrack_ros.__version__, "torch": torch.__version__, "onnx": onnx.__version__,
                 "onnxruntime": ort.__version__}
-    manifest = ModelManifest(config, precision, opset, *graphs, source, exporter, validation)
+    manifest = ModelManifest(config, precision, opset, *graphs, source, exporter, validation, smoothing)
     write_manifest(directory, manifest)
     return manifest
 
@@ -90,7 +92,8 @@ def reduce_precision(fp32_dir: Path, fp32: ModelManifest, target: Path, precisio
         convert_fp16(fp32_dir, target, samples)
     else:
         quantize_int8(fp32_dir, target, samples)
-    describe_directory(target, fp32.config, precision, fp32.opset, fp32.source_checkpoint, fp32.validation)
+    describe_directory(target, fp32.config, precision, fp32.opset, fp32.source_checkpoint, fp32.validation,
+                       fp32.smoothing)
     deviation = generated_box_deviation(fp32_dir, target)
     LOGGER.info("%s vs fp32 boxes on the %s: tracked mean %.3f px (max %.3f), per frame mean %.3f px (max %.3f)",
                 precision, deviation["sequence"], deviation["tracked_px_mean"], deviation["tracked_px_max"],
@@ -110,9 +113,11 @@ def export_model(
     opset: int = MIN_OPSET,
     tolerance: float = 1e-4,
     calibration_samples: int = 32,
+    smoothing: BoxSmoothing = NO_SMOOTHING,
 ) -> ModelManifest:
     """Export, check and validate; ``out_dir`` only receives files once everything passed.
 
+    ``smoothing`` is recorded in ``model.json`` as the box smoothing that suits the model.
     The fp32 graphs must match PyTorch within ``tolerance`` (max abs diff of boxes and corner maps on
     random crops). fp16/int8 graphs derive from them; their box deviation from fp32 on a generated
     sequence is logged and stored in ``model.json["validation"]``.
@@ -133,11 +138,11 @@ def export_model(
                     model, variant, max_abs_diff, tolerance, validation["state_max_rel_diff_vs_torch"])
         if max_abs_diff > tolerance:
             raise ExportError(f"ONNX Runtime output differs from PyTorch by {max_abs_diff:.2e} > {tolerance:.0e}")
-        manifest = describe_directory(fp32_dir, network.config, "fp32", opset, source, validation)
+        manifest = describe_directory(fp32_dir, network.config, "fp32", opset, source, validation, smoothing)
         if precision != "fp32":
             final_dir.mkdir()
             validation = {**validation, **reduce_precision(fp32_dir, manifest, final_dir, precision,
                                                            calibration_samples)}
-            manifest = describe_directory(final_dir, network.config, precision, opset, source, validation)
+            manifest = describe_directory(final_dir, network.config, precision, opset, source, validation, smoothing)
         install(final_dir, Path(out_dir))
     return manifest

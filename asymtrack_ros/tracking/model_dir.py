@@ -2,7 +2,8 @@
 
 ``model.json`` is the only description of the model the ONNX backend gets (it never imports torch):
 crop geometry, normalisation, graph input/output names and shapes, the sha256 of each ONNX file,
-the source checkpoint and the exporting tool versions. Every problem raises :class:`ModelDirError`
+the source checkpoint, the exporting tool versions and (optional ``"tracker"``) the box smoothing that
+suits the model (``box_smoothing.py``; absent: none). Every problem raises :class:`ModelDirError`
 naming the offending file.
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from asymtrack_ros.models.config import ModelConfig, canonical_variant
+from asymtrack_ros.tracking.box_smoothing import NO_SMOOTHING, BoxSmoothing
 
 MODEL_JSON = "model.json"
 TEMPLATE_FILE = "template.onnx"
@@ -62,6 +64,7 @@ class ModelManifest:
     source_checkpoint: dict[str, str] | None = None
     exporter: dict[str, str] = field(default_factory=dict)
     validation: dict[str, Any] = field(default_factory=dict)
+    smoothing: BoxSmoothing = NO_SMOOTHING
 
     @property
     def state_names(self) -> tuple[str, ...]:
@@ -81,6 +84,7 @@ class ModelManifest:
             "source_checkpoint": self.source_checkpoint,
             "exporter": self.exporter,
             "validation": self.validation,
+            "tracker": self.smoothing.to_json(),
         }
 
 
@@ -182,6 +186,18 @@ SCHEMA: dict[str, Callable[[Any], bool]] = {
     "exporter": lambda v: _is_str_map(v) and "asymtrack_ros" in v,
     "validation": lambda v: isinstance(v, dict),
 }
+# Keys that may be absent (older model directories).
+OPTIONAL_SCHEMA: dict[str, Callable[[Any], bool]] = {
+    "tracker": lambda v: isinstance(v, dict) and _is_smoothing(v),
+}
+
+
+def _is_smoothing(value: Mapping[str, Any]) -> bool:
+    try:
+        BoxSmoothing.from_mapping(value)
+    except ValueError:
+        return False
+    return True
 
 
 def manifest_problems(data: Any) -> list[str]:
@@ -189,8 +205,9 @@ def manifest_problems(data: Any) -> list[str]:
     if not isinstance(data, dict):
         return ["top level is not a JSON object"]
     problems = [f"missing key {key!r}" for key in SCHEMA if key not in data]
-    problems += [f"unexpected key {key!r}" for key in data if key not in SCHEMA]
-    problems += [f"bad value for {key!r}: {data[key]!r}" for key, check in SCHEMA.items()
+    checks = {**SCHEMA, **OPTIONAL_SCHEMA}
+    problems += [f"unexpected key {key!r}" for key in data if key not in checks]
+    problems += [f"bad value for {key!r}: {data[key]!r}" for key, check in checks.items()
                  if key in data and not check(data[key])]
     if problems:
         return problems
@@ -258,4 +275,5 @@ def _manifest_from_json(data: Mapping[str, Any]) -> ModelManifest:
         config=config, precision=data["precision"], opset=data["opset"],
         template=_graph_from_json(data["graphs"]["template"]), search=_graph_from_json(data["graphs"]["search"]),
         source_checkpoint=data["source_checkpoint"], exporter=data["exporter"], validation=data["validation"],
+        smoothing=BoxSmoothing.from_mapping(data.get("tracker", {})),
     )

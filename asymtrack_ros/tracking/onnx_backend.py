@@ -181,15 +181,23 @@ def create(
     threads: int | None = None,
     graph_optimization: str = "all",
     spinning: bool = True,
+    window_influence: float | None = None,
+    size_update_rate: float | None = None,
+    max_scale_step: float | None = None,
 ) -> SiameseTracker:
     """ONNX Runtime tracker for an exported model directory (``asymtrack-export``).
 
     ``model_dir=None`` uses :func:`default_model_dir` (model, variant); otherwise model and variant come
     from the directory's ``model.json``. ``providers`` (priority order) overrides ``device``; ``threads``,
-    ``graph_optimization`` and ``spinning``: see :func:`session_options`.
+    ``graph_optimization`` and ``spinning``: see :func:`session_options`. The box smoothing is the one in
+    ``model.json``; ``window_influence``, ``size_update_rate``, ``max_scale_step`` override single values
+    (see ``box_smoothing.py``).
     """
     if weights is not None:
         raise ValueError("the onnx backend takes no weights: export them with asymtrack-export and pass model_dir=")
     directory = Path(model_dir) if model_dir is not None else default_model_dir(model, variant)
     runner = OnnxRunner(directory, requested_providers(device, providers), threads, graph_optimization, spinning)
-    return SiameseTracker(runner)
+    smoothing = runner.manifest.smoothing.replace(
+        window_influence=window_influence, size_update_rate=size_update_rate, max_scale_step=max_scale_step
+    )
+    return SiameseTracker(runner, smoothing)

@@ -2,7 +2,8 @@
 
 Per target: crop the template once and hand it to the runner's template branch. Per frame: crop
 the search region around the previous box, run the runner's search branch, map the box back to
-image pixels and score it from the corner maps. Runners only execute networks.
+image pixels (with the optional motion priors of ``box_smoothing.py``) and score it from the corner
+maps. Runners only execute networks.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 
 from asymtrack_ros.models.config import ModelConfig
 from asymtrack_ros.tracking.base import Box, DeviceInfo, Tracker, TrackResult
+from asymtrack_ros.tracking.box_smoothing import NO_SMOOTHING, BoxSmoothing
 from asymtrack_ros.tracking.confidence import corner_confidence
 from asymtrack_ros.tracking.preprocessing import Normalizer, clip_box, map_box_back, sample_target
 
@@ -42,10 +44,14 @@ class NetworkRunner(Protocol):
 
 
 class SiameseTracker(Tracker):
-    """Tracker around a :class:`NetworkRunner`; every target gets a fresh template state."""
+    """Tracker around a :class:`NetworkRunner`; every target gets a fresh template state.
 
-    def __init__(self, runner: NetworkRunner) -> None:
+    ``smoothing`` (default: none, the official trackers' behaviour) adds motion priors to the box.
+    """
+
+    def __init__(self, runner: NetworkRunner, smoothing: BoxSmoothing = NO_SMOOTHING) -> None:
         self.runner = runner
+        self.smoothing = smoothing
         self.config = runner.config
         self.model_name, self.variant = runner.config.name, runner.config.variant
         self.normalize = Normalizer(runner.config.mean, runner.config.std)
@@ -86,9 +92,13 @@ class SiameseTracker(Tracker):
         t1 = time.perf_counter()
         output = self.runner.track_search(search, self._template_state)
         t2 = time.perf_counter()
-        box = map_box_back(output.pred_box, self._box, self.config.search_size, resize_factor)
-        self._box = clip_box(box, image.shape[0], image.shape[1], margin=10)
         feat_size = round(float(np.sqrt(output.prob_tl.shape[-1])))
+        pred_box = output.pred_box
+        if self.smoothing.window_influence:
+            pred_box = self.smoothing.corner_box(output.prob_tl[0], output.prob_br[0], feat_size)
+        box = map_box_back(pred_box, self._box, self.config.search_size, resize_factor)
+        box = self.smoothing.damp_size(self._box, box)
+        self._box = clip_box(box, image.shape[0], image.shape[1], margin=10)
         score = corner_confidence(output.prob_tl, output.prob_br, feat_size)
         t3 = time.perf_counter()
         return TrackResult(

@@ -12,6 +12,7 @@ import torch
 from asymtrack_ros.checkpoint import load_weights
 from asymtrack_ros.models.registry import build_model, checkpoint_filter_for
 from asymtrack_ros.tracking.base import DeviceInfo
+from asymtrack_ros.tracking.box_smoothing import NO_SMOOTHING
 from asymtrack_ros.tracking.siamese import SearchOutput, SiameseTracker
 
 Weights = str | Path | Mapping[str, torch.Tensor] | None
@@ -60,14 +61,21 @@ def create(
     device: str = "cpu",
     random_init: bool = False,
     threads: int | None = None,
+    window_influence: float | None = None,
+    size_update_rate: float | None = None,
+    max_scale_step: float | None = None,
 ) -> SiameseTracker:
     """Torch tracker. ``weights``: official or own checkpoint path, or a state dict.
 
-    Without weights it refuses unless ``random_init=True`` (random weights track nothing).
+    Without weights it refuses unless ``random_init=True`` (random weights track nothing). No box smoothing
+    unless ``window_influence``, ``size_update_rate`` or ``max_scale_step`` is given (``box_smoothing.py``).
     """
     network = build_model(model, variant)
     if weights is not None:
         load_weights(network, weights, checkpoint_filter_for(model))
     elif not random_init:
         raise ValueError(f"no weights given for {model}-{variant}: pass weights=... (or random_init=True for tests)")
-    return SiameseTracker(TorchRunner(network, resolve_device(device), threads))
+    smoothing = NO_SMOOTHING.replace(
+        window_influence=window_influence, size_update_rate=size_update_rate, max_scale_step=max_scale_step
+    )
+    return SiameseTracker(TorchRunner(network, resolve_device(device), threads), smoothing)

@@ -59,9 +59,14 @@ class OptimConfig:
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Where and how: run directory, device (``cpu``, ``cuda[:N]``, ``auto``), threads, loader workers, seed."""
+    """Where and how: run directory, device (``cpu``, ``cuda[:N]``, ``auto``), threads, loader workers, seed.
+
+    ``init_weights``: a checkpoint (ours or the authors') a new run starts from (fine-tuning; the optimizer and
+    schedule start fresh). Ignored once the run directory has its own state to resume.
+    """
 
     run_dir: str = "runs/train"
+    init_weights: str = ""
     device: str = "auto"
     threads: int = 0  # 0: torch's default
     workers: int = 0

@@ -28,10 +28,11 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from asymtrack_ros.checkpoint import load_weights
 from asymtrack_ros.data.pairs import PairDataset
 from asymtrack_ros.data.sampling import IntervalBins, PairIndex, PairSampler
 from asymtrack_ros.evaluation.datasets import Sequence
-from asymtrack_ros.models.registry import build_model
+from asymtrack_ros.models.registry import build_model, checkpoint_filter_for
 from asymtrack_ros.tracking.torch_backend import resolve_device
 from asymtrack_ros.training.config import TrainConfig, to_dict
 from asymtrack_ros.training.losses import BoxLoss, box_loss
@@ -281,6 +282,9 @@ class Trainer:
     def _resume(self) -> None:
         path = self.run_dir / TRAIN_STATE
         if not path.is_file():
+            if self.config.run.init_weights:
+                load_weights(self.model, self.config.run.init_weights, checkpoint_filter_for(self.config.model))
+                logger.info("starting from the weights of %s", self.config.run.init_weights)
             return
         state = torch.load(path, map_location="cpu", weights_only=True)
         self.model.load_state_dict(state["net"])
