@@ -156,7 +156,8 @@ def test_real_asset_cache_records_packages_and_disjoint_splits() -> None:
 
 
 def test_object_stamps_are_targets_never_backgrounds(library: AssetLibrary, tmp_path: Path) -> None:
-    stamps = [replace(asset, role="target", group=f"stamp{i}") for i, asset in enumerate(library.select("image", "train"))]
+    images = library.select("image", "train")
+    stamps = [replace(asset, role="target", group=f"stamp{i}") for i, asset in enumerate(images)]
     photos = [replace(asset, role="any", group=f"photo{i}") for i, asset in enumerate(stamps[:2])]
     mixed = AssetLibrary(library.root, (*photos, *stamps))
     config = replace(SMALL, video_background_prob=0.0, object_target_prob=1.0, occlusion_prob=0.0)
