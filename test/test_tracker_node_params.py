@@ -94,3 +94,15 @@ def test_click_starts_tracking_and_sigint_leaves_no_shared_memory() -> None:
     time.sleep(0.5)
     leftover = fastdds_segments() - segments_before
     assert not leftover, f"stale shared memory after shutdown: {sorted(leftover)}"
+
+
+def test_box_smoothing_parameters_reach_the_backend() -> None:
+    require_ros()
+    from asymtrack_ros.ros.parameters import PARAMETERS, backend_options
+
+    values = {name: spec[0] for name, spec in PARAMETERS.items()}
+    defaults = backend_options(values)
+    assert [defaults[name] for name in ("window_influence", "size_update_rate", "max_scale_step")] == [None] * 3
+    tuned = backend_options(values | {"backend": "torch", "window_influence": 0.0, "max_scale_step": 1.2})
+    assert (tuned["window_influence"], tuned["size_update_rate"], tuned["max_scale_step"]) == (0.0, None, 1.2)
+    assert "window_influence" not in backend_options(values | {"backend": "opencv"})

@@ -21,6 +21,10 @@ PARAMETERS: dict[str, tuple[object, str, bool]] = {
     "device": ("auto", "cpu | cuda | cuda:N | auto (torch device; onnx: auto = best provider of [providers])", True),
     "providers": (["auto"], "ONNX Runtime execution providers in priority order; [auto] = best available", True),
     "threads": (2, "intra-op threads of the backend", True),
+    "window_influence": (-1.0, "box smoothing (onnx, torch): Hann window weight in [0, 1]; -1 = the model's", True),
+    "size_update_rate": (-1.0, "box smoothing: share of a size change applied per frame, (0, 1]; -1 = the model's",
+                         True),
+    "max_scale_step": (-1.0, "box smoothing: largest size ratio per frame, >= 1; -1 = the model's", True),
     "input_topic": ("image", "camera topic (relative: remap or namespace it)", True),
     "compressed_input": (False, "subscribe to <input_topic>/compressed (sensor_msgs/CompressedImage)", True),
     "input_reliability": ("best_effort", "input QoS reliability: best_effort | reliable", True),
@@ -39,6 +43,7 @@ PARAMETERS: dict[str, tuple[object, str, bool]] = {
     "debug_max_rate": (10.0, "maximum ~/debug_image rate in Hz (0 = every frame)", False),
     "diagnostics_period": (1.0, "seconds between /diagnostics messages", True),
 }
+SMOOTHING_PARAMETERS = ("window_influence", "size_update_rate", "max_scale_step")
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,7 @@ def backend_options(values: dict[str, object]) -> dict[str, object]:
     if backend == "opencv":
         return {"algorithm": values["algorithm"]}
     options: dict[str, object] = {"model": values["model"], "variant": values["variant"], "threads": values["threads"]}
+    options |= {name: float(values[name]) if float(values[name]) >= 0 else None for name in SMOOTHING_PARAMETERS}
     if backend == "onnx":
         providers = [p for p in values["providers"] if p != "auto"]
         options |= {"model_dir": values["model_dir"] or None, "providers": providers or None,
