@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -13,6 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from asymtrack_ros.ros.processes import start_node, stop_process
 
 TEST_DIR = Path(__file__).resolve().parent
 
@@ -75,20 +76,8 @@ def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 
 @contextmanager
 def node_process(module: str, *ros_args: str) -> Iterator[subprocess.Popen]:
     """Run ``python -m module --ros-args ...`` as a separate process; SIGINT it on exit."""
-    process = subprocess.Popen([sys.executable, "-m", module, "--ros-args", *ros_args], env=os.environ.copy())
+    process = start_node(module, *ros_args)
     try:
         yield process
     finally:
         stop_process(process)
-
-
-def stop_process(process: subprocess.Popen, timeout: float = 10) -> int:
-    """SIGINT, then kill after ``timeout``; returns the exit code."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    return process.returncode

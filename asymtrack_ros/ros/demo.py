@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -24,6 +20,7 @@ from rclpy.executors import SingleThreadedExecutor
 from asymtrack_ros.demo_report import FrameResult, write_report
 from asymtrack_ros.evaluation.datasets import Sequence, load_dataset
 from asymtrack_ros.ros.demo_recorder import DemoRecorder
+from asymtrack_ros.ros.processes import start_node, stop_process
 from asymtrack_ros.tracking.monitor import TrackState
 
 NAMESPACE = "/demo"
@@ -57,20 +54,6 @@ def default_backend() -> list[str]:
     return ["-p", "backend:=opencv", "-p", "algorithm:=csrt"]
 
 
-def start_node(module: str, *ros_args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", module, "--ros-args", "-r", f"__ns:={NAMESPACE}", *ros_args],
-                            env=os.environ.copy())
-
-
-def stop_node(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
 def run(sequence: Sequence, out_dir: Path, fps: float, tracker_args: list[str]) -> dict:
     """Play ``sequence`` through the tracker node and write the report into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -81,13 +64,14 @@ def run(sequence: Sequence, out_dir: Path, fps: float, tracker_args: list[str]) 
     executor.add_node(recorder)
     spinner = threading.Thread(target=executor.spin, daemon=True)
     spinner.start()
-    tracker = start_node("asymtrack_ros.ros.tracker_node", *tracker_args)
+    namespace = ("-r", f"__ns:={NAMESPACE}")
+    tracker = start_node("asymtrack_ros.ros.tracker_node", *namespace, *tracker_args)
     source = None
     try:
         if not recorder.client.wait_for_service(timeout_sec=60):
             raise RuntimeError("the tracker node did not come up (see its log above)")
-        source = start_node("asymtrack_ros.ros.video_source_node", "-p", f"video:={video}", "-p", f"rate:={fps}",
-                            "-p", "loop:=false", "-p", "wait_for_subscribers:=2")
+        source = start_node("asymtrack_ros.ros.video_source_node", *namespace, "-p", f"video:={video}",
+                            "-p", f"rate:={fps}", "-p", "loop:=false", "-p", "wait_for_subscribers:=2")
         start = time.monotonic()
         if not recorder.first_frame.wait(timeout=60):
             raise RuntimeError("no frame arrived from the video source")
@@ -104,7 +88,7 @@ def run(sequence: Sequence, out_dir: Path, fps: float, tracker_args: list[str]) 
     finally:
         for process in (source, tracker):
             if process is not None:
-                stop_node(process)
+                stop_process(process)
         executor.shutdown()
         spinner.join(timeout=5)
         recorder.destroy_node()

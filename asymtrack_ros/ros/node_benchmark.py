@@ -14,9 +14,6 @@ import argparse
 import json
 import os
 import platform
-import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -30,6 +27,7 @@ from vision_msgs.msg import Detection2DArray
 
 from asymtrack_ros.msg import TrackerStatus
 from asymtrack_ros.ros.image_conversion import rgb_to_compressed, rgb_to_image
+from asymtrack_ros.ros.processes import start_node, stop_process
 from asymtrack_ros.srv import SetTarget
 
 SIZES = {"640x480": (640, 480), "1280x720": (1280, 720)}
@@ -77,9 +75,8 @@ def measure(size: str, compressed: bool, frames: int, rate: float, tracker_args:
     """Overhead percentiles for one configuration."""
     width, height = SIZES[size]
     namespace = f"/bench_{size}_{'compressed' if compressed else 'raw'}"
-    args = ["--ros-args", "-r", f"__ns:={namespace}", "-p", f"compressed_input:={str(compressed).lower()}",
-            "-p", "debug_image:=false", *tracker_args]
-    process = subprocess.Popen([sys.executable, "-m", "asymtrack_ros.ros.tracker_node", *args], env=os.environ.copy())
+    process = start_node("asymtrack_ros.ros.tracker_node", "-r", f"__ns:={namespace}", "-p", "debug_image:=false",
+                         "-p", f"compressed_input:={str(compressed).lower()}", *tracker_args)
     node = rclpy.create_node(f"node_benchmark_{size}_{int(compressed)}")
     executor = SingleThreadedExecutor()
     executor.add_node(node)
@@ -108,8 +105,7 @@ def measure(size: str, compressed: bool, frames: int, rate: float, tracker_args:
             time.sleep(1.0 / rate)
         time.sleep(1.0)
     finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=15)
+        stop_process(process, timeout=15)
         executor.shutdown()
         spinner.join(timeout=5)
         node.destroy_node()
