@@ -10,6 +10,7 @@ from asymtrack_ros.checkpoint import CheckpointError
 from asymtrack_ros.export.graphs import ExportError
 from asymtrack_ros.export.pipeline import export_model
 from asymtrack_ros.tracking.box_smoothing import NO_SMOOTHING, BoxSmoothing
+from asymtrack_ros.tracking.confidence import IDENTITY, ScoreCalibration
 from asymtrack_ros.tracking.model_dir import MIN_OPSET, PRECISIONS
 
 
@@ -34,6 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     smoothing.add_argument("--window-influence", type=float, default=NO_SMOOTHING.window_influence)
     smoothing.add_argument("--size-update-rate", type=float, default=NO_SMOOTHING.size_update_rate)
     smoothing.add_argument("--max-scale-step", type=float, default=NO_SMOOTHING.max_scale_step)
+    parser.add_argument("--score-calibration", type=float, nargs=2, metavar=("SLOPE", "INTERCEPT"),
+                        default=(IDENTITY.slope, IDENTITY.intercept),
+                        help="Platt scaling of the score recorded in model.json (asymtrack_ros.evaluation."
+                             "score_calibration fits it); default: raw scores")
     return parser
 
 
@@ -49,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         manifest = export_model(
             args.out, args.model, args.variant, args.checkpoint, args.precision, random_init=args.random_init,
             seed=args.seed, opset=args.opset, tolerance=args.tolerance, calibration_samples=args.calibration_samples,
-            smoothing=smoothing,
+            smoothing=smoothing, calibration=ScoreCalibration(*args.score_calibration),
         )
     except (CheckpointError, ExportError, ValueError) as error:
         print(f"asymtrack-export: error: {error}", file=sys.stderr)

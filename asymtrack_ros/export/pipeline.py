@@ -22,6 +22,7 @@ from asymtrack_ros.export.precision import convert_fp16, quantize_int8
 from asymtrack_ros.models.config import ModelConfig
 from asymtrack_ros.models.registry import build_model, checkpoint_filter_for
 from asymtrack_ros.tracking.box_smoothing import NO_SMOOTHING, BoxSmoothing
+from asymtrack_ros.tracking.confidence import IDENTITY, ScoreCalibration
 from asymtrack_ros.tracking.model_dir import (
     MIN_OPSET,
     MODEL_JSON,
@@ -65,7 +66,7 @@ def source_checkpoint(weights: Weights) -> dict[str, str] | None:
 
 def describe_directory(
     directory: Path, config: ModelConfig, precision: str, opset: int, source: dict[str, str] | None, validation: dict,
-    smoothing: BoxSmoothing = NO_SMOOTHING,
+    smoothing: BoxSmoothing = NO_SMOOTHING, calibration: ScoreCalibration = IDENTITY,
 ) -> ModelManifest:
     """Manifest of the ONNX files in ``directory`` (boundaries and checksums read from the files); writes it."""
     graphs = []
@@ -74,7 +75,7 @@ def describe_directory(
         graphs.append(GraphSpec(name, sha256_file(directory / name), inputs, outputs))
     exporter = {"asymtrack_ros": asymtrack_ros.__version__, "torch": torch.__version__, "onnx": onnx.__version__,
                 "onnxruntime": ort.__version__}
-    manifest = ModelManifest(config, precision, opset, *graphs, source, exporter, validation, smoothing)
+    manifest = ModelManifest(config, precision, opset, *graphs, source, exporter, validation, smoothing, calibration)
     write_manifest(directory, manifest)
     return manifest
 
@@ -93,7 +94,7 @@ def reduce_precision(fp32_dir: Path, fp32: ModelManifest, target: Path, precisio
     else:
         quantize_int8(fp32_dir, target, samples)
     describe_directory(target, fp32.config, precision, fp32.opset, fp32.source_checkpoint, fp32.validation,
-                       fp32.smoothing)
+                       fp32.smoothing, fp32.calibration)
     deviation = generated_box_deviation(fp32_dir, target)
     LOGGER.info("%s vs fp32 boxes on the %s: tracked mean %.3f px (max %.3f), per frame mean %.3f px (max %.3f)",
                 precision, deviation["sequence"], deviation["tracked_px_mean"], deviation["tracked_px_max"],
@@ -114,10 +115,12 @@ def export_model(
     tolerance: float = 1e-4,
     calibration_samples: int = 32,
     smoothing: BoxSmoothing = NO_SMOOTHING,
+    calibration: ScoreCalibration = IDENTITY,
 ) -> ModelManifest:
     """Export, check and validate; ``out_dir`` only receives files once everything passed.
 
-    ``smoothing`` is recorded in ``model.json`` as the box smoothing that suits the model.
+    ``smoothing`` and ``calibration`` are recorded in ``model.json`` (the box smoothing and score calibration
+    that suit the model).
     The fp32 graphs must match PyTorch within ``tolerance`` (max abs diff of boxes and corner maps on
     random crops). fp16/int8 graphs derive from them; their box deviation from fp32 on a generated
     sequence is logged and stored in ``model.json["validation"]``.
@@ -138,11 +141,12 @@ def export_model(
                     model, variant, max_abs_diff, tolerance, validation["state_max_rel_diff_vs_torch"])
         if max_abs_diff > tolerance:
             raise ExportError(f"ONNX Runtime output differs from PyTorch by {max_abs_diff:.2e} > {tolerance:.0e}")
-        manifest = describe_directory(fp32_dir, network.config, "fp32", opset, source, validation, smoothing)
+        tuning = (smoothing, calibration)
+        manifest = describe_directory(fp32_dir, network.config, "fp32", opset, source, validation, *tuning)
         if precision != "fp32":
             final_dir.mkdir()
             validation = {**validation, **reduce_precision(fp32_dir, manifest, final_dir, precision,
                                                            calibration_samples)}
-            manifest = describe_directory(final_dir, network.config, precision, opset, source, validation, smoothing)
+            manifest = describe_directory(final_dir, network.config, precision, opset, source, validation, *tuning)
         install(final_dir, Path(out_dir))
     return manifest

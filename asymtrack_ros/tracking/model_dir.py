@@ -2,8 +2,9 @@
 
 ``model.json`` is the only description of the model the ONNX backend gets (it never imports torch):
 crop geometry, normalisation, graph input/output names and shapes, the sha256 of each ONNX file,
-the source checkpoint, the exporting tool versions and (optional ``"tracker"``) the box smoothing that
-suits the model (``box_smoothing.py``; absent: none). Every problem raises :class:`ModelDirError`
+the source checkpoint, the exporting tool versions and, optional, the box smoothing that suits the model
+(``"tracker"``, ``box_smoothing.py``; absent: none) and its score calibration (``"score_calibration"``,
+``confidence.py``; absent: raw scores). Every problem raises :class:`ModelDirError`
 naming the offending file.
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 
 from asymtrack_ros.models.config import ModelConfig, canonical_variant
 from asymtrack_ros.tracking.box_smoothing import NO_SMOOTHING, BoxSmoothing
+from asymtrack_ros.tracking.confidence import IDENTITY, ScoreCalibration
 
 MODEL_JSON = "model.json"
 TEMPLATE_FILE = "template.onnx"
@@ -65,6 +67,7 @@ class ModelManifest:
     exporter: dict[str, str] = field(default_factory=dict)
     validation: dict[str, Any] = field(default_factory=dict)
     smoothing: BoxSmoothing = NO_SMOOTHING
+    calibration: ScoreCalibration = IDENTITY
 
     @property
     def state_names(self) -> tuple[str, ...]:
@@ -85,6 +88,7 @@ class ModelManifest:
             "exporter": self.exporter,
             "validation": self.validation,
             "tracker": self.smoothing.to_json(),
+            "score_calibration": asdict(self.calibration),
         }
 
 
@@ -189,7 +193,22 @@ SCHEMA: dict[str, Callable[[Any], bool]] = {
 # Keys that may be absent (older model directories).
 OPTIONAL_SCHEMA: dict[str, Callable[[Any], bool]] = {
     "tracker": lambda v: isinstance(v, dict) and _is_smoothing(v),
+    "score_calibration": lambda v: isinstance(v, dict) and _is_calibration(v),
 }
+
+
+def _is_calibration(value: Mapping[str, Any]) -> bool:
+    if set(value) != {"slope", "intercept"} or not all(_is_float(v) for v in value.values()):
+        return False
+    try:
+        ScoreCalibration(**value)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_float(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _is_smoothing(value: Mapping[str, Any]) -> bool:
@@ -276,4 +295,5 @@ def _manifest_from_json(data: Mapping[str, Any]) -> ModelManifest:
         template=_graph_from_json(data["graphs"]["template"]), search=_graph_from_json(data["graphs"]["search"]),
         source_checkpoint=data["source_checkpoint"], exporter=data["exporter"], validation=data["validation"],
         smoothing=BoxSmoothing.from_mapping(data.get("tracker", {})),
+        calibration=ScoreCalibration(**data.get("score_calibration", {})),
     )

@@ -189,9 +189,9 @@ def create(
 
     ``model_dir=None`` uses :func:`default_model_dir` (model, variant); otherwise model and variant come
     from the directory's ``model.json``. ``providers`` (priority order) overrides ``device``; ``threads``,
-    ``graph_optimization`` and ``spinning``: see :func:`session_options`. The box smoothing is the one in
-    ``model.json``; ``window_influence``, ``size_update_rate``, ``max_scale_step`` override single values
-    (see ``box_smoothing.py``).
+    ``graph_optimization`` and ``spinning``: see :func:`session_options`. The score calibration and the box
+    smoothing are the ones in ``model.json``; ``window_influence``, ``size_update_rate`` and ``max_scale_step``
+    override single smoothing values (see ``box_smoothing.py``).
     """
     if weights is not None:
         raise ValueError("the onnx backend takes no weights: export them with asymtrack-export and pass model_dir=")
@@ -200,4 +200,4 @@ def create(
     smoothing = runner.manifest.smoothing.replace(
         window_influence=window_influence, size_update_rate=size_update_rate, max_scale_step=max_scale_step
     )
-    return SiameseTracker(runner, smoothing)
+    return SiameseTracker(runner, smoothing, runner.manifest.calibration)

@@ -17,7 +17,7 @@ import numpy as np
 from asymtrack_ros.models.config import ModelConfig
 from asymtrack_ros.tracking.base import Box, DeviceInfo, Tracker, TrackResult
 from asymtrack_ros.tracking.box_smoothing import NO_SMOOTHING, BoxSmoothing
-from asymtrack_ros.tracking.confidence import corner_confidence
+from asymtrack_ros.tracking.confidence import IDENTITY, ScoreCalibration, corner_confidence
 from asymtrack_ros.tracking.preprocessing import Normalizer, clip_box, map_box_back, sample_target
 
 
@@ -46,12 +46,16 @@ class NetworkRunner(Protocol):
 class SiameseTracker(Tracker):
     """Tracker around a :class:`NetworkRunner`; every target gets a fresh template state.
 
-    ``smoothing`` (default: none, the official trackers' behaviour) adds motion priors to the box.
+    ``smoothing`` (default: none, the official trackers' behaviour) adds motion priors to the box;
+    ``calibration`` (default: identity) maps the corner-map score to a probability of being on target.
     """
 
-    def __init__(self, runner: NetworkRunner, smoothing: BoxSmoothing = NO_SMOOTHING) -> None:
+    def __init__(
+        self, runner: NetworkRunner, smoothing: BoxSmoothing = NO_SMOOTHING, calibration: ScoreCalibration = IDENTITY
+    ) -> None:
         self.runner = runner
         self.smoothing = smoothing
+        self.calibration = calibration
         self.config = runner.config
         self.model_name, self.variant = runner.config.name, runner.config.variant
         self.normalize = Normalizer(runner.config.mean, runner.config.std)
@@ -99,7 +103,7 @@ class SiameseTracker(Tracker):
         box = map_box_back(pred_box, self._box, self.config.search_size, resize_factor)
         box = self.smoothing.damp_size(self._box, box)
         self._box = clip_box(box, image.shape[0], image.shape[1], margin=10)
-        score = corner_confidence(output.prob_tl, output.prob_br, feat_size)
+        score = self.calibration(corner_confidence(output.prob_tl, output.prob_br, feat_size))
         t3 = time.perf_counter()
         return TrackResult(
             box=self._box, score=score,

@@ -1,0 +1,63 @@
+"""Fit a network tracker's score calibration (``confidence.ScoreCalibration``) on labelled sequences.
+
+Runs the tracker once over each sequence (one-pass, as ``asymtrack-eval``) with raw scores and labels every
+tracked frame *on target* when the target is visible and the box overlaps it by more than ``--min-iou``;
+prints the fitted slope and intercept as JSON with the ``asymtrack-export`` flag that records them:
+
+    python -m asymtrack_ros.evaluation.score_calibration --dataset DIR --skip-sequences 12 \\
+        --tracker ours=onnx:model_dir=models/asymtrack-tiny
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from asymtrack_ros.evaluation.cli import parse_tracker_spec, tracker_factories
+from asymtrack_ros.evaluation.datasets import load_dataset
+from asymtrack_ros.evaluation.metrics import iou
+from asymtrack_ros.evaluation.ope import SequenceResult, run_sequence
+from asymtrack_ros.tracking.confidence import IDENTITY, ScoreCalibration
+
+
+def labelled_scores(result: SequenceResult, ground_truth: np.ndarray, absent: np.ndarray, min_iou: float):
+    """(raw scores, on-target flags) of the tracked frames of one sequence."""
+    tracked = slice(result.init_frame + 1, None)
+    overlaps = iou(result.boxes[tracked], ground_truth[tracked])
+    on_target = ~absent[tracked].astype(bool) & (np.nan_to_num(overlaps) > min_iou)
+    return result.confidences[tracked], on_target
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", required=True)
+    parser.add_argument("--tracker", required=True, type=parse_tracker_spec, help="NAME=BACKEND[:key=value,...]")
+    parser.add_argument("--skip-sequences", type=int, default=0, help="leave out the first N (e.g. a test part)")
+    parser.add_argument("--max-sequences", type=int, help="use at most N sequences after the skipped ones")
+    parser.add_argument("--min-iou", type=float, default=0.3, help="overlap above which a frame is on target")
+    args = parser.parse_args(argv)
+    name, factory = next(iter(tracker_factories([args.tracker]).items()))
+    tracker = factory()
+    if not hasattr(tracker, "calibration"):
+        parser.error(f"{name}: only network trackers (torch, onnx) have a score to calibrate")
+    tracker.calibration = IDENTITY  # fit on raw scores, whatever the model directory records
+    sequences = load_dataset(args.dataset)[args.skip_sequences :]
+    scores, labels = [], []
+    for sequence in sequences[: args.max_sequences]:
+        result = run_sequence(tracker, sequence, name)
+        raw, on_target = labelled_scores(result, sequence.ground_truth, sequence.absent, args.min_iou)
+        scores.append(raw)
+        labels.append(on_target)
+    raw, on_target = np.concatenate(scores), np.concatenate(labels)
+    calibration = ScoreCalibration.fit(raw, on_target)
+    summary = {"slope": calibration.slope, "intercept": calibration.intercept, "frames": len(raw),
+               "on_target_share": float(on_target.mean()),
+               "export_flag": f"--score-calibration {calibration.slope:.4f} {calibration.intercept:.4f}"}
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
