@@ -30,6 +30,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
@@ -188,7 +189,7 @@ def _download_deb(package: str, work: Path) -> tuple[Path, str]:
         _run(["apt-get", "download", package], work)
     deb = next(work.glob(f"{package}_*.deb"))
     _run(["dpkg-deb", "-x", deb.name, "x"], work)
-    return work / "x", deb.stem.split("_")[1]
+    return work / "x", urllib.parse.unquote(deb.stem.split("_")[1])  # "4%3a5.27" -> "4:5.27" (epoch)
 
 
 def _fetch_deb(root: Path, package: str, picks: Callable[[Path], Iterable[tuple[Path, Path, str, str]]]) -> list[Asset]:
