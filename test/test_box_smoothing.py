@@ -48,10 +48,12 @@ def test_window_pulls_a_two_peak_map_towards_the_centre() -> None:
 
 def test_size_damping_keeps_the_centre_and_bounds_the_step() -> None:
     previous, predicted = (100.0, 100.0, 40.0, 20.0), (90.0, 110.0, 80.0, 10.0)
-    assert NO_SMOOTHING.damp_size(previous, predicted) is predicted
-    x, y, w, h = BoxSmoothing(size_update_rate=0.5).damp_size(previous, predicted)
+    assert NO_SMOOTHING.damp_size(previous, predicted, 0.3) is predicted
+    x, y, w, h = BoxSmoothing(size_update_rate=0.5).damp_size(previous, predicted, 1.0)
     assert (w, h) == (60.0, 15.0) and (x + w / 2, y + h / 2) == (130.0, 115.0)
-    x, y, w, h = BoxSmoothing(max_scale_step=1.1).damp_size(previous, predicted)
+    _, _, w, h = BoxSmoothing(size_update_rate=0.5).damp_size(previous, predicted, 0.5)  # less sure: smaller step
+    assert (w, h) == (50.0, 17.5)
+    x, y, w, h = BoxSmoothing(max_scale_step=1.1).damp_size(previous, predicted, 1.0)
     assert (w, h) == pytest.approx((44.0, 20 / 1.1)) and (x + w / 2, y + h / 2) == pytest.approx((130.0, 115.0))
 
 

@@ -8,9 +8,11 @@ otherwise balloons onto the background after one bad frame.
 
 * ``window_influence`` w: each corner probability map ``p`` becomes ``p * ((1 - w) + w * hann)``,
   renormalised, before the soft-argmax (0: off).
-* ``size_update_rate`` r: the box keeps the predicted centre; its width and height move the fraction ``r``
-  of the way from the previous to the predicted size (1: off).
-* ``max_scale_step`` s: width and height change by at most the factor ``s`` per frame (inf: off).
+* ``size_update_rate`` r: the box keeps the predicted centre; its width and height move the share
+  ``r * score`` (``score``: the corner-map confidence in [0, 1]) of the way from the previous to the predicted
+  size, so an uncertain prediction changes the size less (SiamRPN's size learning rate; 1: off).
+* ``max_scale_step`` s: the predicted width and height are first bounded to a factor ``s`` of the previous
+  ones (inf: off), then damped as above.
 
 The values that suit a model live in its ``model.json`` (``"tracker"`` section, see ``model_dir.py``).
 """
@@ -76,14 +78,15 @@ class BoxSmoothing:
         x1, y1, x2, y2 = corners
         return np.array([(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1], dtype=np.float32)
 
-    def damp_size(self, previous: Box, predicted: Box) -> Box:
+    def damp_size(self, previous: Box, predicted: Box, score: float) -> Box:
         """``predicted`` re-sized around its centre by the size update rate and the per-frame bound."""
         if self.size_update_rate == 1.0 and self.max_scale_step == math.inf:
             return predicted
+        share = 1.0 if self.size_update_rate == 1.0 else self.size_update_rate * min(max(score, 0.0), 1.0)
         sizes = []
         for old, new in ((previous[2], predicted[2]), (previous[3], predicted[3])):
-            size = old + self.size_update_rate * (new - old)
-            sizes.append(min(max(size, old / self.max_scale_step), old * self.max_scale_step))
+            bounded = min(max(new, old / self.max_scale_step), old * self.max_scale_step)
+            sizes.append(old + share * (bounded - old))
         cx, cy = predicted[0] + 0.5 * predicted[2], predicted[1] + 0.5 * predicted[3]
         return cx - 0.5 * sizes[0], cy - 0.5 * sizes[1], sizes[0], sizes[1]
 
