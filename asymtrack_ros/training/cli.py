@@ -27,7 +27,7 @@ def ensure_generated(generate: GenerateConfig) -> SourceConfig:
     """Generate the configured synthetic dataset unless its ``list.txt`` exists; return it as a GOT-10k source."""
     root = Path(generate.path)
     if not (root / "list.txt").is_file():
-        library = fetch_assets(generate.assets or DEFAULT_CACHE)
+        library = fetch_assets(generate.assets or DEFAULT_CACHE, extras=generate.split == "train")
         logging.getLogger(__name__).info(
             "generating %d %s sequences into %s", generate.num_sequences, generate.split, root
         )
