@@ -14,6 +14,7 @@ import torch
 from asymtrack_ros.export import ExportError, export_model
 from asymtrack_ros.export.cli import main as export_main
 from asymtrack_ros.export.deviation import box_deviation
+from asymtrack_ros.export.precision import INT8_SAFE_PEAK, quantizable_nodes
 from asymtrack_ros.reference import vector_files
 from asymtrack_ros.tracking import create_tracker
 from asymtrack_ros.tracking.model_dir import (
@@ -169,3 +170,16 @@ def test_fp16_on_the_reference_sequence(path: Path, megamind_frames, tmp_path: P
     deviation = box_deviation(tmp_path / "fp32", tmp_path / "fp16", megamind_frames, tuple(arrays["seq_init_box"]))
     print(f"{path.stem} fp16 vs fp32 on Megamind: {deviation}")
     assert deviation["per_frame_px_mean"] < 0.5
+
+
+def test_int8_leaves_nodes_with_wide_activation_ranges_in_fp32() -> None:
+    weight = onnx.numpy_helper.from_array(np.ones((4, 4), np.float32), "w")
+    nodes = [onnx.helper.make_node("MatMul", ["x", "w"], ["y"], name="narrow"),
+             onnx.helper.make_node("MatMul", ["y", "w"], ["z"], name="wide"),
+             onnx.helper.make_node("MatMul", ["z", "z"], ["out"], name="activations_only")]
+    graph = onnx.helper.make_graph(
+        nodes, "g", [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 4])],
+        [onnx.helper.make_tensor_value_info("out", onnx.TensorProto.FLOAT, [1, 4])], [weight])
+    model = onnx.helper.make_model(graph)
+    assert quantizable_nodes(model) == ["narrow", "wide"]
+    assert quantizable_nodes(model, {"x": 1.0, "y": 4 * INT8_SAFE_PEAK}) == ["narrow"]
