@@ -22,7 +22,9 @@ from asymtrack_ros.evaluation.ope import SequenceResult, run_sequence
 from asymtrack_ros.tracking.confidence import IDENTITY, ScoreCalibration
 
 
-def labelled_scores(result: SequenceResult, ground_truth: np.ndarray, absent: np.ndarray, min_iou: float):
+def labelled_scores(
+    result: SequenceResult, ground_truth: np.ndarray, absent: np.ndarray, min_iou: float
+) -> tuple[np.ndarray, np.ndarray]:
     """(raw scores, on-target flags) of the tracked frames of one sequence."""
     tracked = slice(result.init_frame + 1, None)
     overlaps = iou(result.boxes[tracked], ground_truth[tracked])
