@@ -62,6 +62,7 @@ EXCLUDED_NAMES = re.compile(
     r".*_mask|.*GRAY|multipage.*|opencv-logo.*|LinuxLogo|WindowsLogo|imageText[NR]|LR_\d+)$"
 )
 MIN_IMAGE_SIDE = 128
+Pick = tuple[Path, Path, str, str]  # file in an unpacked package, path in the cache, group, role
 PROCEDURAL_COUNT = 48
 WALLPAPER_SIZE = "1920x1080.jpg"  # one resolution per plasma wallpaper
 TUXPAINT_STAMPS = "usr/share/tuxpaint/stamps"
@@ -127,8 +128,8 @@ def fetch_assets(
     fetched = {asset.package for asset in library.assets}
     missing = [fetch for package, fetch in TRAINING_EXTRAS.items() if package not in fetched]
     if extras and allow_download and missing and not library.procedural:
-        extras = [_with_split(asset, "train") for asset in _fetch_all(missing, root)]
-        _write_manifest(root, [*library.assets, *extras])
+        added = [_with_split(asset, "train") for asset in _fetch_all(missing, root)]
+        _write_manifest(root, [*library.assets, *added])
     return load_library(root)
 
 
@@ -199,7 +200,7 @@ def _download_deb(package: str, work: Path) -> tuple[Path, str]:
     return work / "x", urllib.parse.unquote(deb.stem.split("_")[1])  # "4%3a5.27" -> "4:5.27" (epoch)
 
 
-def _fetch_deb(root: Path, package: str, picks: Callable[[Path], Iterable[tuple[Path, Path, str, str]]]) -> list[Asset]:
+def _fetch_deb(root: Path, package: str, picks: Callable[[Path], Iterable[Pick]]) -> list[Asset]:
     """Copy the files ``picks(extracted)`` names (file, cache path, group, role) of one Debian package."""
     with tempfile.TemporaryDirectory() as tmp:
         extracted, version = _download_deb(package, Path(tmp))
@@ -216,25 +217,25 @@ def _fetch_deb(root: Path, package: str, picks: Callable[[Path], Iterable[tuple[
     return assets
 
 
-def _opencv_doc_picks(extracted: Path) -> Iterable[tuple[Path, Path, str, str]]:
+def _opencv_doc_picks(extracted: Path) -> Iterable[Pick]:
     examples = extracted / "usr/share/doc/opencv-doc/examples"
     for folder in OPENCV_DOC_DIRS:
         for path in sorted((extracted / folder).glob("*")):
             yield path, Path("opencv-doc") / path.relative_to(examples), asset_group(path.stem), "any"
 
 
-def _wallpaper_picks(extracted: Path) -> Iterable[tuple[Path, Path, str, str]]:
+def _wallpaper_picks(extracted: Path) -> Iterable[Pick]:
     for path in sorted((extracted / "usr/share/wallpapers").glob(f"*/contents/images/{WALLPAPER_SIZE}")):
         name = path.parents[2].name
         yield path, Path("plasma-wallpapers") / f"{name}.jpg", "plasma-" + name.lower(), "any"
 
 
-def _mate_picks(extracted: Path) -> Iterable[tuple[Path, Path, str, str]]:
+def _mate_picks(extracted: Path) -> Iterable[Pick]:
     for path in sorted((extracted / "usr/share/backgrounds/mate/nature").glob("*.jpg")):
         yield path, Path("mate-backgrounds") / path.name, "mate-" + path.stem.lower(), "any"
 
 
-def _tuxpaint_picks(extracted: Path) -> Iterable[tuple[Path, Path, str, str]]:
+def _tuxpaint_picks(extracted: Path) -> Iterable[Pick]:
     stamps = extracted / TUXPAINT_STAMPS
     for folder in TUXPAINT_FOLDERS:
         for path in sorted((stamps / folder).rglob("*.png")):
