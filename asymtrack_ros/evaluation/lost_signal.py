@@ -47,11 +47,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", required=True)
     parser.add_argument("--tracker", required=True, type=parse_tracker_spec, help="NAME=BACKEND[:key=value,...]")
     parser.add_argument("--max-sequences", type=int)
+    parser.add_argument("--skip-sequences", type=int, default=0, help="leave out the first N sequences")
+    parser.add_argument("--lost-score", type=float, default=LostPolicy.lost_score)
+    parser.add_argument("--recover-score", type=float, default=LostPolicy.recover_score)
     args = parser.parse_args(argv)
     factory = next(iter(tracker_factories([args.tracker]).values()))
+    policy = LostPolicy(lost_score=args.lost_score, recover_score=args.recover_score)
+    policy.validate()
+    sequences = load_dataset(args.dataset)[args.skip_sequences :][: args.max_sequences]
     records = []
-    for sequence in load_dataset(args.dataset, max_sequences=args.max_sequences):
-        records += frame_records(TrackingSession(factory(), LostPolicy()), sequence)
+    for sequence in sequences:
+        records += frame_records(TrackingSession(factory(), policy), sequence)
     print(json.dumps(summarize(records), indent=2))
     return 0
 
