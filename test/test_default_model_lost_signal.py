@@ -18,6 +18,7 @@ import pytest
 from asymtrack_ros.data.assets import Asset, AssetLibrary, procedural_texture
 from asymtrack_ros.data.generator import GeneratorConfig, generate_sequence
 from asymtrack_ros.evaluation.datasets import load_dataset
+from asymtrack_ros.evaluation.lost_signal import main as lost_signal_main
 from asymtrack_ros.evaluation.metrics import iou
 from asymtrack_ros.tracking import create_tracker
 from asymtrack_ros.tracking.monitor import LostPolicy, TrackState
@@ -43,11 +44,17 @@ def _library(root: Path) -> AssetLibrary:
 
 
 @pytest.fixture(scope="module")
-def sequence(tmp_path_factory: pytest.TempPathFactory):
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("leave_view")
     directory = generate_sequence(root, _library(root), "train", seed=5, index=0, config=SCENE, leave_view="always")
     (root / "list.txt").write_text(directory.name + "\n")
-    return load_dataset(root, "got10k")[0], json.loads((directory / "meta.json").read_text())
+    return root
+
+
+@pytest.fixture(scope="module")
+def sequence(dataset: Path):
+    sequence = load_dataset(dataset, "got10k")[0]
+    return sequence, json.loads((dataset / sequence.name / "meta.json").read_text())
 
 
 def test_default_model_tracks_and_reports_the_target_lost_while_it_is_away(sequence) -> None:
@@ -68,3 +75,12 @@ def test_default_model_tracks_and_reports_the_target_lost_while_it_is_away(seque
     assert np.mean(states[before] == TrackState.LOST) < 0.05, "LOST while the target was visible"
     gone = states[absent[0] + 2 * policy.lost_frames : absent[-1] + 1]
     assert np.mean(gone == TrackState.LOST) > 0.8, f"the target left but the session said {gone.tolist()}"
+
+
+def test_lost_signal_tool_reports_both_frame_kinds_under_a_given_policy(dataset: Path, capsys) -> None:
+    args = ["--dataset", str(dataset), "--tracker", "kcf=opencv:algorithm=kcf"]
+    assert lost_signal_main([*args, "--lost-score", "0.4", "--recover-score", "0.6"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["visible"]["frames"] > 0 and summary["absent"]["frames"] > 0
+    with pytest.raises(ValueError, match="recover_score"):
+        lost_signal_main([*args, "--lost-score", "0.6", "--recover-score", "0.4"])
