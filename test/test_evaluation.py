@@ -246,6 +246,7 @@ def test_uav123_layout_with_nan_rows(tmp_path: Path, caplog: pytest.LogCaptureFi
 
 def test_format_override_limits_and_errors(got10k_dataset: Path, tmp_path: Path) -> None:
     assert [s.name for s in load_dataset(got10k_dataset, "got10k", max_sequences=1)] == ["seq_a"]
+    assert [s.name for s in load_dataset(got10k_dataset, "got10k", max_sequences=1, skip_sequences=1)] == ["seq_b"]
     with pytest.raises(DatasetError, match="no usable lasot"):
         load_dataset(got10k_dataset, "lasot")
     with pytest.raises(DatasetError, match="unknown dataset format"):

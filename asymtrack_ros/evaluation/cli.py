@@ -53,9 +53,10 @@ def run_evaluation(
     factories: Mapping[str, TrackerFactory],
     fmt: str = "auto",
     max_sequences: int | None = None,
+    skip_sequences: int = 0,
 ) -> dict:
     """Load the dataset, run every tracker over it and write the report; returns the summary."""
-    sequences = load_dataset(dataset, fmt, max_sequences)
+    sequences = load_dataset(dataset, fmt, max_sequences, skip_sequences)
     return write_report(out_dir, run_ope(factories, sequences), dataset=Path(dataset).name)
 
 
@@ -69,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         summary = run_evaluation(
-            args.dataset, args.out, tracker_factories(args.tracker), args.format, args.max_sequences
+            args.dataset, args.out, tracker_factories(args.tracker), args.format, args.max_sequences,
+            args.skip_sequences,
         )
     except DatasetError as error:
         parser.error(str(error))
@@ -96,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--out", required=True, type=Path, help="output directory for CSV, JSON and plots")
     parser.add_argument("--max-sequences", type=_positive_int, help="evaluate only the first N sequences")
+    parser.add_argument("--skip-sequences", type=int, default=0, help="leave out the first N sequences first")
     return parser
 
 

@@ -168,8 +168,11 @@ def detect_format(root: Path | str) -> str:
     raise DatasetError(f"{root} matches none of the dataset layouts {', '.join(FORMATS)}")
 
 
-def load_dataset(root: Path | str, fmt: str = "auto", max_sequences: int | None = None) -> list[Sequence]:
-    """The sequences of dataset directory ``root`` in name order, at most ``max_sequences`` of them."""
+def load_dataset(
+    root: Path | str, fmt: str = "auto", max_sequences: int | None = None, skip_sequences: int = 0
+) -> list[Sequence]:
+    """The sequences of dataset directory ``root`` in name order: the first ``skip_sequences`` left out,
+    then at most ``max_sequences`` of them."""
     root = _existing_dir(root)
     if fmt == "auto":
         fmt = detect_format(root)
@@ -177,7 +180,7 @@ def load_dataset(root: Path | str, fmt: str = "auto", max_sequences: int | None 
         raise DatasetError(f"unknown dataset format {fmt!r}; expected auto or one of {', '.join(FORMATS)}")
     layout = _LAYOUTS[fmt]
     sequences: list[Sequence] = []
-    for annotation in layout.discover(root):
+    for annotation in layout.discover(root)[skip_sequences:]:
         if max_sequences is not None and len(sequences) >= max_sequences:
             break
         try:

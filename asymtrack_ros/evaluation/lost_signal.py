@@ -54,9 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     factory = next(iter(tracker_factories([args.tracker]).values()))
     policy = LostPolicy(lost_score=args.lost_score, recover_score=args.recover_score)
     policy.validate()
-    sequences = load_dataset(args.dataset)[args.skip_sequences :][: args.max_sequences]
     records = []
-    for sequence in sequences:
+    for sequence in load_dataset(args.dataset, max_sequences=args.max_sequences, skip_sequences=args.skip_sequences):
         records += frame_records(TrackingSession(factory(), policy), sequence)
     print(json.dumps(summarize(records), indent=2))
     return 0

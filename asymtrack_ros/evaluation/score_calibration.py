@@ -45,9 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     if not hasattr(tracker, "calibration"):
         parser.error(f"{name}: only network trackers (torch, onnx) have a score to calibrate")
     tracker.calibration = IDENTITY  # fit on raw scores, whatever the model directory records
-    sequences = load_dataset(args.dataset)[args.skip_sequences :]
     scores, labels = [], []
-    for sequence in sequences[: args.max_sequences]:
+    for sequence in load_dataset(args.dataset, max_sequences=args.max_sequences, skip_sequences=args.skip_sequences):
         result = run_sequence(tracker, sequence, name)
         raw, on_target = labelled_scores(result, sequence.ground_truth, sequence.absent, args.min_iou)
         scores.append(raw)
