@@ -13,6 +13,7 @@ import torch
 
 from asymtrack_ros.export import ExportError, export_model
 from asymtrack_ros.export.cli import main as export_main
+from asymtrack_ros.export.compare import main as compare_main
 from asymtrack_ros.export.deviation import box_deviation
 from asymtrack_ros.export.precision import INT8_SAFE_PEAK, quantizable_nodes
 from asymtrack_ros.reference import vector_files
@@ -183,3 +184,10 @@ def test_int8_leaves_nodes_with_wide_activation_ranges_in_fp32() -> None:
     model = onnx.helper.make_model(graph)
     assert quantizable_nodes(model) == ["narrow", "wide"]
     assert quantizable_nodes(model, {"x": 1.0, "y": 4 * INT8_SAFE_PEAK}) == ["narrow"]
+
+
+def test_compare_cli_reports_both_deviations(tiny_dir: Path, reduced_dir: Path, capsys) -> None:
+    assert compare_main([str(tiny_dir), str(reduced_dir), "--frames", "6"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {"tracked_px_mean", "per_frame_px_mean", "sequence"} <= set(report)
+    assert 0.0 <= report["per_frame_px_mean"] < 5.0
