@@ -15,7 +15,7 @@ from asymtrack_ros.export import ExportError, export_model
 from asymtrack_ros.export.cli import main as export_main
 from asymtrack_ros.export.compare import main as compare_main
 from asymtrack_ros.export.deviation import box_deviation
-from asymtrack_ros.export.precision import INT8_SAFE_PEAK, quantizable_nodes
+from asymtrack_ros.export.precision import INT8_MIN_DEPTH, INT8_SAFE_PEAK, quantizable_nodes
 from asymtrack_ros.reference import vector_files
 from asymtrack_ros.tracking import create_tracker
 from asymtrack_ros.tracking.model_dir import (
@@ -173,17 +173,29 @@ def test_fp16_on_the_reference_sequence(path: Path, megamind_frames, tmp_path: P
     assert deviation["per_frame_px_mean"] < 0.5
 
 
-def test_int8_leaves_nodes_with_wide_activation_ranges_in_fp32() -> None:
-    weight = onnx.numpy_helper.from_array(np.ones((4, 4), np.float32), "w")
-    nodes = [onnx.helper.make_node("MatMul", ["x", "w"], ["y"], name="narrow"),
-             onnx.helper.make_node("MatMul", ["y", "w"], ["z"], name="wide"),
-             onnx.helper.make_node("MatMul", ["z", "z"], ["out"], name="activations_only")]
-    graph = onnx.helper.make_graph(
-        nodes, "g", [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 4])],
-        [onnx.helper.make_tensor_value_info("out", onnx.TensorProto.FLOAT, [1, 4])], [weight])
+def _weight(name: str, *shape: int) -> onnx.TensorProto:
+    return onnx.numpy_helper.from_array(np.ones(shape, np.float32), name)
+
+
+def test_int8_quantises_only_where_it_pays_off() -> None:
+    deep = INT8_MIN_DEPTH
+    initializers = [_weight("w_deep", deep, 16), _weight("w_shallow", deep // 2, 16), _weight("w_narrow", deep, 2),
+                    _weight("w_gemm_t", 16, deep), _weight("k_dense", 8, 8, 3, 3), _weight("k_depthwise", 8, 1, 3, 3),
+                    _weight("k_rgb", 8, 3, 3, 3)]
+    nodes = [onnx.helper.make_node("MatMul", ["x", "w_deep"], ["a"], name="deep"),
+             onnx.helper.make_node("MatMul", ["y", "w_deep"], ["b"], name="wide_range_input"),
+             onnx.helper.make_node("MatMul", ["x", "w_shallow"], ["c"], name="shallow"),
+             onnx.helper.make_node("MatMul", ["x", "w_narrow"], ["d"], name="narrow_output"),
+             onnx.helper.make_node("Gemm", ["x", "w_gemm_t"], ["e"], name="gemm_transposed", transB=1),
+             onnx.helper.make_node("MatMul", ["x", "x"], ["f"], name="activations_only"),
+             onnx.helper.make_node("Conv", ["image", "k_dense"], ["g"], name="dense_conv"),
+             onnx.helper.make_node("Conv", ["image", "k_depthwise"], ["h"], name="depthwise_conv", group=8),
+             onnx.helper.make_node("Conv", ["rgb", "k_rgb"], ["i"], name="rgb_conv")]
+    graph = onnx.helper.make_graph(nodes, "g", [], [], initializers)
     model = onnx.helper.make_model(graph)
-    assert quantizable_nodes(model) == ["narrow", "wide"]
-    assert quantizable_nodes(model, {"x": 1.0, "y": 4 * INT8_SAFE_PEAK}) == ["narrow"]
+    assert quantizable_nodes(model) == ["deep", "wide_range_input", "gemm_transposed", "dense_conv"]
+    peaks = {"x": 1.0, "y": 4 * INT8_SAFE_PEAK, "image": INT8_SAFE_PEAK}
+    assert quantizable_nodes(model, peaks) == ["deep", "gemm_transposed", "dense_conv"]
 
 
 def test_compare_cli_reports_both_deviations(tiny_dir: Path, reduced_dir: Path, capsys) -> None:

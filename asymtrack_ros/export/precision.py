@@ -4,13 +4,23 @@
   except the nodes whose activations on calibration crops come near the float16 range (AsymTrack's
   ETM prototypes are sums over the feature map and can reach 1e5 and far beyond): those stay fp32.
 * ``int8`` (for CPU): ``search.onnx`` statically quantised, QDQ format, per-channel int8 weights and
-  uint8 activations calibrated (min/max) on generated crops. Only Conv, Gemm and MatMul with a weight
-  operand are quantised: quantising element-wise ops adds more Quantize/Dequantize work than it saves on
-  these small maps, and activation x activation MatMuls (attention, dynamic prototype kernels) are the
-  most range-sensitive. Nodes whose input activations reach beyond ``INT8_SAFE_PEAK`` on the calibration
-  crops stay fp32 too: one uint8 step of such a range is coarser than the features it carries (AsymTrack's
-  ETM weight and MLP-output MatMuls; with our trained model this took the per-step box deviation on the
-  Megamind frames from 2.7 to 0.9 px). ``template.onnx`` stays fp32 (it runs once per target).
+  uint8 activations calibrated (min/max) on generated crops. Only nodes where int8 pays off are quantised
+  (:func:`quantizable_nodes`; each rule measured with onnxruntime 1.31 on an AVX-512 VNNI CPU, 1 thread):
+
+  - Conv, Gemm and MatMul with a weight operand; element-wise ops stay fp32 (their Quantize/Dequantize
+    work exceeds the saving on these small maps), and so do activation x activation MatMuls (attention,
+    dynamic prototype kernels: the most range-sensitive);
+  - dense convolutions only: onnxruntime's int8 depthwise and 3-channel (RGB stem) convolutions ran up to
+    2.6x slower than its fp32 NCHWc kernels;
+  - products with a reduction depth of at least ``INT8_MIN_DEPTH``: below it the int8 GEMM plus the bias
+    Add it can no longer fuse cost more than the fp32 Gemm;
+  - more than ``INT8_NARROW_OUTPUT`` output channels: the narrow ones (corner score maps, kernel and
+    attention projections) cost nothing in fp32 and their rounding goes straight into the boxes (6 of 33
+    AsymTrack-T nodes, half of the per-step box deviation on the Megamind frames);
+  - inputs within ``INT8_SAFE_PEAK`` on the calibration crops: one uint8 step of a wider range is
+    coarser than the features it carries (AsymTrack's ETM weight and MLP-output MatMuls).
+
+  ``template.onnx`` stays fp32 (it runs once per target).
 """
 
 from __future__ import annotations
@@ -31,6 +41,8 @@ from asymtrack_ros.tracking.model_dir import SEARCH_FILE, TEMPLATE_FILE
 
 FP16_SAFE_PEAK = 2048.0  # float16 tops out at 65504: a 32x margin for inputs beyond the calibration crops
 INT8_SAFE_PEAK = 16.0  # |activation| above which a node's input stays fp32 (uint8 step > 0.12)
+INT8_MIN_DEPTH = 128  # shortest reduction (input features) of a MatMul/Gemm worth quantising
+INT8_NARROW_OUTPUT = 4  # nodes with at most this many output channels stay fp32
 LOGGER = logging.getLogger(__name__)
 
 
@@ -82,16 +94,35 @@ def simplify_casts(graph: onnx.GraphProto) -> None:
             graph.node.remove(node)
 
 
+def _attribute(node: onnx.NodeProto, name: str, default: int) -> int:
+    return next((attr.i for attr in node.attribute if attr.name == name), default)
+
+
+def _int8_pays_off(node: onnx.NodeProto, weight: onnx.TensorProto) -> bool:
+    """The shape rules of the module docstring for a Conv, Gemm or MatMul with ``weight``."""
+    if node.op_type == "Conv":  # weight (out, in / group, kh, kw)
+        return _attribute(node, "group", 1) == 1 and weight.dims[1] > 3 and weight.dims[0] > INT8_NARROW_OUTPUT
+    if len(weight.dims) < 2:
+        return False
+    depth, outputs = weight.dims[-2], weight.dims[-1]
+    if node.op_type == "Gemm" and _attribute(node, "transB", 0):
+        depth, outputs = outputs, depth
+    return depth >= INT8_MIN_DEPTH and outputs > INT8_NARROW_OUTPUT
+
+
 def quantizable_nodes(model: onnx.ModelProto, peaks: dict[str, float] | None = None) -> list[str]:
-    """Conv and Gemm nodes, and MatMul nodes with a constant (weight) operand, whose activation inputs stay
-    within ``INT8_SAFE_PEAK`` in ``peaks`` (tensor name -> largest |value| on calibration inputs)."""
-    weights = {initializer.name for initializer in model.graph.initializer}
+    """Conv, Gemm and MatMul nodes with a weight (second input) that pass the shape rules (module docstring) and
+    whose activation inputs stay within ``INT8_SAFE_PEAK`` in ``peaks`` (tensor name -> largest |value| on
+    calibration inputs)."""
+    weights = {initializer.name: initializer for initializer in model.graph.initializer}
     peaks = peaks or {}
-    return [
-        node.name for node in model.graph.node
-        if (node.op_type in ("Conv", "Gemm") or (node.op_type == "MatMul" and weights.intersection(node.input)))
-        and all(peaks.get(tensor, 0.0) <= INT8_SAFE_PEAK for tensor in node.input if tensor not in weights)
-    ]
+    selected = []
+    for node in model.graph.node:
+        weight = next((weights[name] for name in node.input[1:2] if name in weights), None)
+        if node.op_type in ("Conv", "Gemm", "MatMul") and weight is not None and _int8_pays_off(node, weight) \
+                and all(peaks.get(tensor, 0.0) <= INT8_SAFE_PEAK for tensor in node.input if tensor not in weights):
+            selected.append(node.name)
+    return selected
 
 
 def quantize_int8(source: Path, target: Path, calibration_samples: int = 32) -> None:

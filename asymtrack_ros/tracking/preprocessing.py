@@ -46,8 +46,15 @@ class Normalizer:
         self.std = np.asarray(std, dtype=np.float32).reshape(1, 3, 1, 1)
 
     def __call__(self, crop: np.ndarray) -> np.ndarray:
-        chw = crop.transpose(2, 0, 1)[np.newaxis].astype(np.float32)
-        return (chw / np.float32(255.0) - self.mean) / self.std
+        # One channel plane at a time, in place: the same float32 operations as the official
+        # ``(x / 255 - mean) / std`` on a transposed copy (bit-identical), about 4x faster.
+        tensor = np.empty((1, 3, *crop.shape[:2]), dtype=np.float32)
+        for channel in range(3):
+            plane = tensor[0, channel]
+            np.divide(crop[:, :, channel], np.float32(255.0), out=plane, dtype=np.float32)
+            np.subtract(plane, self.mean[0, channel, 0, 0], out=plane)
+            np.divide(plane, self.std[0, channel, 0, 0], out=plane)
+        return tensor
 
 
 def map_box_back(pred_box_norm: np.ndarray, previous: Box, search_size: int, resize_factor: float) -> Box:
