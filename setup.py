@@ -4,7 +4,18 @@ The ROS 2 package itself builds with colcon (ament_cmake, see CMakeLists.txt); t
 plain Python users install the models, backends, export, evaluation and training tools.
 """
 
+from pathlib import Path
+
 from setuptools import find_packages, setup
+
+
+def shipped_models() -> list[tuple[str, list[str]]]:
+    """``models/`` as data files under ``<prefix>/share/asymtrack_ros/`` (where the default model is looked up)."""
+    return [
+        (f"share/asymtrack_ros/{directory}", [str(path) for path in sorted(directory.iterdir()) if path.is_file()])
+        for directory in sorted({path.parent for path in Path("models").rglob("*") if path.is_file()})
+    ]
+
 
 setup(
     name="asymtrack_ros",
@@ -14,6 +25,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["asymtrack_ros", "asymtrack_ros.*"]),
     package_data={"asymtrack_ros": ["py.typed"]},
+    data_files=shipped_models(),
     install_requires=["numpy>=1.24", "opencv-contrib-python-headless<5", "onnxruntime>=1.17"],
     extras_require={
         "torch": ["torch==2.13.0", "onnx>=1.16", "onnxscript>=0.2", "PyYAML>=6"],

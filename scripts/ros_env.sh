@@ -20,4 +20,9 @@ export FASTDDS_DEFAULT_PROFILES_FILE="$FASTRTPS_DEFAULT_PROFILES_FILE"
 export RMW_FASTRTPS_USE_QOS_FROM_XML=0
 # Domain ids 1..101 (0 is what other ROS shells use by default); per shell unless set.
 export ROS_DOMAIN_ID="${ROS_DOMAIN_ID:-$(( ($$ % 101) + 1 ))}"
+# Reference data (read in place, never copied) for the tools installed in install/.
+if [ -z "${ASYMTRACK_REFERENCE_DIR:-}" ] && [ -d "$_asymtrack_root/../shared/reference" ]; then
+  ASYMTRACK_REFERENCE_DIR="$(cd "$_asymtrack_root/../shared/reference" && pwd)"
+  export ASYMTRACK_REFERENCE_DIR
+fi
 unset _asymtrack_root

@@ -68,3 +68,14 @@ def test_small_run_writes_json_and_a_markdown_table(tmp_path: Path, capsys) -> N
     assert onnx_result["box_deviation_px"] < 0.01  # same random weights in both backends
     assert "network_cached_ms" not in opencv_result
     assert (tmp_path / "models" / "asymtrack-tiny-fp32" / "model.json").is_file()
+
+
+def test_an_export_left_in_the_export_dir_is_replaced(tmp_path: Path) -> None:
+    """A second run with other weights (another seed) must not reuse the first run's ONNX export."""
+    out = tmp_path / "bench.json"
+    for seed in ("0", "1"):
+        argv = ["--combo", "torch:asymtrack:tiny", "--combo", "onnx:asymtrack:tiny", "--source", "generated",
+                "--frames", "4", "--rounds", "1", "--warmup", "0", "--threads", "1", "--seed", seed,
+                "--export-dir", str(tmp_path / "models"), "--out", str(out)]
+        assert bench_main(argv) == 0
+        assert json.loads(out.read_text())["results"][1]["box_deviation_px"] < 0.01

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 CORE_MODULES = ["asymtrack_ros.models", "asymtrack_ros.tracking", "asymtrack_ros.reference"]
@@ -53,3 +56,22 @@ def test_core_installs_with_plain_pip(tmp_path: Path) -> None:
     )
     installed = tmp_path / "site" / "asymtrack_ros"
     assert (installed / "models" / "registry.py").is_file() and (installed / "tracking" / "base.py").is_file()
+    assert _default_model_dir_seen_by(tmp_path / "site").is_relative_to(tmp_path / "site" / "share")
+
+
+def _default_model_dir_seen_by(site_packages: Path) -> Path:
+    """``default_model_dir()`` as seen by a process importing asymtrack_ros from ``site_packages``."""
+    code = "from asymtrack_ros.tracking.model_dir import default_model_dir; print(default_model_dir())"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=site_packages,
+                            env={"PATH": os.environ["PATH"], "PYTHONPATH": str(site_packages)})
+    assert result.returncode == 0, result.stderr
+    return Path(result.stdout.strip())
+
+
+def test_colcon_install_finds_the_shipped_model() -> None:
+    """``ros2 launch`` from an install (no source tree on the path) loads the default model from share/."""
+    prefix = REPO / "install" / "asymtrack_ros"
+    site_packages = prefix / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    if not (site_packages / "asymtrack_ros").is_dir():
+        pytest.skip(f"no colcon install at {prefix} (make setup builds it)")
+    assert _default_model_dir_seen_by(site_packages) == prefix / "share" / "asymtrack_ros" / "models" / "asymtrack-tiny"

@@ -70,6 +70,7 @@ class TrackerFactory:
         self.weights = weights
         self.seed = seed
         self._state_dicts: dict[tuple[str, str], Any] = {}
+        self._exported: set[Path] = set()
 
     def weights_for(self, model: str, variant: str) -> Any:
         """The ``--weights`` checkpoint of (model, variant), else one seeded random state dict per pair."""
@@ -86,15 +87,17 @@ class TrackerFactory:
         return self._state_dicts[key]
 
     def model_dir(self, combo: Combo) -> Path:
-        """The combo's model directory, exported into the work directory on first use."""
+        """The combo's model directory, exported into the work directory on first use in this run (an export
+        left there by an earlier run is replaced: it may come from other weights or an older exporter)."""
         if combo.model_dir is not None:
             return combo.model_dir
         directory = self.work_dir / f"{combo.model}-{combo.variant}-{combo.precision}"
-        if not (directory / MODEL_JSON).is_file():
+        if directory not in self._exported:
             from asymtrack_ros.export import export_model
 
             export_model(directory, combo.model, combo.variant, self.weights_for(combo.model, combo.variant),
                          combo.precision, seed=self.seed)
+            self._exported.add(directory)
         return directory
 
     def create(self, combo: Combo, device: str = "cpu") -> Tracker:

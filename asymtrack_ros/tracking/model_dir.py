@@ -29,7 +29,19 @@ FORMAT_VERSION = 1
 PRECISIONS = ("fp32", "fp16", "int8")
 SEARCH_OUTPUTS = ("pred_boxes", "prob_tl", "prob_br")
 MIN_OPSET = 17
-MODELS_ROOT = Path(__file__).resolve().parents[2] / "models"
+
+
+def _models_roots(package: Path) -> tuple[Path, ...]:
+    """Where shipped models live, first match wins: a source checkout's models/, then share/asymtrack_ros/models
+    beside the package (pip --target) or in its install prefix (colcon and pip put the package in
+    <prefix>/lib/pythonX.Y/site-packages)."""
+    roots = [package.parent / "models", package.parent / "share" / "asymtrack_ros" / "models"]
+    if len(package.parents) > 3:
+        roots.append(package.parents[3] / "share" / "asymtrack_ros" / "models")
+    return tuple(roots)
+
+
+MODELS_ROOTS = _models_roots(Path(__file__).resolve().parents[1])
 
 
 class ModelDirError(ValueError):
@@ -102,14 +114,17 @@ def sha256_file(path: Path) -> str:
 
 
 def default_model_dir(model: str = "asymtrack", variant: str = "tiny") -> Path:
-    """The model directory shipped under the repository's ``models/`` (e.g. ``models/asymtrack-tiny``)."""
-    directory = MODELS_ROOT / f"{model.lower()}-{canonical_variant(variant)}"
-    if not (directory / MODEL_JSON).is_file():
-        raise ModelDirError(
-            f"no shipped model directory {directory} (no {MODEL_JSON}); pass model_dir=... or create one with "
-            f"`asymtrack-export CHECKPOINT --model {model} --variant {variant} --out {directory}`"
-        )
-    return directory
+    """The shipped model directory (e.g. ``models/asymtrack-tiny``) in the first of :data:`MODELS_ROOTS`
+    that has it: a source checkout, a colcon install or a pip install."""
+    name = f"{model.lower()}-{canonical_variant(variant)}"
+    for root in MODELS_ROOTS:
+        if (root / name / MODEL_JSON).is_file():
+            return root / name
+    raise ModelDirError(
+        f"no shipped model directory {name} (no {MODEL_JSON}) under {', '.join(map(str, MODELS_ROOTS))}; pass "
+        f"model_dir=... or create one with `asymtrack-export CHECKPOINT --model {model} --variant {variant} "
+        f"--out {MODELS_ROOTS[0] / name}`"
+    )
 
 
 def write_manifest(directory: Path, manifest: ModelManifest) -> Path:
