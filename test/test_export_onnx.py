@@ -201,5 +201,6 @@ def test_int8_quantises_only_where_it_pays_off() -> None:
 def test_compare_cli_reports_both_deviations(tiny_dir: Path, reduced_dir: Path, capsys) -> None:
     assert compare_main([str(tiny_dir), str(reduced_dir), "--frames", "6"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert {"tracked_px_mean", "per_frame_px_mean", "sequence"} <= set(report)
+    assert {"tracked_px_mean", "per_frame_px_mean", "tracked_px_mean_fp32_nudged", "sequence"} <= set(report)
+    assert report["tracked_px_mean_fp32_nudged"] > 0  # the nudged run moved
     assert 0.0 <= report["per_frame_px_mean"] < 5.0

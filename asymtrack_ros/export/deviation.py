@@ -11,6 +11,23 @@ from asymtrack_ros.tracking.onnx_backend import OnnxRunner
 from asymtrack_ros.tracking.preprocessing import clip_box, map_box_back, sample_target
 from asymtrack_ros.tracking.siamese import SiameseTracker
 
+NUDGE_PX = 0.01  # step error injected into the fp32 tracker to measure how much the closed loop amplifies
+
+
+def follow(
+    tracker: SiameseTracker, frames: np.ndarray, init_box: tuple[float, ...], nudge_px: float = 0.0
+) -> np.ndarray:
+    """(N, 4) boxes of ``tracker`` following its own boxes, each moved ``nudge_px`` right before the next frame."""
+    tracker.initialize(frames[0], init_box)
+    boxes = [tuple(init_box)]
+    for frame in frames[1:]:
+        box = tracker.track(frame).box
+        if nudge_px:
+            box = (box[0] + nudge_px, *box[1:])
+            tracker.reposition(box)
+        boxes.append(box)
+    return np.array(boxes)
+
 
 def box_deviation(
     reference_dir: Path, candidate_dir: Path, frames: np.ndarray, init_box: tuple[float, ...]
@@ -20,13 +37,15 @@ def box_deviation(
     * ``tracked``: each tracker follows its own boxes (what a user sees; a small difference can send a
       tracker with an ambiguous target onto another path);
     * ``per_frame``: the candidate network gets the reference tracker's crops, so only the numerical
-      difference of one step is measured.
+      difference of one step is measured;
+
+    and ``tracked_px_mean_fp32_nudged``: the reference tracker against itself with every box moved
+    ``NUDGE_PX`` (how much this sequence's closed loop amplifies a tiny step error; a ``tracked`` value near
+    it says the trajectory, not the precision, sets the closed-loop difference).
     """
     reference, candidate = SiameseTracker(OnnxRunner(reference_dir)), SiameseTracker(OnnxRunner(candidate_dir))
-    tracked = []
-    for tracker in (reference, candidate):
-        tracker.initialize(frames[0], init_box)
-        tracked.append(np.array([init_box] + [tracker.track(frame).box for frame in frames[1:]]))
+    tracked = [follow(tracker, frames, init_box) for tracker in (reference, candidate)]
+    nudged = follow(reference, frames, init_box, NUDGE_PX)
     config = reference.config
     crop, _ = sample_target(frames[0], init_box, config.template_factor, config.template_size)
     state = candidate.runner.encode_template(candidate.normalize(crop))
@@ -41,6 +60,7 @@ def box_deviation(
     return {
         "tracked_px_mean": float(tracked_diff.mean()), "tracked_px_max": float(tracked_diff.max()),
         "per_frame_px_mean": float(per_frame_diff.mean()), "per_frame_px_max": float(per_frame_diff.max()),
+        "tracked_px_mean_fp32_nudged": float(np.abs(tracked[0] - nudged)[1:].mean()),
     }
 
 
