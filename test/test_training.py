@@ -14,17 +14,18 @@ import torch
 
 from asymtrack_ros.checkpoint import load_weights, read_checkpoint
 from asymtrack_ros.data.assets import fetch_assets
-from asymtrack_ros.data.augment import crop_around, jitter_box
+from asymtrack_ros.data.augment import AugmentConfig, crop_around, jitter_box
 from asymtrack_ros.data.datasets import SourceConfig, load_source
 from asymtrack_ros.data.generator import GeneratorConfig
-from asymtrack_ros.data.sampling import IntervalBins
+from asymtrack_ros.data.pairs import PairDataset, absent_frames
+from asymtrack_ros.data.sampling import IntervalBins, PairIndex
 from asymtrack_ros.evaluation.datasets import load_dataset, make_sequence
 from asymtrack_ros.models.registry import build_model
 from asymtrack_ros.tracking import create_tracker
 from asymtrack_ros.tracking.preprocessing import map_box_back
 from asymtrack_ros.training.cli import main
 from asymtrack_ros.training.config import GenerateConfig, TrainConfig, load_config, to_dict
-from asymtrack_ros.training.losses import box_loss
+from asymtrack_ros.training.losses import box_loss, flat_map_loss
 from asymtrack_ros.training.trainer import CHECKPOINT, EPOCHS_CSV, SCALARS_CSV, TRAIN_STATE, Trainer
 from asymtrack_ros.training.validate import pair_ious
 
@@ -43,6 +44,62 @@ def test_box_loss_terms() -> None:
     assert shifted.total.item() == pytest.approx(5 * 0.1 + 2 * 1.0)
     apart = box_loss(torch.tensor([[0.9, 0.5, 0.2, 0.4]]), target)
     assert apart.giou.item() == pytest.approx(1 + (0.24 - 0.16) / 0.24)  # gap of one width: enclosing 0.6 x 0.4
+
+
+def test_flat_map_loss_is_zero_for_uniform_maps_and_grows_with_a_peak() -> None:
+    uniform = torch.full((2, 256), 1 / 256)
+    assert torch.allclose(flat_map_loss(uniform, uniform), torch.zeros(2), atol=1e-6)
+    logits = torch.zeros(1, 256, requires_grad=True)
+    peaked = torch.softmax(logits + 8 * torch.nn.functional.one_hot(torch.tensor([5]), 256), dim=-1)
+    loss = flat_map_loss(peaked, torch.full((1, 256), 1 / 256))
+    assert loss.item() > 1.0
+    loss.sum().backward()
+    assert logits.grad[0, 5] > 0  # descending the loss lowers the peak
+
+
+def _frames_with_absence(tmp_path: Path) -> list:
+    """One 6-frame video (distinct grey levels per frame) whose target is absent in frames 3 and 4."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index in range(6):
+        path = tmp_path / f"{index}.png"
+        cv2.imwrite(str(path), np.full((120, 160, 3), 40 * index, np.uint8))
+        paths.append(path)
+    boxes = np.array([[60.0 + 5 * i, 40.0, 20.0, 20.0] for i in range(6)])
+    return [make_sequence("v", paths, boxes, [np.array([0, 0, 0, 1, 1, 0], bool)])]
+
+
+def test_negative_pairs_crop_an_absent_frame_around_the_last_visible_box(tmp_path: Path) -> None:
+    videos = _frames_with_absence(tmp_path)
+    assert [(a.frame, a.last_visible) for a in absent_frames(videos)] == [(3, 2), (4, 2)]
+    plan = [PairIndex(False, 0, 0, 1, 1)] * 8
+    still = AugmentConfig(search_center_jitter=0, search_scale_jitter=0, grayscale_prob=0, flip_prob=0,
+                          brightness_jitter=0)
+    config = build_model("asymtrack", "tiny").config
+
+    def items(ratio: float) -> list[dict]:
+        dataset = PairDataset(videos, [], plan, np.full(8, 2.0), config, still, seed=0, epoch=0, negative_ratio=ratio)
+        return [dataset[k] for k in range(len(dataset))]
+
+    positives = items(0.0)
+    assert not any(item["negative"] for item in positives) and all(item["weight"] == 2.0 for item in positives)
+    negatives = items(1.0)
+    assert all(item["negative"] and item["weight"] == 1.0 for item in negatives)
+    # the search crop shows frame 3 or 4 (grey 120 or 160 before normalisation), never a visible frame
+    levels = {round(float(item["search"][0, 128, 128] * config.std[0] + config.mean[0]) * 255) for item in negatives}
+    assert levels <= {120, 160} and levels
+
+
+def test_an_epoch_with_negative_pairs_trains_both_losses(tmp_path: Path) -> None:
+    videos = _frames_with_absence(tmp_path / "frames")
+    overrides = [f"run.run_dir={tmp_path / 'run'}", "optim.pairs_per_epoch=8", "optim.batch_size=4",
+                 "sampling.negative_ratio=0.5", "sampling.max_interval=4", "sampling.bin_width=2", "run.threads=1"]
+    config = load_config(ROOT / "config/train_asymtrack_tiny_synthetic.yaml", overrides)
+    (tmp_path / "run").mkdir()
+    stats = Trainer(config, videos, []).train_epoch(0)
+    assert np.isfinite(stats.flat_loss) and stats.flat_loss > 0 and np.isfinite(stats.loss)
+    with (tmp_path / "run" / EPOCHS_CSV).open() as handle:
+        assert float(next(csv.DictReader(handle))["flat_loss"]) == pytest.approx(stats.flat_loss)
 
 
 def test_search_box_inverts_the_trackers_map_back() -> None:

@@ -41,6 +41,9 @@ class SamplingConfig:
     still_ratio: float = 0.1  # share of still pairs under the random sampler (q^R of the still bin)
     schedule_order: float = 2.0
     gradient_scaling: bool = True
+    # share of pairs whose search crop is a frame where the target is absent (crop around its last visible box);
+    # they train the corner maps to stay flat there (``losses.flat_map_loss``). 0: none (the papers' training).
+    negative_ratio: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class OptimConfig:
     lr_drop_fraction: float = 0.8
     lr_drop_factor: float = 0.1
     grad_clip_norm: float = 0.1
+    negative_loss_weight: float = 1.0  # weight of flat_map_loss on target-absent pairs
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
-"""Box losses of AsymTrack (and STARK/OSTrack): ``5 * L1 + 2 * GIoU`` on normalised corner boxes, per sample."""
+"""Per-sample losses: AsymTrack's (and STARK/OSTrack's) ``5 * L1 + 2 * GIoU`` on normalised corner boxes, and
+for target-absent pairs (our addition) a loss that flattens the corner maps."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -39,6 +41,10 @@ class BoxLoss:
     giou: torch.Tensor
     iou: torch.Tensor
 
+    def select(self, mask: torch.Tensor) -> BoxLoss:
+        """The terms of the samples where ``mask`` is true."""
+        return BoxLoss(self.total[mask], self.l1[mask], self.giou[mask], self.iou[mask])
+
 
 def box_loss(pred_cxcywh: torch.Tensor, target_cxcywh: torch.Tensor) -> BoxLoss:
     """Loss terms per sample of (N, 4) normalised (cx, cy, w, h) predictions against targets."""
@@ -47,3 +53,14 @@ def box_loss(pred_cxcywh: torch.Tensor, target_cxcywh: torch.Tensor) -> BoxLoss:
     l1 = (pred - target).abs().mean(dim=1)
     giou_loss = 1.0 - giou
     return BoxLoss(L1_WEIGHT * l1 + GIOU_WEIGHT * giou_loss, l1, giou_loss, iou.detach())
+
+
+def flat_map_loss(prob_tl: torch.Tensor, prob_br: torch.Tensor) -> torch.Tensor:
+    """KL(uniform || p) of (N, fs*fs) corner probability maps, mean of both corners, per sample.
+
+    Zero when a map is uniform: for a search crop without the target it teaches the head to spread its mass,
+    so the peak-mass confidence (``tracking/confidence.py``) falls when the target is gone.
+    """
+    cells = prob_tl.shape[-1]
+    terms = [-torch.log(prob.clamp_min(1e-12)).mean(dim=-1) - math.log(cells) for prob in (prob_tl, prob_br)]
+    return (terms[0] + terms[1]) / 2

@@ -35,7 +35,7 @@ from asymtrack_ros.evaluation.datasets import Sequence
 from asymtrack_ros.models.registry import build_model, checkpoint_filter_for
 from asymtrack_ros.tracking.torch_backend import resolve_device
 from asymtrack_ros.training.config import TrainConfig, to_dict
-from asymtrack_ros.training.losses import BoxLoss, box_loss
+from asymtrack_ros.training.losses import BoxLoss, box_loss, flat_map_loss
 from asymtrack_ros.training.sstrack import SuccessAwareScheduler
 
 logger = logging.getLogger(__name__)
@@ -59,20 +59,25 @@ class EpochStats:
     iou: float
     pairs_per_s: float
     seconds: float
+    flat_loss: float  # mean flat-map loss of the target-absent pairs (NaN without any)
 
 
 class EpochMeter:
     """Running sums of an epoch's loss terms, and its per-sample IoUs and bins (for the scheduler)."""
 
     def __init__(self) -> None:
-        self.sums = np.zeros(4)  # loss, scaled loss, l1, giou
+        self.sums = np.zeros(4)  # loss, scaled loss, l1, giou (target-visible pairs)
+        self.flat_sum, self.negatives = 0.0, 0  # flat-map loss of target-absent pairs
         self._ious: list[np.ndarray] = []
         self._bins: list[np.ndarray] = []
         self.start = time.perf_counter()
 
-    def add(self, terms: BoxLoss, weight: torch.Tensor, bins: np.ndarray) -> None:
+    def add(self, terms: BoxLoss, weight: torch.Tensor, bins: np.ndarray, flat: torch.Tensor) -> None:
+        """Box terms of the batch's target-visible pairs, flat-map losses of its target-absent ones."""
         per_sample = (terms.total, weight * terms.total, terms.l1, terms.giou)
         self.sums += [float(term.detach().sum()) for term in per_sample]
+        self.flat_sum += float(flat.sum())
+        self.negatives += len(flat)
         self._ious.append(terms.iou.cpu().numpy())
         self._bins.append(bins)
 
@@ -86,8 +91,10 @@ class EpochMeter:
 
     def stats(self, epoch: int) -> EpochStats:
         count, seconds = len(self.ious), time.perf_counter() - self.start
-        loss, scaled_loss, l1, giou = self.sums / count
-        return EpochStats(epoch, loss, scaled_loss, l1, giou, float(self.ious.mean()), count / seconds, seconds)
+        loss, scaled_loss, l1, giou = self.sums / max(count, 1)
+        flat = self.flat_sum / self.negatives if self.negatives else math.nan
+        pairs_per_s = (count + self.negatives) / seconds
+        return EpochStats(epoch, loss, scaled_loss, l1, giou, float(self.ious.mean()), pairs_per_s, seconds, flat)
 
 
 class Trainer:
@@ -155,7 +162,8 @@ class Trainer:
             group["lr"] = self.learning_rate(epoch)
         plan, weights = self.plan_epoch(epoch)
         dataset = PairDataset(
-            self.videos, self.stills, plan, weights, self.model.config, config.augment, config.run.seed, epoch
+            self.videos, self.stills, plan, weights, self.model.config, config.augment, config.run.seed, epoch,
+            config.sampling.negative_ratio,
         )
         loader = DataLoader(
             dataset,
@@ -166,7 +174,10 @@ class Trainer:
         self.model.train()
         meter = EpochMeter()
         for iteration, batch in enumerate(loader, start=1):
-            meter.add(self._step(batch), batch["weight"].to(self.device), batch["bin"].numpy())
+            terms, flat = self._step(batch)
+            positive = ~batch["negative"]
+            meter.add(terms.select(positive.to(self.device)), batch["weight"][positive].to(self.device),
+                      batch["bin"][positive].numpy(), flat)
             self.pairs_seen += len(batch["bin"])
             if iteration % config.run.log_every == 0 or iteration == len(loader):
                 self._log_progress(epoch, iteration, len(loader), meter)
@@ -177,17 +188,23 @@ class Trainer:
         self._log_epoch(stats, meter.bins, scales)
         return stats
 
-    def _step(self, batch: dict[str, torch.Tensor]) -> BoxLoss:
+    def _step(self, batch: dict[str, torch.Tensor]) -> tuple[BoxLoss, torch.Tensor]:
+        """One optimiser step; returns the box terms of every sample and the flat-map loss of the negative ones."""
         template, search = batch["template"].to(self.device), batch["search"].to(self.device)
         target, weight = batch["box"].to(self.device), batch["weight"].to(self.device)
-        terms = box_loss(self.model(template, search)["pred_boxes"], target)
-        loss = (weight * terms.total).mean()
+        negative = batch["negative"].to(self.device)
+        output = self.model(template, search)
+        terms = box_loss(output["pred_boxes"], target)
+        flat = flat_map_loss(output["prob_tl"][negative], output["prob_br"][negative])
+        per_sample = terms.total.masked_fill(negative, 0.0)
+        per_sample[negative] = self.config.optim.negative_loss_weight * flat
+        loss = (weight * per_sample).mean()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.config.optim.grad_clip_norm > 0:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.optim.grad_clip_norm)
         self.optimizer.step()
-        return terms
+        return terms, flat.detach()
 
     def _log_progress(self, epoch: int, iteration: int, iterations: int, meter: EpochMeter) -> None:
         current = meter.stats(epoch)
@@ -197,7 +214,7 @@ class Trainer:
         line = (
             f"epoch {epoch + 1}/{self.config.optim.epochs} [{bar:<20}] {iteration}/{iterations} "
             f"loss {current.loss:.4f} l1 {current.l1:.4f} giou {current.giou:.4f} iou {current.iou:.3f} "
-            f"{current.pairs_per_s:.1f} pairs/s eta {eta:.0f}s"
+            f"flat {current.flat_loss:.3f} {current.pairs_per_s:.1f} pairs/s eta {eta:.0f}s"
         )
         end = "\r" if sys.stderr.isatty() and iteration < iterations else "\n"
         print(line, end=end, file=sys.stderr, flush=True)
@@ -232,6 +249,7 @@ class Trainer:
             "tau",
             "d",
             "max_scale",
+            "flat_loss",
         ]
         fields += [f"n_{i}" for i in range(len(scales))]
         fields += [f"q_{i}" for i in range(len(scales))] + [f"p_{i}" for i in range(len(scales))]
@@ -249,6 +267,7 @@ class Trainer:
             scheduler.tau,
             scheduler.d,
             float(scales.max()),
+            stats.flat_loss,
             *counts.tolist(),
             *scheduler.distribution.tolist(),
             *scheduler.success.tolist(),
