@@ -26,6 +26,7 @@ from asymtrack_ros.evaluation import (
 )
 from asymtrack_ros.evaluation.cli import main, parse_tracker_spec, run_evaluation
 from asymtrack_ros.evaluation.datasets import make_sequence
+from asymtrack_ros.evaluation.lost_signal import summarize
 from asymtrack_ros.evaluation.metrics import center_error, iou
 from asymtrack_ros.evaluation.report import PLOTS, SEQUENCE_CSV, SUMMARY_JSON
 from asymtrack_ros.tracking.base import DeviceInfo, Tracker, TrackResult
@@ -383,3 +384,11 @@ def test_main_end_to_end(
         main(["--dataset", str(tmp_path / "missing"), "--out", str(out), "--tracker", "exact=fake"])
     with pytest.raises(SystemExit):
         main([*argv, "--tracker", "same=fake", "--tracker", "same=fake"])
+
+
+def test_lost_signal_summary_splits_visible_and_absent_frames() -> None:
+    summary = summarize([(False, False, 0.9, 0.8), (True, True, 0.1, 0.2), (True, False, 0.3, 0.4)])
+    assert summary["visible"] == {"frames": 1, "lost_rate": 0.0, "mean_confidence": 0.9, "mean_tracker_score": 0.8}
+    assert summary["absent"]["frames"] == 2 and summary["absent"]["lost_rate"] == 0.5
+    assert summary["absent"]["mean_confidence"] == pytest.approx(0.2)
+    assert summarize([])["absent"]["frames"] == 0

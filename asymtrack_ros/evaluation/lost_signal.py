@@ -32,13 +32,13 @@ def frame_records(session: TrackingSession, sequence: Sequence) -> list[tuple[bo
 
 
 def summarize(records: list[tuple[bool, bool, float, float]]) -> dict[str, dict[str, float]]:
-    table = np.array(records, dtype=float)
+    """Frames, LOST rate, mean published confidence and mean tracker score, for visible and absent frames."""
+    table = np.array(records, dtype=float).reshape(-1, 4)
     summary = {}
     for name, mask in (("visible", table[:, 0] == 0), ("absent", table[:, 0] == 1)):
-        rows = table[mask]
-        summary[name] = {"frames": int(mask.sum()), "lost_rate": float(rows[:, 1].mean()) if len(rows) else 0.0,
-                         "mean_confidence": float(rows[:, 2].mean()) if len(rows) else 0.0,
-                         "mean_tracker_score": float(rows[:, 3].mean()) if len(rows) else 0.0}
+        means = table[mask].mean(axis=0) if mask.any() else np.zeros(4)
+        summary[name] = {"frames": int(mask.sum()), "lost_rate": float(means[1]),
+                         "mean_confidence": float(means[2]), "mean_tracker_score": float(means[3])}
     return summary
 
 
