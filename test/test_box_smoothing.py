@@ -57,6 +57,14 @@ def test_size_damping_keeps_the_centre_and_bounds_the_step() -> None:
     assert (w, h) == pytest.approx((44.0, 20 / 1.1)) and (x + w / 2, y + h / 2) == pytest.approx((130.0, 115.0))
 
 
+def test_a_low_score_holds_the_box() -> None:
+    previous, predicted = (100.0, 100.0, 40.0, 20.0), (90.0, 110.0, 80.0, 10.0)
+    holding = BoxSmoothing(size_update_rate=0.5, hold_score=0.4)
+    assert holding.update(previous, predicted, 0.39) == previous
+    assert holding.update(previous, predicted, 0.4) == holding.damp_size(previous, predicted, 0.4)
+    assert NO_SMOOTHING.update(previous, predicted, 0.0) is predicted
+
+
 @pytest.mark.parametrize(
     ("values", "message"),
     [
@@ -64,6 +72,7 @@ def test_size_damping_keeps_the_centre_and_bounds_the_step() -> None:
         ({"size_update_rate": 0.0}, "size_update_rate"),
         ({"max_scale_step": 0.9}, "max_scale_step"),
         ({"max_scale_step": float("nan")}, "max_scale_step"),
+        ({"hold_score": 1.5}, "hold_score"),
         ({"speed": 1.0}, "unknown box smoothing keys"),
         ({"window_influence": "a lot"}, "bad box smoothing values"),
     ],

@@ -35,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     smoothing.add_argument("--window-influence", type=float, default=NO_SMOOTHING.window_influence)
     smoothing.add_argument("--size-update-rate", type=float, default=NO_SMOOTHING.size_update_rate)
     smoothing.add_argument("--max-scale-step", type=float, default=NO_SMOOTHING.max_scale_step)
+    smoothing.add_argument("--hold-score", type=float, default=NO_SMOOTHING.hold_score)
     parser.add_argument("--score-calibration", type=float, nargs=2, metavar=("SLOPE", "INTERCEPT"),
                         default=(IDENTITY.slope, IDENTITY.intercept),
                         help="Platt scaling of the score recorded in model.json (asymtrack_ros.evaluation."
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give exactly one of CHECKPOINT or --random-init")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        smoothing = BoxSmoothing(args.window_influence, args.size_update_rate, args.max_scale_step)
+        smoothing = BoxSmoothing(args.window_influence, args.size_update_rate, args.max_scale_step, args.hold_score)
         manifest = export_model(
             args.out, args.model, args.variant, args.checkpoint, args.precision, random_init=args.random_init,
             seed=args.seed, opset=args.opset, tolerance=args.tolerance, calibration_samples=args.calibration_samples,

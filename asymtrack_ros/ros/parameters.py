@@ -25,6 +25,7 @@ PARAMETERS: dict[str, tuple[object, str, bool]] = {
     "size_update_rate": (-1.0, "box smoothing: share of a size change applied per frame, (0, 1]; -1 = the model's",
                          True),
     "max_scale_step": (-1.0, "box smoothing: largest size ratio per frame, >= 1; -1 = the model's", True),
+    "hold_score": (-1.0, "box smoothing: score under which the box stays put, [0, 1]; -1 = the model's", True),
     "input_topic": ("image", "camera topic (relative: remap or namespace it)", True),
     "compressed_input": (False, "subscribe to <input_topic>/compressed (sensor_msgs/CompressedImage)", True),
     "input_reliability": ("best_effort", "input QoS reliability: best_effort | reliable", True),
@@ -43,7 +44,7 @@ PARAMETERS: dict[str, tuple[object, str, bool]] = {
     "debug_max_rate": (10.0, "maximum ~/debug_image rate in Hz (0 = every frame)", False),
     "diagnostics_period": (1.0, "seconds between /diagnostics messages", True),
 }
-SMOOTHING_PARAMETERS = ("window_influence", "size_update_rate", "max_scale_step")
+SMOOTHING_PARAMETERS = ("window_influence", "size_update_rate", "max_scale_step", "hold_score")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,9 @@ otherwise balloons onto the background after one bad frame.
   size, so an uncertain prediction changes the size less (SiamRPN's size learning rate; 1: off).
 * ``max_scale_step`` s: the predicted width and height are first bounded to a factor ``s`` of the previous
   ones (inf: off), then damped as above.
+* ``hold_score`` h: below this score the box stays where it was (0: off). A model trained to flatten its
+  corner maps when the target is absent predicts a shrinking box near the crop centre there; holding the box
+  keeps the search region where the target was last seen, the right place to find it again.
 
 The values that suit a model live in its ``model.json`` (``"tracker"`` section, see ``model_dir.py``).
 """
@@ -31,11 +34,12 @@ from asymtrack_ros.tracking.base import Box
 
 @dataclass(frozen=True)
 class BoxSmoothing:
-    """The three priors (see module docstring); the defaults switch every one off."""
+    """The priors of the module docstring; the defaults switch every one off."""
 
     window_influence: float = 0.0
     size_update_rate: float = 1.0
     max_scale_step: float = math.inf
+    hold_score: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.window_influence <= 1.0:
@@ -44,6 +48,8 @@ class BoxSmoothing:
             raise ValueError(f"size_update_rate must be in (0, 1], got {self.size_update_rate!r}")
         if not self.max_scale_step >= 1.0:
             raise ValueError(f"max_scale_step must be >= 1 (inf: no bound), got {self.max_scale_step!r}")
+        if not 0.0 <= self.hold_score <= 1.0:
+            raise ValueError(f"hold_score must be in [0, 1], got {self.hold_score!r}")
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> BoxSmoothing:
@@ -77,6 +83,10 @@ class BoxSmoothing:
             corners += [float(weighted.sum(axis=0) @ cells), float(weighted.sum(axis=1) @ cells)]
         x1, y1, x2, y2 = corners
         return np.array([(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1], dtype=np.float32)
+
+    def update(self, previous: Box, predicted: Box, score: float) -> Box:
+        """The next box: ``previous`` while ``score`` is below the hold score, else :meth:`damp_size`."""
+        return previous if score < self.hold_score else self.damp_size(previous, predicted, score)
 
     def damp_size(self, previous: Box, predicted: Box, score: float) -> Box:
         """``predicted`` re-sized around its centre by the size update rate and the per-frame bound."""

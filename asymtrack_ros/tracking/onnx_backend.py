@@ -184,6 +184,7 @@ def create(
     window_influence: float | None = None,
     size_update_rate: float | None = None,
     max_scale_step: float | None = None,
+    hold_score: float | None = None,
 ) -> SiameseTracker:
     """ONNX Runtime tracker for an exported model directory (``asymtrack-export``).
 
@@ -198,6 +199,7 @@ def create(
     directory = Path(model_dir) if model_dir is not None else default_model_dir(model, variant)
     runner = OnnxRunner(directory, requested_providers(device, providers), threads, graph_optimization, spinning)
     smoothing = runner.manifest.smoothing.replace(
-        window_influence=window_influence, size_update_rate=size_update_rate, max_scale_step=max_scale_step
+        window_influence=window_influence, size_update_rate=size_update_rate, max_scale_step=max_scale_step,
+        hold_score=hold_score,
     )
     return SiameseTracker(runner, smoothing, runner.manifest.calibration)

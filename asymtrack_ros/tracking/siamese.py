@@ -102,7 +102,7 @@ class SiameseTracker(Tracker):
             pred_box = self.smoothing.corner_box(output.prob_tl[0], output.prob_br[0], feat_size)
         raw_score = corner_confidence(output.prob_tl, output.prob_br, feat_size)
         box = map_box_back(pred_box, self._box, self.config.search_size, resize_factor)
-        box = self.smoothing.damp_size(self._box, box, raw_score)
+        box = self.smoothing.update(self._box, box, raw_score)
         self._box = clip_box(box, image.shape[0], image.shape[1], margin=10)
         score = self.calibration(raw_score)
         t3 = time.perf_counter()

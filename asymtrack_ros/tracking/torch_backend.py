@@ -64,11 +64,13 @@ def create(
     window_influence: float | None = None,
     size_update_rate: float | None = None,
     max_scale_step: float | None = None,
+    hold_score: float | None = None,
 ) -> SiameseTracker:
     """Torch tracker. ``weights``: official or own checkpoint path, or a state dict.
 
     Without weights it refuses unless ``random_init=True`` (random weights track nothing). No box smoothing
-    unless ``window_influence``, ``size_update_rate`` or ``max_scale_step`` is given (``box_smoothing.py``).
+    unless ``window_influence``, ``size_update_rate``, ``max_scale_step`` or ``hold_score`` is given
+    (``box_smoothing.py``).
     """
     network = build_model(model, variant)
     if weights is not None:
@@ -76,6 +78,7 @@ def create(
     elif not random_init:
         raise ValueError(f"no weights given for {model}-{variant}: pass weights=... (or random_init=True for tests)")
     smoothing = NO_SMOOTHING.replace(
-        window_influence=window_influence, size_update_rate=size_update_rate, max_scale_step=max_scale_step
+        window_influence=window_influence, size_update_rate=size_update_rate, max_scale_step=max_scale_step,
+        hold_score=hold_score,
     )
     return SiameseTracker(TorchRunner(network, resolve_device(device), threads), smoothing)
