@@ -37,9 +37,9 @@ def absent_frames(videos: SequenceOf[Sequence]) -> list[AbsentFrame]:
     for index, video in enumerate(videos):
         visible = np.flatnonzero(~video.absent)
         for frame in np.flatnonzero(video.absent):
-            before = visible[visible < frame]
-            if before.size:
-                found.append(AbsentFrame(index, int(frame), int(before[-1])))
+            visible_before = np.searchsorted(visible, frame)  # visible frames are sorted
+            if visible_before:
+                found.append(AbsentFrame(index, int(frame), int(visible[visible_before - 1])))
     return found
 
 

@@ -195,16 +195,15 @@ class Trainer:
         negative = batch["negative"].to(self.device)
         output = self.model(template, search)
         terms = box_loss(output["pred_boxes"], target)
-        flat = flat_map_loss(output["prob_tl"][negative], output["prob_br"][negative])
-        per_sample = terms.total.masked_fill(negative, 0.0)
-        per_sample[negative] = self.config.optim.negative_loss_weight * flat
+        flat = flat_map_loss(output["prob_tl"], output["prob_br"])
+        per_sample = torch.where(negative, self.config.optim.negative_loss_weight * flat, terms.total)
         loss = (weight * per_sample).mean()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.config.optim.grad_clip_norm > 0:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.optim.grad_clip_norm)
         self.optimizer.step()
-        return terms, flat.detach()
+        return terms, flat[negative].detach()
 
     def _log_progress(self, epoch: int, iteration: int, iterations: int, meter: EpochMeter) -> None:
         current = meter.stats(epoch)
