@@ -1,67 +1,38 @@
 """Safe checkpoint loading: tensors and plain containers only, clear errors naming file and key.
 
 Checkpoints are read with ``torch.load(weights_only=True)``. Training checkpoints written by the
-authors' tool chain also hold settings objects next to ``net``; for those a restricted unpickler
-replaces every non-allowed global by an inert placeholder (no constructor or ``__reduce__`` of it
-ever runs) and the load fails if such an object sits inside the weights.
+authors' tool chain also hold settings objects next to ``net``; those are read again with
+:mod:`asymtrack_ros.restricted_pickle`, which replaces every non-allowed global by an inert
+placeholder (no constructor or ``__reduce__`` of it ever runs, in zip and legacy files alike), and
+the load fails if such an object sits inside the weights.
 """
 
 from __future__ import annotations
 
 import pickle
 import zipfile
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import torch
 from torch import nn
 
-StateDict = dict[str, torch.Tensor]
+from asymtrack_ros import restricted_pickle
+from asymtrack_ros.restricted_pickle import RefusedObject
 
-_ALLOWED_GLOBALS = {
-    ("collections", "OrderedDict"): OrderedDict,
-    ("torch._utils", "_rebuild_tensor_v2"): torch._utils._rebuild_tensor_v2,
-    ("torch._utils", "_rebuild_parameter"): torch._utils._rebuild_parameter,
-    ("torch", "Size"): torch.Size,
-    ("torch.storage", "UntypedStorage"): torch.storage.UntypedStorage,
-}
+StateDict = dict[str, torch.Tensor]
 
 
 class CheckpointError(ValueError):
     """A checkpoint is missing, unreadable, unsafe or does not fit the model."""
 
 
-class RefusedObject:
-    """Inert stand-in for a global the restricted unpickler will not import."""
-
-    qualified_name = "?"
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        del args, kwargs
-
-    def __setstate__(self, state: Any) -> None:
-        del state
-
-
-class _RestrictedUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in _ALLOWED_GLOBALS:
-            return _ALLOWED_GLOBALS[(module, name)]
-        if module == "torch" and name.endswith("Storage"):
-            return getattr(torch, name)
-        return type(name, (RefusedObject,), {"qualified_name": f"{module}.{name}"})
-
-
-restricted_pickle = SimpleNamespace(Unpickler=_RestrictedUnpickler, load=pickle.load, __name__="restricted_pickle")
-
-
 def _refused_inside(value: Any, path: str) -> str | None:
     """Path of the first refused object inside ``value``, if any."""
-    if isinstance(value, RefusedObject):
-        return f"{path} ({type(value).qualified_name})"
+    refused = type(value) if isinstance(value, RefusedObject) else value
+    if isinstance(refused, type) and issubclass(refused, RefusedObject):
+        return f"{path} ({refused.qualified_name})"
     if isinstance(value, Mapping):
         for key, item in value.items():
             found = _refused_inside(item, f"{path}.{key}")
