@@ -74,9 +74,12 @@ def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 
 
 
 @contextmanager
-def node_process(module: str, *ros_args: str) -> Iterator[subprocess.Popen]:
-    """Run ``python -m module --ros-args ...`` as a separate process; SIGINT it on exit."""
-    process = start_node(module, *ros_args)
+def node_process(module: str, *ros_args: str, output=None) -> Iterator[subprocess.Popen]:
+    """Run ``python -m module --ros-args ...`` as a separate process; SIGINT it on exit.
+
+    ``output``: an open file that receives the node's stdout and stderr.
+    """
+    process = start_node(module, *ros_args, output=output)
     try:
         yield process
     finally:

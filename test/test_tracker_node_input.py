@@ -2,69 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from array import array
 
 import pytest
-from scene import frame, target_box
+from scene import target_box
+from scene_publisher import ScenePublisher, assert_tracks_target
 
 from ros_fixtures import node_process, require_ros, spinning_node, wait_until
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
-
-
-class ScenePublisher:
-    """Publishes scene frames (raw rgb8 or JPEG) at ``rate`` Hz; bad messages can be injected."""
-
-    def __init__(self, node, topic: str, compressed: bool, rate: float = 15.0) -> None:
-        from rclpy.qos import qos_profile_sensor_data
-        from sensor_msgs.msg import CompressedImage, Image
-
-        self.compressed = compressed
-        self.publisher = node.create_publisher(CompressedImage if compressed else Image,
-                                               f"{topic}/compressed" if compressed else topic,
-                                               qos_profile_sensor_data)
-        self.rate, self.t, self.running = rate, 0, True
-        self.lock = threading.Lock()
-        self.stamps: dict[tuple[int, int], int] = {}
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _message(self, t: int):
-        from asymtrack_ros.ros.image_conversion import rgb_to_compressed, rgb_to_image
-
-        message = rgb_to_compressed(frame(t)) if self.compressed else rgb_to_image(frame(t), "rgb8")
-        message.header.frame_id = "camera"
-        message.header.stamp.sec, message.header.stamp.nanosec = 1000 + t // 10, (t % 10) * 100_000_000
-        return message
-
-    def _run(self) -> None:
-        while self.running:
-            with self.lock:
-                message = self._message(self.t)
-                self.stamps[(message.header.stamp.sec, message.header.stamp.nanosec)] = self.t
-                self.t += 1
-                self.publisher.publish(message)
-            time.sleep(1.0 / self.rate)
-
-    def stop(self) -> None:
-        self.running = False
-        self.thread.join(timeout=5)
-
-
-def assert_tracks_target(probe, publisher, frames: int = 8, tolerance: float = 12.0) -> None:
-    """The next ``frames`` detections lie within ``tolerance`` px of the square's true centre."""
-    probe.clear()
-    assert wait_until(lambda: sum(len(m.detections) for m in probe.snapshot("detections")) >= frames, timeout=20), \
-        "the node stopped publishing detections"
-    for message in probe.snapshot("detections"):
-        if not message.detections:
-            continue
-        t = publisher.stamps[(message.header.stamp.sec, message.header.stamp.nanosec)]
-        x, y, w, h = target_box(t)
-        center = message.detections[0].bbox.center.position
-        assert abs(center.x - (x + w / 2)) < tolerance and abs(center.y - (y + h / 2)) < tolerance, \
-            f"frame {t}: box centre ({center.x:.1f}, {center.y:.1f}) far from ({x + w / 2}, {y + h / 2})"
 
 
 def bad_raw_images():

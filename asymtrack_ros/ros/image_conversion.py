@@ -2,7 +2,9 @@
 
 Raw images are viewed zero-copy (``np.frombuffer``), row padding (``step``) respected, and turned
 into the HxWx3 uint8 RGB frames the trackers take. 16-bit images are scaled by 1/256, 32-bit float
-images min-max normalised per frame, mono replicated to three channels.
+images min-max normalised per frame, mono replicated to three channels. Every size is checked
+before any pixel is touched: raw images by their fields, JPEG and PNG by their header, both against
+``max_pixels`` (the node's ``max_input_pixels``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 from sensor_msgs.msg import CompressedImage, Image
+
+from asymtrack_ros.ros.compressed_header import ClaimedSize, HeaderError, claimed_size
+
+DEFAULT_MAX_PIXELS = 7680 * 4320  # 8K UHD
 
 
 class ImageConversionError(ValueError):
@@ -50,7 +56,16 @@ ENCODINGS: dict[str, Encoding] = {
 }
 
 
-def check_layout(message: Image) -> tuple[Encoding, np.dtype, int]:
+def check_size(width: int, height: int, max_pixels: int) -> None:
+    """Refuse empty images and images above ``max_pixels``."""
+    if height == 0 or width == 0:
+        raise ImageConversionError(f"empty image ({width}x{height})")
+    if width * height > max_pixels:
+        raise ImageConversionError(
+            f"image of {width}x{height} = {width * height} pixels exceeds max_input_pixels = {max_pixels}")
+
+
+def check_layout(message: Image, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[Encoding, np.dtype, int]:
     """Validate encoding, size, step and data length without touching the pixels (O(1)).
 
     Returns the encoding, the pixel dtype (with byte order) and the bytes per row without padding.
@@ -59,8 +74,9 @@ def check_layout(message: Image) -> tuple[Encoding, np.dtype, int]:
     if encoding is None:
         raise ImageConversionError(f"unsupported encoding {message.encoding!r}; supported: {sorted(ENCODINGS)}")
     height, width, step = message.height, message.width, message.step
-    if height == 0 or width == 0:
-        raise ImageConversionError(f"empty image ({width}x{height})")
+    check_size(width, height, max_pixels)
+    if encoding.channels == 2 and width % 2:
+        raise ImageConversionError(f"{message.encoding} packs two pixels per 4 bytes: width {width} must be even")
     dtype = np.dtype(encoding.dtype).newbyteorder(">" if message.is_bigendian else "<")
     row_bytes = width * encoding.channels * dtype.itemsize
     if step < row_bytes:
@@ -70,9 +86,9 @@ def check_layout(message: Image) -> tuple[Encoding, np.dtype, int]:
     return encoding, dtype, row_bytes
 
 
-def image_to_rgb(message: Image) -> np.ndarray:
+def image_to_rgb(message: Image, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """HxWx3 uint8 RGB frame of a raw image message; ImageConversionError on bad input."""
-    encoding, dtype, row_bytes = check_layout(message)
+    encoding, dtype, row_bytes = check_layout(message, max_pixels)
     height, width, step = message.height, message.width, message.step
     buffer = np.frombuffer(message.data, dtype=np.uint8)
     rows = buffer[: step * height].reshape(height, step)[:, :row_bytes]
@@ -96,14 +112,31 @@ def _to_rgb8(pixels: np.ndarray, encoding: Encoding) -> np.ndarray:
     return cv2.cvtColor(pixels[..., 0] if encoding.channels == 1 else pixels, encoding.to_rgb)
 
 
-def compressed_to_rgb(message: CompressedImage) -> np.ndarray:
-    """Decode a CompressedImage (JPEG, PNG, ...) to HxWx3 uint8 RGB."""
-    buffer = np.frombuffer(message.data, dtype=np.uint8)
-    if buffer.size == 0:
+def check_compressed(message: CompressedImage, max_pixels: int = DEFAULT_MAX_PIXELS) -> ClaimedSize:
+    """The format and size a JPEG/PNG message claims, refused when empty or above ``max_pixels``."""
+    if len(message.data) == 0:
         raise ImageConversionError("compressed image has no data")
-    decoded = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
+    try:
+        claimed = claimed_size(message.data)
+    except HeaderError as error:
+        raise ImageConversionError(f"{error} (format field {message.format[:40]!r})") from error
+    check_size(claimed.width, claimed.height, max_pixels)
+    return claimed
+
+
+def compressed_to_rgb(message: CompressedImage, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Decode a JPEG or PNG CompressedImage to HxWx3 uint8 RGB, its claimed size checked first."""
+    claimed = check_compressed(message, max_pixels)
+    buffer = np.frombuffer(message.data, dtype=np.uint8)
+    try:
+        decoded = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
+    except cv2.error as error:
+        raise ImageConversionError(f"OpenCV cannot decode the {claimed.format}: {error}") from error
     if decoded is None:
-        raise ImageConversionError(f"cannot decode compressed image (format {message.format!r}, {buffer.size} bytes)")
+        raise ImageConversionError(f"cannot decode compressed image ({claimed.format}, {buffer.size} bytes)")
+    if decoded.shape[:2] != (claimed.height, claimed.width):
+        raise ImageConversionError(f"decoded {decoded.shape[1]}x{decoded.shape[0]} differs from the "
+                                   f"{claimed.width}x{claimed.height} its header claims")
     return cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
 
 

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
+from asymtrack_ros.ros.image_conversion import DEFAULT_MAX_PIXELS
 from asymtrack_ros.tracking.monitor import LostPolicy
+from asymtrack_ros.tracking.target_request import validate_label
+
+MAX_CLICK_BOX_SIZE = 10_000.0  # pixels
+MAX_DEBUG_RATE = 1_000.0  # Hz
+MAX_INPUT_PIXELS = 2**31 - 1
+# Start-up limits: name -> (smallest, largest).
+STARTUP_LIMITS: dict[str, tuple[float, float]] = {
+    "threads": (1, 256), "input_depth": (1, 1000), "frame_history": (1, 1000), "diagnostics_period": (0.01, 3600.0),
+}
 
 # name: (default, description, read_only). Read-only ones are fixed at start (backend, topics, QoS).
 PARAMETERS: dict[str, tuple[object, str, bool]] = {
@@ -30,6 +41,8 @@ PARAMETERS: dict[str, tuple[object, str, bool]] = {
     "compressed_input": (False, "subscribe to <input_topic>/compressed (sensor_msgs/CompressedImage)", True),
     "input_reliability": ("best_effort", "input QoS reliability: best_effort | reliable", True),
     "input_depth": (1, "input QoS depth (1 = latest frame only)", True),
+    "max_input_pixels": (DEFAULT_MAX_PIXELS, "largest accepted image (width*height, raw or as a JPEG/PNG header "
+                         "claims it); larger ones are refused before decoding", False),
     "click_topic": ("image_mouse_left", "geometry_msgs/Point clicks (rqt_image_view); empty = off", True),
     "click_box_size": (80.0, "side in pixels of the box set around a click", False),
     "frame_history": (30, "frames kept for set_target requests stamped with an earlier frame", True),
@@ -55,14 +68,19 @@ class RuntimeSettings:
     click_box_size: float
     debug_image: bool
     debug_max_rate: float
+    max_input_pixels: int
     policy: LostPolicy
 
     def validate(self) -> None:
+        """Raise ValueError naming the first out-of-range value."""
         self.policy.validate()
-        if self.click_box_size <= 0:
-            raise ValueError("click_box_size must be > 0")
-        if self.debug_max_rate < 0:
-            raise ValueError("debug_max_rate must be >= 0")
+        validate_label(self.class_label, "class_label")
+        if not 1.0 <= self.click_box_size <= MAX_CLICK_BOX_SIZE:
+            raise ValueError(f"click_box_size must lie in [1, {MAX_CLICK_BOX_SIZE:g}] pixels")
+        if not 0.0 <= self.debug_max_rate <= MAX_DEBUG_RATE:
+            raise ValueError(f"debug_max_rate must lie in [0, {MAX_DEBUG_RATE:g}] Hz")
+        if not 1 <= self.max_input_pixels <= MAX_INPUT_PIXELS:
+            raise ValueError(f"max_input_pixels must lie in [1, {MAX_INPUT_PIXELS}]")
 
 
 def declare_parameters(node: Node) -> None:
@@ -80,6 +98,7 @@ def runtime_settings(values: dict[str, object]) -> RuntimeSettings:
         click_box_size=float(values["click_box_size"]),
         debug_image=bool(values["debug_image"]),
         debug_max_rate=float(values["debug_max_rate"]),
+        max_input_pixels=int(values["max_input_pixels"]),
         policy=policy,
     )
     settings.validate()
@@ -94,14 +113,10 @@ def validate_startup(values: dict[str, object]) -> None:
     """Reject inconsistent start-up parameters with a clear reason."""
     if values["input_reliability"] not in ("best_effort", "reliable"):
         raise ValueError(f"input_reliability must be best_effort or reliable, not {values['input_reliability']!r}")
-    if int(values["input_depth"]) < 1:
-        raise ValueError("input_depth must be >= 1")
-    if int(values["threads"]) < 1:
-        raise ValueError("threads must be >= 1")
-    if int(values["frame_history"]) < 1:
-        raise ValueError("frame_history must be >= 1")
-    if float(values["diagnostics_period"]) <= 0:
-        raise ValueError("diagnostics_period must be > 0")
+    for name, (low, high) in STARTUP_LIMITS.items():
+        value = float(values[name])
+        if not (math.isfinite(value) and low <= value <= high):
+            raise ValueError(f"{name} must lie in [{low:g}, {high:g}], not {values[name]!r}")
     runtime_settings(values)
 
 
@@ -110,7 +125,7 @@ def check_update(node: Node, updates: list[Parameter]) -> tuple[SetParametersRes
     values = current_values(node) | {p.name: p.value for p in updates}
     try:
         settings = runtime_settings(values)
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, OverflowError) as error:
         return SetParametersResult(successful=False, reason=str(error)), None
     return SetParametersResult(successful=True), settings
 

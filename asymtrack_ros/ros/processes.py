@@ -6,11 +6,16 @@ import os
 import signal
 import subprocess
 import sys
+from typing import IO
 
 
-def start_node(module: str, *ros_args: str) -> subprocess.Popen:
-    """``python -m module --ros-args ros_args...`` with this process's environment."""
-    return subprocess.Popen([sys.executable, "-m", module, "--ros-args", *ros_args], env=os.environ.copy())
+def start_node(module: str, *ros_args: str, output: IO | None = None) -> subprocess.Popen:
+    """``python -m module --ros-args ros_args...`` with this process's environment.
+
+    ``output``: a file that receives the node's stdout and stderr (default: this process's own).
+    """
+    return subprocess.Popen([sys.executable, "-m", module, "--ros-args", *ros_args], env=os.environ.copy(),
+                            stdout=output, stderr=subprocess.STDOUT if output is not None else None)
 
 
 def stop_process(process: subprocess.Popen, timeout: float = 10) -> int:

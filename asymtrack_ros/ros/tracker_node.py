@@ -1,20 +1,25 @@
 """tracker_node: camera images in, Detection2DArray / TrackerStatus / diagnostics / debug image out.
 
-Callbacks never block: the image callback only parks the newest message in a one-slot mailbox
-(replacing, and counting as dropped, a frame still waiting); a worker thread converts, tracks and
-publishes. Services and the worker share the tracker under one lock.
+Callbacks never block and only do O(1) checks: the image callback checks the claimed size and
+layout and parks the newest message in a one-slot mailbox (replacing, and counting as dropped, a
+frame still waiting); ``~/set_target`` validates the request against the named frame's size and
+parks it in another one-slot mailbox (the newest request wins). A worker thread applies at most
+one pending target per processed frame, then decodes, tracks and publishes. Nothing a message
+carries stops the worker: every failure is counted and reported in diagnostics.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Point
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos_overriding_options import QoSOverridingOptions
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 from std_srvs.srv import Trigger
@@ -23,6 +28,7 @@ from vision_msgs.msg import Detection2DArray
 from asymtrack_ros.msg import TrackerStatus
 from asymtrack_ros.ros.image_conversion import (
     ImageConversionError,
+    check_compressed,
     check_layout,
     compressed_to_rgb,
     image_to_rgb,
@@ -30,6 +36,7 @@ from asymtrack_ros.ros.image_conversion import (
 )
 from asymtrack_ros.ros.mailbox import LatestMailbox
 from asymtrack_ros.ros.messages import detections_message, diagnostic_status, status_message
+from asymtrack_ros.ros.node_health import NodeHealth
 from asymtrack_ros.ros.node_runner import run_node
 from asymtrack_ros.ros.parameters import (
     backend_options,
@@ -41,17 +48,33 @@ from asymtrack_ros.ros.parameters import (
 )
 from asymtrack_ros.srv import SetTarget
 from asymtrack_ros.tracking import create_tracker
+from asymtrack_ros.tracking.base import Box
 from asymtrack_ros.tracking.frame_history import FrameHistory
 from asymtrack_ros.tracking.monitor import TrackState
 from asymtrack_ros.tracking.session import FrameOutcome, TrackingSession
 from asymtrack_ros.tracking.stats import LatencyWindow, RateMeter
-from asymtrack_ros.tracking.target_request import TargetRequestError, box_from_center
+from asymtrack_ros.tracking.target_request import TargetRequestError, box_from_center, validate_label
 from asymtrack_ros.visualization import annotate
 
+OVERRIDABLE_QOS = QoSOverridingOptions.with_default_policies()
 
-def to_rgb(message: Image | CompressedImage):
-    """RGB frame of a raw or compressed image message (ImageConversionError on bad input)."""
-    return compressed_to_rgb(message) if isinstance(message, CompressedImage) else image_to_rgb(message)
+
+@dataclass(frozen=True)
+class ReceivedFrame:
+    """An image message that passed the O(1) checks, with the size it has (or its header claims)."""
+
+    message: Image | CompressedImage
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class PendingTarget:
+    """A validated target request waiting for the worker: the box on ``frame``, in pixels."""
+
+    frame: ReceivedFrame
+    box: Box
+    target_id: str
 
 
 def stamp_ns(header: Header) -> int:
@@ -59,7 +82,7 @@ def stamp_ns(header: Header) -> int:
 
 
 class TrackerNode(Node):
-    """The asymtrack_ros tracker node (see README for topics, services and parameters)."""
+    """The asymtrack_ros tracker node (see README for topics, services, parameters and guarantees)."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__("tracker", **kwargs)
@@ -71,30 +94,32 @@ class TrackerNode(Node):
 
         self.lock = threading.Lock()
         self.mailbox = LatestMailbox()
+        self.pending_targets = LatestMailbox()
+        self.stopping = threading.Event()
         self.history = FrameHistory(int(values["frame_history"]))
         self.input_rate, self.output_rate = RateMeter(), RateMeter()
         self.latency, self.processing = LatencyWindow(), LatencyWindow()
         self.frames_processed = 0
-        self.input_errors = 0
-        self.last_input_error = ""
-        self.last_input_error_time = -1e9
         self.next_target_number = 1
         self.last_outcome: FrameOutcome | None = None
         self.last_debug_time = 0.0
         self.backend_name = str(values["backend"])
         self.model_label = "opencv" if self.backend_name == "opencv" else f"{values['model']}-{values['variant']}"
-        self.session, self.backend_error = self._create_session(values)
+        self.session, backend_error = self._create_session(values)
+        self.health = NodeHealth(backend_error=backend_error)
 
-        self.detections_pub = self.create_publisher(Detection2DArray, "detections", 10)
-        self.status_pub = self.create_publisher(TrackerStatus, "~/status", 10)
-        self.debug_pub = self.create_publisher(Image, "~/debug_image", 2)
+        def publisher(message_type, topic: str, depth: int):
+            return self.create_publisher(message_type, topic, depth, qos_overriding_options=OVERRIDABLE_QOS)
+
+        self.detections_pub = publisher(Detection2DArray, "detections", 10)
+        self.status_pub = publisher(TrackerStatus, "~/status", 10)
+        self.debug_pub = publisher(Image, "~/debug_image", 2)
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self._subscribe_input(values)
         self.create_service(SetTarget, "~/set_target", self._on_set_target)
         self.create_service(Trigger, "~/reset", self._on_reset)
         self.create_timer(float(values["diagnostics_period"]), self._publish_diagnostics)
 
-        self.running = True
         self.worker = threading.Thread(target=self._process_loop, name="tracker-worker", daemon=True)
         self.worker.start()
 
@@ -113,14 +138,13 @@ class TrackerNode(Node):
         return TrackingSession(tracker, self.settings.policy), ""
 
     def _subscribe_input(self, values: dict) -> None:
+        """The camera input: best effort, depth 1 by default (``input_*`` parameters, then ``qos_overrides``)."""
         reliability = ReliabilityPolicy.BEST_EFFORT if values["input_reliability"] == "best_effort" \
             else ReliabilityPolicy.RELIABLE
         qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=int(values["input_depth"]), reliability=reliability)
         topic = str(values["input_topic"])
-        if values["compressed_input"]:
-            self.create_subscription(CompressedImage, f"{topic}/compressed", self._on_image, qos)
-        else:
-            self.create_subscription(Image, topic, self._on_image, qos)
+        message_type, topic = (CompressedImage, f"{topic}/compressed") if values["compressed_input"] else (Image, topic)
+        self.create_subscription(message_type, topic, self._on_image, qos, qos_overriding_options=OVERRIDABLE_QOS)
         if values["click_topic"]:
             self.create_subscription(Point, str(values["click_topic"]), self._on_click, 10)
 
@@ -131,23 +155,38 @@ class TrackerNode(Node):
         info = self.session.tracker.device_info
         return f"{info.device} [{', '.join(info.providers)}]" if info.providers else info.device
 
-    # --- callbacks (never block) ---------------------------------------------------------------
+    # --- callbacks (never block, never raise) -----------------------------------------------
     def _on_image(self, message: Image | CompressedImage) -> None:
         now = time.monotonic()
         self.input_rate.tick(now)
-        if isinstance(message, Image):
-            try:
-                check_layout(message)
-            except ImageConversionError as error:
-                self._count_bad_input(error, now)
-                return
-        self.history.add(stamp_ns(message.header), message)
-        self.mailbox.put(message, now)
+        try:
+            frame = self._check_image(message)
+        except ImageConversionError as error:
+            self._count_bad_input(error, now)
+            return
+        except Exception as error:  # nothing one message carries may stop the node
+            self._count_internal_error("checking an image", error)
+            return
+        self.history.add(stamp_ns(message.header), frame)
+        self.mailbox.put(frame, now)
 
-    def _count_bad_input(self, error: ImageConversionError, now: float) -> None:
-        self.input_errors += 1
-        self.last_input_error, self.last_input_error_time = str(error), now
+    def _check_image(self, message: Image | CompressedImage) -> ReceivedFrame:
+        """The frame's real (raw) or claimed (JPEG/PNG header) size, refused when malformed or too large."""
+        max_pixels = self.settings.max_input_pixels
+        if isinstance(message, CompressedImage):
+            claimed = check_compressed(message, max_pixels)
+            return ReceivedFrame(message, claimed.width, claimed.height)
+        check_layout(message, max_pixels)
+        return ReceivedFrame(message, message.width, message.height)
+
+    def _count_bad_input(self, error: Exception, now: float) -> None:
+        self.health.bad_input.report(str(error), now)
         self.get_logger().warning(f"dropping bad image: {error}", throttle_duration_sec=5.0)
+
+    def _count_internal_error(self, doing: str, error: Exception) -> None:
+        text = f"{doing}: {type(error).__name__}: {error}"
+        self.health.internal.report(text, time.monotonic())
+        self.get_logger().error(f"unexpected error {text}", throttle_duration_sec=5.0)
 
     def _on_parameters(self, updates):
         result, settings = check_update(self, updates)
@@ -159,66 +198,105 @@ class TrackerNode(Node):
         return result
 
     def _on_set_target(self, request: SetTarget.Request, response: SetTarget.Response) -> SetTarget.Response:
-        box = (request.bbox.center.position.x, request.bbox.center.position.y,
-               request.bbox.size_x, request.bbox.size_y)
-        response.success, response.message, response.target_id = self._start_target(
-            box, stamp_ns(request.header), request.normalized, request.target_id)
+        try:
+            box = (request.bbox.center.position.x, request.bbox.center.position.y,
+                   request.bbox.size_x, request.bbox.size_y)
+            response.success, response.message, response.target_id = self._request_target(
+                box, stamp_ns(request.header), request.normalized, request.target_id)
+        except Exception as error:  # nothing one request carries may stop the node
+            self._count_internal_error("handling set_target", error)
+            response.success, response.message, response.target_id = False, f"internal error: {error}", ""
         return response
 
     def _on_click(self, point: Point) -> None:
-        side = self.settings.click_box_size
-        ok, message, _ = self._start_target((point.x, point.y, side, side), 0, False, "")
+        try:
+            side = self.settings.click_box_size
+            ok, message, _ = self._request_target((point.x, point.y, side, side), 0, False, "")
+        except Exception as error:  # nothing one message carries may stop the node
+            self._count_internal_error("handling a click", error)
+            return
         log = self.get_logger().info if ok else self.get_logger().warning
         log(f"click at ({point.x:.0f}, {point.y:.0f}): {message}")
 
     def _on_reset(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         del request
+        self.pending_targets.take(timeout=0.0)
         with self.lock:
             if self.session is not None:
                 self.session.stop()
+            self.health.tracking_error = ""
         response.success, response.message = True, "tracking stopped (IDLE)"
         return response
 
-    def _start_target(self, center_box, stamp: int, normalized: bool, target_id: str) -> tuple[bool, str, str]:
-        """Initialise on the frame named by ``stamp`` (0 = latest). Returns (success, message, id)."""
+    def _request_target(self, center_box, stamp: int, normalized: bool, target_id: str) -> tuple[bool, str, str]:
+        """Validate a target request in O(1) and hand it to the worker. Returns (success, message, id).
+
+        The box is checked against the size of the frame named by ``stamp`` (0 = latest); the worker
+        starts the target on that frame before it processes the next one.
+        """
         if self.session is None:
-            return False, self.backend_error, ""
+            return False, self.health.backend_error, ""
         found = self.history.latest() if stamp == 0 else (stamp, self.history.get(stamp))
         if found is None:
             return False, "no image received yet: publish frames before setting a target", ""
-        if found[1] is None:
+        frame_stamp, frame = found
+        if frame is None:
             return False, f"no buffered frame has stamp {stamp} ns (too old or never received)", ""
         try:
-            image = to_rgb(found[1])
-        except ImageConversionError as error:
-            return False, f"the frame stamped {found[0]} ns cannot be decoded: {error}", ""
-        with self.lock:
-            try:
-                box = box_from_center(center_box, image.shape, normalized)
-                new_id = target_id or f"target-{self.next_target_number}"
-                self.session.start(image, box, new_id)
-            except (TargetRequestError, ValueError) as error:
-                return False, f"invalid target: {error}", ""
-            if not target_id:
-                self.next_target_number += 1
-        return True, f"tracking {new_id} from box {tuple(round(v, 1) for v in box)}", new_id
+            validate_label(target_id, "target_id")
+            box = box_from_center(center_box, (frame.height, frame.width), normalized)
+        except TargetRequestError as error:
+            return False, f"invalid target: {error}", ""
+        new_id = target_id
+        if not new_id:
+            new_id, self.next_target_number = f"target-{self.next_target_number}", self.next_target_number + 1
+        self.pending_targets.put(PendingTarget(frame, box, new_id), time.monotonic())
+        box_text = tuple(round(v, 1) for v in box)
+        return True, f"tracking {new_id} from box {box_text} on the frame stamped {frame_stamp} ns", new_id
 
     # --- worker ------------------------------------------------------------------------------
     def _process_loop(self) -> None:
-        while self.running:
+        while not self.stopping.is_set():
             item = self.mailbox.take(timeout=0.1)
-            if item is not None:
+            if item is None:
+                continue
+            try:
+                self._start_pending_target()
                 self._process(*item)
+            except Exception as error:  # nothing one message carries may stop the worker
+                self._count_internal_error("processing a frame", error)
 
-    def _process(self, message: Image | CompressedImage, received: float) -> None:
-        start = time.monotonic()
+    def _start_pending_target(self) -> None:
+        """Start the newest validated request, if any, on its own frame (one start per processed frame)."""
+        pending = self.pending_targets.take(timeout=0.0)
+        if pending is None:
+            return
+        request: PendingTarget = pending[0]
         try:
-            image = to_rgb(message)
+            image = self._decode(request.frame.message)
+            with self.lock:
+                self.session.start(image, request.box, request.target_id)
+                self.health.tracking_error = ""
+        except (ImageConversionError, ValueError) as error:
+            self.health.tracking_error = f"target {request.target_id} not started: {error}"
+            self.get_logger().error(self.health.tracking_error)
+
+    def _decode(self, message: Image | CompressedImage):
+        max_pixels = self.settings.max_input_pixels
+        if isinstance(message, CompressedImage):
+            return compressed_to_rgb(message, max_pixels)
+        return image_to_rgb(message, max_pixels)
+
+    def _process(self, frame: ReceivedFrame, received: float) -> None:
+        start = time.monotonic()
+        message = frame.message
+        try:
+            image = self._decode(message)
         except ImageConversionError as error:
             self._count_bad_input(error, start)
             return
         with self.lock:
-            outcome = self._step(image)
+            outcome = self._step(image, message.header)
         self.detections_pub.publish(detections_message(message.header, outcome, self.settings.class_label))
         done = time.monotonic()
         self.frames_processed += 1
@@ -230,20 +308,23 @@ class TrackerNode(Node):
         self.status_pub.publish(status_message(
             message.header, outcome, latency_ms=latency_ms, processing_ms=processing_ms,
             frames_processed=self.frames_processed, frames_dropped=self.mailbox.dropped, backend=self.backend_name,
-            model=self.model_label, device=self.device_label, message=self.backend_error or self.last_input_error,
+            model=self.model_label, device=self.device_label, message=self.health.summary(done)[1],
         ))
         self._publish_debug(message.header, image, outcome)
 
-    def _step(self, image) -> FrameOutcome:
+    def _step(self, image, header: Header) -> FrameOutcome:
+        """Track one frame; a failure drops the target and is reported until the next target starts."""
         if self.session is None:
             return FrameOutcome(TrackState.ERROR, "", None)
         try:
             outcome = self.session.step(image)
-        except Exception as error:  # a failing backend must not kill the node
-            self.backend_error = f"backend failed while tracking: {error}"
-            self.get_logger().error(self.backend_error, throttle_duration_sec=5.0)
+        except Exception as error:  # a failing frame must not kill the node
+            target_id = self.session.target_id
+            self.health.tracking_error = (f"tracking {target_id} failed on the {image.shape[1]}x{image.shape[0]} "
+                                          f"frame stamped {stamp_ns(header)} ns, target dropped: {error}")
+            self.get_logger().error(self.health.tracking_error, throttle_duration_sec=5.0)
             self.session.stop()
-            return FrameOutcome(TrackState.ERROR, "", None)
+            return FrameOutcome(TrackState.ERROR, target_id, None)
         self.last_outcome = outcome
         return outcome
 
@@ -270,21 +351,22 @@ class TrackerNode(Node):
 
     # --- diagnostics -----------------------------------------------------------------------
     def _publish_diagnostics(self) -> None:
-        now = time.monotonic()
+        try:
+            self.diagnostics_pub.publish(self._diagnostics(time.monotonic()))
+        except Exception as error:  # a timer callback must not stop the node either
+            self._count_internal_error("publishing diagnostics", error)
+
+    def _diagnostics(self, now: float) -> DiagnosticArray:
         state = self._current_state()
         input_hz, output_hz = self.input_rate.rate(now), self.output_rate.rate(now)
-        falling_behind = input_hz > 0 and output_hz < 0.8 * input_hz
-        if self.backend_error:
-            level, summary = "ERROR", self.backend_error
-        elif state == TrackState.LOST:
+        level, summary = self.health.summary(now)  # errors first, then lost, falling behind, bad input
+        if level != "ERROR" and state == TrackState.LOST:
             level, summary = "WARN", "target lost: searching a wider region"
-        elif falling_behind:
+        elif level != "ERROR" and input_hz > 0 and output_hz < 0.8 * input_hz:
             level, summary = "WARN", f"falling behind: {output_hz:.1f} of {input_hz:.1f} Hz processed"
-        elif now - self.last_input_error_time < 5.0:
-            level, summary = "WARN", f"bad input: {self.last_input_error}"
-        else:
-            level, summary = "OK", state.name.lower()
-        outcome = self.last_outcome
+        elif level == "OK":
+            summary = state.name.lower()
+        outcome, health = self.last_outcome, self.health
         values = {
             "state": state.name, "target_id": outcome.target_id if outcome else "",
             "score": f"{outcome.score:.3f}" if outcome and outcome.result else "",
@@ -293,23 +375,26 @@ class TrackerNode(Node):
             "latency_p90_ms": f"{self.latency.percentile(90):.2f}",
             "processing_p50_ms": f"{self.processing.percentile(50):.2f}",
             "frames_processed": self.frames_processed, "frames_dropped": self.mailbox.dropped,
-            "bad_input_frames": self.input_errors, "last_input_error": self.last_input_error,
+            "targets_superseded": self.pending_targets.dropped,
+            "bad_input_frames": health.bad_input.count, "last_input_error": health.bad_input.text,
+            "internal_errors": health.internal.count, "last_internal_error": health.internal.text,
+            "tracking_error": health.tracking_error,
             "backend": self.backend_name, "model": self.model_label, "device": self.device_label,
         }
         array = DiagnosticArray()
         array.header.stamp = self.get_clock().now().to_msg()
         array.status.append(diagnostic_status(
             f"{self.get_name()}: tracker", self.get_fully_qualified_name(), level, summary, values))
-        self.diagnostics_pub.publish(array)
+        return array
 
     def _current_state(self) -> TrackState:
-        if self.backend_error or self.session is None:
+        if self.health.backend_error or self.session is None:
             return TrackState.ERROR
         return self.session.state
 
     def stop(self) -> None:
         """Stop the worker thread (before the executor and rclpy shut down)."""
-        self.running = False
+        self.stopping.set()
         self.worker.join(timeout=5)
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from enum import IntEnum
+
+MAX_STREAK = 10_000  # frames
+MAX_SEARCH_SCALE = 8.0  # times the normal search region
 
 
 class TrackState(IntEnum):
@@ -33,15 +35,17 @@ class LostPolicy:
     max_search_scale: float = 2.5
 
     def validate(self) -> None:
-        """Raise ValueError naming the first inconsistent field."""
+        """Raise ValueError naming the first inconsistent or out-of-range field."""
         if not (0.0 <= self.lost_score <= 1.0 and 0.0 <= self.recover_score <= 1.0):
             raise ValueError("lost_score and recover_score must lie in [0, 1]")
         if self.recover_score < self.lost_score:
             raise ValueError(f"recover_score {self.recover_score} must be >= lost_score {self.lost_score}")
-        if self.lost_frames < 1 or self.recover_frames < 1:
-            raise ValueError("lost_frames and recover_frames must be >= 1")
-        if not (math.isfinite(self.search_step) and self.search_step >= 0 and self.max_search_scale >= 1.0):
-            raise ValueError("search_step must be >= 0 and max_search_scale >= 1")
+        if not (1 <= self.lost_frames <= MAX_STREAK and 1 <= self.recover_frames <= MAX_STREAK):
+            raise ValueError(f"lost_frames and recover_frames must lie in [1, {MAX_STREAK}]")
+        if not 0.0 <= self.search_step <= MAX_SEARCH_SCALE:
+            raise ValueError(f"search_step must lie in [0, {MAX_SEARCH_SCALE:g}]")
+        if not 1.0 <= self.max_search_scale <= MAX_SEARCH_SCALE:
+            raise ValueError(f"max_search_scale must lie in [1, {MAX_SEARCH_SCALE:g}]")
 
 
 class TargetMonitor:

@@ -14,21 +14,31 @@ import cv2
 import numpy as np
 
 Box = tuple[float, float, float, float]
+# Above this crop side (times the image's longer side) the padded crop is never materialised.
+LARGE_CROP_RATIO = 2
 
 
 def sample_target(image: np.ndarray, box: Sequence[float], factor: float, output_size: int) -> tuple[np.ndarray, float]:
     """Square crop of side ``ceil(sqrt(w*h)*factor)`` centred on ``box``, resized to ``output_size``.
 
     Returns the (output_size, output_size, 3) uint8 crop and ``resize_factor = output_size / crop_side``.
+    Crops more than ``LARGE_CROP_RATIO`` times the image's longer side (a whole-image box searched
+    with a widened region) are sampled straight to ``output_size`` instead of padded first: the same
+    bilinear sampling without the official far-side padding quirk, and memory bounded by the image.
     """
     x, y, w, h = box
-    crop_side = math.ceil(math.sqrt(w * h) * factor)
-    if crop_side < 1:
-        raise ValueError(f"box {tuple(box)} is too small to crop")
+    side = math.sqrt(w * h) * factor
+    if not math.isfinite(side) or side <= 0:
+        raise ValueError(f"box {tuple(box)} with factor {factor} gives no croppable region")
+    crop_side = math.ceil(side)
     x1 = round(x + 0.5 * w - crop_side * 0.5)
     y1 = round(y + 0.5 * h - crop_side * 0.5)
     x2, y2 = x1 + crop_side, y1 + crop_side
     height, width = image.shape[:2]
+    if x2 <= 0 or y2 <= 0 or x1 >= width or y1 >= height:
+        raise ValueError(f"box {tuple(box)} does not overlap the {width}x{height} image")
+    if crop_side > LARGE_CROP_RATIO * max(height, width):
+        return _sample_large(image, x1, y1, crop_side, output_size), output_size / crop_side
     x1_pad, y1_pad = max(0, -x1), max(0, -y1)
     x2_pad, y2_pad = max(x2 - width + 1, 0), max(y2 - height + 1, 0)
     crop = image[y1 + y1_pad : y2 - y2_pad, x1 + x1_pad : x2 - x2_pad]
@@ -36,6 +46,14 @@ def sample_target(image: np.ndarray, box: Sequence[float], factor: float, output
         raise ValueError(f"box {tuple(box)} does not overlap the {width}x{height} image")
     padded = cv2.copyMakeBorder(crop, y1_pad, y2_pad, x1_pad, x2_pad, cv2.BORDER_CONSTANT, value=(0, 0, 0))
     return cv2.resize(padded, (output_size, output_size)), output_size / crop_side
+
+
+def _sample_large(image: np.ndarray, x1: int, y1: int, crop_side: int, output_size: int) -> np.ndarray:
+    """Bilinear samples of the square (x1, y1, crop_side) at ``output_size``^2 pixel centres, zeros outside."""
+    scale = crop_side / output_size
+    to_source = np.array([[scale, 0.0, x1 + 0.5 * scale - 0.5], [0.0, scale, y1 + 0.5 * scale - 0.5]])
+    return cv2.warpAffine(image, to_source, (output_size, output_size),
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
 
 class Normalizer:

@@ -42,6 +42,7 @@ class TrackingSession:
         self.target_id = ""
         self._anchor: Box | None = None
         self._appearance: AppearanceCheck | None = None
+        self._frame_size: tuple[int, int] = (0, 0)
 
     @property
     def state(self) -> TrackState:
@@ -51,6 +52,7 @@ class TrackingSession:
         """Initialise on ``box`` (validated by the tracker; raises ValueError, state unchanged)."""
         self.tracker.initialize(image, box)
         self._appearance = AppearanceCheck(image, box)
+        self._frame_size = (image.shape[0], image.shape[1])
         self.target_id, self._anchor = target_id, tuple(float(v) for v in box)
         self.monitor.start()
 
@@ -59,9 +61,12 @@ class TrackingSession:
         self.target_id, self._anchor = "", None
 
     def step(self, image: np.ndarray) -> FrameOutcome:
-        """Track one frame (IDLE: nothing to do)."""
+        """Track one frame (IDLE: nothing to do). ValueError when the frame size differs from the first frame's."""
         if self.monitor.state == TrackState.IDLE:
             return FrameOutcome(TrackState.IDLE, "", None)
+        if (image.shape[0], image.shape[1]) != self._frame_size:
+            height, width = self._frame_size
+            raise ValueError(f"the image size changed from {width}x{height} to {image.shape[1]}x{image.shape[0]}")
         result = self.tracker.track(image, search_scale=self.monitor.search_scale)
         similarity = self._appearance.similarity(image, result.box)
         score = min(result.score, similarity) if result.has_score else similarity

@@ -8,9 +8,21 @@ from collections.abc import Sequence
 from asymtrack_ros.tracking.base import Box
 from asymtrack_ros.tracking.validation import validate_box
 
+MAX_LABEL_LENGTH = 128
+
 
 class TargetRequestError(ValueError):
     """The requested box cannot be tracked (reason in the text)."""
+
+
+def validate_label(text: str, what: str) -> str:
+    """``text`` if it is printable (no control, format or bidi characters) and at most 128 characters."""
+    if len(text) > MAX_LABEL_LENGTH:
+        raise TargetRequestError(f"{what} has {len(text)} characters; at most {MAX_LABEL_LENGTH} are allowed")
+    if not text.isprintable():
+        bad = next(c for c in text if not c.isprintable())
+        raise TargetRequestError(f"{what} holds the non-printable character U+{ord(bad):04X}; use printable text")
+    return text
 
 
 def box_from_center(center_box: Sequence[float], image_shape: Sequence[int], normalized: bool) -> Box:
