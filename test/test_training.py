@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,10 +24,12 @@ from asymtrack_ros.evaluation.datasets import load_dataset, make_sequence
 from asymtrack_ros.models.registry import build_model
 from asymtrack_ros.tracking import create_tracker
 from asymtrack_ros.tracking.preprocessing import map_box_back
+from asymtrack_ros.training import loss_plot
+from asymtrack_ros.training import trainer as trainer_module
 from asymtrack_ros.training.cli import main
 from asymtrack_ros.training.config import GenerateConfig, TrainConfig, load_config, to_dict
 from asymtrack_ros.training.losses import box_loss, flat_map_loss
-from asymtrack_ros.training.trainer import CHECKPOINT, EPOCHS_CSV, SCALARS_CSV, TRAIN_STATE, Trainer
+from asymtrack_ros.training.trainer import CHECKPOINT, EPOCHS_CSV, LOSS_PLOT, SCALARS_CSV, TRAIN_STATE, Trainer
 from asymtrack_ros.training.validate import pair_ious
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,6 +103,30 @@ def test_an_epoch_with_negative_pairs_trains_both_losses(tmp_path: Path) -> None
     assert np.isfinite(stats.flat_loss) and stats.flat_loss > 0 and np.isfinite(stats.loss)
     with (tmp_path / "run" / EPOCHS_CSV).open() as handle:
         assert float(next(csv.DictReader(handle))["flat_loss"]) == pytest.approx(stats.flat_loss)
+
+
+def test_every_epoch_redraws_the_loss_plot(tmp_path: Path, monkeypatch) -> None:
+    videos = _frames_with_absence(tmp_path / "frames")
+    overrides = [f"run.run_dir={tmp_path / 'run'}", "optim.pairs_per_epoch=4", "optim.batch_size=2", "optim.epochs=2",
+                 "sampling.negative_ratio=0.5", "sampling.max_interval=4", "sampling.bin_width=2", "run.threads=1",
+                 "run.log_every=1"]
+    config = load_config(ROOT / "config/train_asymtrack_tiny_synthetic.yaml", overrides)
+    plotted = []
+    monkeypatch.setattr(trainer_module, "plot_losses", lambda *paths: plotted.append(loss_plot.plot_losses(*paths)))
+    Trainer(config, videos, []).fit()
+    run = tmp_path / "run"
+    assert plotted == [True, True]
+    assert (run / LOSS_PLOT).read_bytes().startswith(b"\x89PNG") and not list(run.glob(".*"))
+    steps = loss_plot.read_columns(run / SCALARS_CSV, ("pairs_seen", "loss", "column of a later version"))
+    assert steps["pairs_seen"].tolist() == [2, 4, 6, 8] and np.isfinite(steps["loss"]).all()
+    assert np.isnan(steps["column of a later version"]).all()
+
+
+def test_the_loss_plot_is_skipped_without_matplotlib(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails
+    monkeypatch.setattr(loss_plot, "_have_matplotlib", loss_plot._have_matplotlib.__wrapped__)
+    assert not loss_plot.plot_losses(tmp_path / "s.csv", tmp_path / "e.csv", tmp_path / LOSS_PLOT)
+    assert not (tmp_path / LOSS_PLOT).exists()
 
 
 def test_search_box_inverts_the_trackers_map_back() -> None:
@@ -204,6 +231,7 @@ def test_short_run_lowers_the_loss_writes_loadable_checkpoints_and_resumes(tmp_p
         "run.log_every=1",
     ]
     assert main([*args, "--set", "optim.epochs=5"]) == 0
+    assert (run_dir / LOSS_PLOT).stat().st_size > 0
     losses = _losses(run_dir)
     assert len(losses) == 5 and losses[-1] < losses[0]
     state = torch.load(run_dir / TRAIN_STATE, weights_only=True)

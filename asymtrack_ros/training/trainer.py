@@ -9,6 +9,7 @@ Run directory contents:
 * ``scalars.csv`` (every ``log_every`` iterations), ``config.json`` and ``epochs.csv``, per epoch: losses, mean
   IoU, pairs/s, the samples per bin ``n_i``, the largest loss scale used, the success threshold ``tau`` and rates
   ``p_i`` measured on the epoch, and the ``d`` and ``q_i`` the scheduler set from them for the next epoch.
+* ``loss.png``: the loss curve of ``scalars.csv`` and ``epochs.csv``, redrawn after each epoch.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from asymtrack_ros.evaluation.datasets import Sequence
 from asymtrack_ros.models.registry import build_model, checkpoint_filter_for
 from asymtrack_ros.tracking.torch_backend import resolve_device
 from asymtrack_ros.training.config import TrainConfig, to_dict
+from asymtrack_ros.training.loss_plot import plot_losses
 from asymtrack_ros.training.losses import BoxLoss, box_loss, flat_map_loss
 from asymtrack_ros.training.sstrack import SuccessAwareScheduler
 
@@ -44,6 +46,7 @@ CHECKPOINT = "checkpoint.pth"
 TRAIN_STATE = "train_state.pth"
 SCALARS_CSV = "scalars.csv"
 EPOCHS_CSV = "epochs.csv"
+LOSS_PLOT = "loss.png"
 SCALAR_FIELDS = ("epoch", "iteration", "pairs_seen", "loss", "l1", "giou", "iou", "lr", "pairs_per_s", "elapsed_s")
 
 
@@ -153,6 +156,7 @@ class Trainer:
             history.append(self.train_epoch(self.epoch))
             self.epoch += 1
             self.save()
+            plot_losses(self.run_dir / SCALARS_CSV, self.run_dir / EPOCHS_CSV, self.run_dir / LOSS_PLOT)
         return history
 
     def train_epoch(self, epoch: int) -> EpochStats:
