@@ -1,0 +1,47 @@
+"""Shared ``argparse`` setup of the command-line tools: defaults shown in ``--help``, examples and ``--version``."""
+
+from __future__ import annotations
+
+import argparse
+import textwrap
+from collections.abc import Sequence
+from importlib import metadata
+
+DISTRIBUTION = "asymtrack_ros"
+
+
+def package_version() -> str:
+    """The installed distribution's version, else the source tree's ``asymtrack_ros.__version__``."""
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        from asymtrack_ros import __version__
+
+        return __version__
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Keeps the description's and epilog's line breaks; appends ``(default: ...)`` unless the default is unset
+    (``None``), off (``False``) or empty: the help text of such an option says what happens without it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False or action.default == []:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def command_parser(
+    prog: str, description: str, examples: Sequence[str] = (), notes: str = ""
+) -> argparse.ArgumentParser:
+    """A parser with :class:`HelpFormatter`, ``--version`` and an epilog of ``notes`` followed by ``examples``.
+
+    An example may span lines (end continued ones with `` \\``); its lines are indented as one block.
+    """
+    parts = [notes] if notes else []
+    if examples:
+        parts.append("examples:\n" + "\n".join(textwrap.indent(example, "  ") for example in examples))
+    parser = argparse.ArgumentParser(
+        prog=prog, description=description, epilog="\n\n".join(parts) or None, formatter_class=HelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    return parser
