@@ -73,8 +73,9 @@ def test_splits_keep_groups_together_and_hold_some_out() -> None:
 
 
 def test_layout_labels_and_loader(library: AssetLibrary, tmp_path: Path) -> None:
-    names = generate_dataset(tmp_path, library, 3, "train", seed=1, config=SMALL, workers=2)
-    assert (tmp_path / "list.txt").read_text().split() == names
+    reported: list[str] = []
+    names = generate_dataset(tmp_path, library, 3, "train", seed=1, config=SMALL, workers=2, progress=reported.append)
+    assert (tmp_path / "list.txt").read_text().split() == names == sorted(reported)
     sequences = load_dataset(tmp_path, "got10k")
     assert [s.name for s in sequences] == names
     for sequence in sequences:

@@ -7,6 +7,7 @@ import csv
 import functools
 import json
 import logging
+import re
 from pathlib import Path
 
 import cv2
@@ -376,7 +377,9 @@ def test_main_end_to_end(
     assert summary["trackers"]["exact"]["auc"] == pytest.approx(PERFECT_AUC)
     assert summary["trackers"]["shifted"]["auc"] == pytest.approx(HALF_OVERLAP_AUC)
     assert summary["trackers"]["shifted"]["precision"] == 1.0
-    assert "shifted" in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert "shifted" in printed.out
+    assert re.search(r"^asymtrack-eval: (\d+)/\1 \(100%\) .* \| shifted \[\d+/\d+\] .*: AUC ", printed.err, re.M)
     for plot in PLOTS:
         assert (out / plot.filename).stat().st_size > 0
 

@@ -1,13 +1,4 @@
-"""``asymtrack-bench``: several backend/model/variant combos side by side, same frames, one process.
-
-Example (the acceptance table)::
-
-    asymtrack-bench --combo torch:asymtrack:tiny --combo onnx:asymtrack:tiny:fp32 \\
-        --combo onnx:asymtrack:tiny:int8 --combo opencv:csrt --threads 2 --out bench.json
-
-Every combo first warms up, then the combos take turns over ``--rounds`` full passes of the sequence
-(so that host load spreads over all of them); the per-frame samples of all rounds are pooled.
-"""
+"""``asymtrack-bench``: several backend/model/variant combos side by side, same frames, one process."""
 
 from __future__ import annotations
 
@@ -26,8 +17,19 @@ from asymtrack_ros.benchmark.combos import Combo, TrackerFactory, parse_combo
 from asymtrack_ros.benchmark.measure import Measurement, network_times, rss_mb
 from asymtrack_ros.benchmark.report import markdown_table
 from asymtrack_ros.benchmark.sources import FrameSequence, select_sequence
+from asymtrack_ros.cli_support import command_parser
 from asymtrack_ros.models.config import canonical_variant
 from asymtrack_ros.tracking.siamese import SiameseTracker
+
+NOTES = (
+    "Every combo first warms up, then the combos take turns over --rounds full passes of the sequence\n"
+    "(so that host load spreads over all of them); the per-frame samples of all rounds are pooled."
+)
+EXAMPLES = (
+    "asymtrack-bench --combo torch:asymtrack:tiny --combo onnx:asymtrack:tiny:fp32 \\\n"
+    "    --combo onnx:asymtrack:tiny:int8 --combo opencv:csrt --threads 2 --out bench.json",
+    "asymtrack-bench --combo onnx:models/asymtrack-tiny --video clip.mp4 --init-box 100,80,60,40 --no-spin",
+)
 
 
 def cpu_name() -> str:
@@ -109,13 +111,16 @@ def _combo_option(text: str) -> Combo:
         raise argparse.ArgumentTypeError(str(error)) from error
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="asymtrack-bench", description=__doc__.split("\n\n")[0])
+def build_parser() -> argparse.ArgumentParser:
+    """The ``asymtrack-bench`` command line."""
+    parser = command_parser(
+        "asymtrack-bench", "Benchmark tracker combos side by side on the same frames, in one process.", EXAMPLES, NOTES
+    )
     parser.add_argument("--combo", action="append", type=_combo_option, required=True,
                         help="torch:MODEL:VARIANT, onnx:MODEL:VARIANT[:fp32|fp16|int8], onnx:MODEL_DIR, "
                              "opencv:csrt|kcf|mil (repeat)")
     parser.add_argument("--video", help="benchmark on this video instead of the reference/generated frames")
-    parser.add_argument("--init-box", type=lambda s: tuple(float(v) for v in s.split(",")),
+    parser.add_argument("--init-box", type=lambda s: tuple(float(v) for v in s.split(",")), metavar="X,Y,W,H",
                         help="x,y,w,h on the video's first frame (default: a centred box)")
     parser.add_argument("--source", choices=("auto", "reference", "generated"), default="auto",
                         help="frames without --video: the reference Megamind frames (auto: when present) or generated")
@@ -123,12 +128,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--rounds", type=int, default=3, help="passes over the sequence per combo")
     parser.add_argument("--warmup", type=int, default=5, help="warm-up frames per combo (not timed)")
     parser.add_argument("--threads", type=int, default=2, help="torch, onnxruntime and OpenCV threads")
-    parser.add_argument("--device", default="cpu", help="device of the network backends")
+    parser.add_argument("--device", default="cpu", help="device of the network backends (cpu, cuda, cuda:N)")
     parser.add_argument("--no-spin", action="store_true",
                         help="idle worker threads sleep instead of spinning (OMP_WAIT_POLICY=PASSIVE for torch, "
                              "onnxruntime allow_spinning=0): fairer on a CPU shared with other busy processes")
     parser.add_argument("--weights", action="append", type=_weights_option, default=[],
-                        help="MODEL:VARIANT=CHECKPOINT (default: seeded random weights, fine for speed)")
+                        metavar="MODEL:VARIANT=CHECKPOINT",
+                        help="weights of a model (default: seeded random weights, fine for speed; repeat)")
     parser.add_argument("--export-dir", help="keep exported model directories here (default: a temporary one)")
     parser.add_argument("--seed", type=int, default=0, help="seed of random weights and the generated sequence")
     parser.add_argument("--out", help="write the JSON results here")
@@ -137,7 +143,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: prints the markdown table, optionally writes JSON."""
-    parser = _parser()
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.no_spin:
         if "torch" in sys.modules:

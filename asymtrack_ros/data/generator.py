@@ -20,6 +20,7 @@ import functools
 import json
 import math
 import multiprocessing
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -480,8 +481,12 @@ def generate_dataset(
     config: GeneratorConfig | None = None,
     workers: int | None = None,
     leave_view: str = "random",
+    progress: Callable[[str], None] | None = None,
 ) -> list[str]:
-    """Generate ``num_sequences`` sequences in parallel (resumable), then write ``list.txt`` and ``sources.json``."""
+    """Generate ``num_sequences`` sequences in parallel (resumable), then write ``list.txt`` and ``sources.json``.
+
+    ``progress`` is called with each sequence's name as soon as it is written.
+    """
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
     out_dir = Path(out_dir)
@@ -491,12 +496,19 @@ def generate_dataset(
     workers = workers or multiprocessing.cpu_count()
     if workers > 1:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            names = sorted(pool.imap_unordered(_generate_task, tasks))
+            names = sorted(_reported(pool.imap_unordered(_generate_task, tasks), progress))
     else:
-        names = sorted(map(_generate_task, tasks))
+        names = sorted(_reported(map(_generate_task, tasks), progress))
     (out_dir / "list.txt").write_text("\n".join(names) + "\n")
     write_sources(out_dir, names)
     return names
+
+
+def _reported(names: Iterable[str], progress: Callable[[str], None] | None) -> Iterator[str]:
+    for name in names:
+        if progress is not None:
+            progress(name)
+        yield name
 
 
 def write_sources(out_dir: Path, names: list[str]) -> None:

@@ -1,10 +1,5 @@
 """``asymtrack-eval``: one-pass evaluation of one or more trackers on a dataset directory.
 
-Example::
-
-    asymtrack-eval --dataset /data/LaSOT --tracker asym=onnx:model=asymtrack,variant=tiny \\
-        --tracker hit=torch:model=hit,device=cpu --out eval/lasot --max-sequences 10
-
 Each ``--tracker NAME=BACKEND[:key=value,...]`` becomes ``create_tracker(BACKEND, key=value, ...)``; values are
 read as JSON scalars when they parse (``2``, ``0.5``, ``true``, ``null``) and kept as strings otherwise.
 """
@@ -18,11 +13,20 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
+from asymtrack_ros.cli_support import command_parser
 from asymtrack_ros.evaluation.datasets import FORMATS, DatasetError, load_dataset
 from asymtrack_ros.evaluation.ope import TrackerFactory, run_ope
 from asymtrack_ros.evaluation.report import write_report
+from asymtrack_ros.progress import Progress
 
 TrackerSpec = tuple[str, str, dict[str, object]]  # name, backend, create_tracker keyword arguments
+TRACKER_METAVAR = "NAME=BACKEND[:key=value,...]"
+EXAMPLES = (
+    "asymtrack-eval --dataset /data/LaSOT --out eval/lasot --max-sequences 10 \\\n"
+    "    --tracker asym=onnx:model=asymtrack,variant=tiny --tracker hit=torch:model=hit,device=cpu",
+    "asymtrack-eval --dataset data/synthetic-heldout --format got10k --out eval/heldout \\\n"
+    "    --tracker ours=onnx:model_dir=models/asymtrack-tiny --tracker csrt=opencv:algorithm=csrt",
+)
 
 
 def parse_tracker_spec(spec: str) -> TrackerSpec:
@@ -54,15 +58,24 @@ def run_evaluation(
     fmt: str = "auto",
     max_sequences: int | None = None,
     skip_sequences: int = 0,
+    show_progress: bool = False,
 ) -> dict:
-    """Load the dataset, run every tracker over it and write the report; returns the summary."""
+    """Load the dataset, run every tracker over it and write the report; returns the summary.
+
+    With ``show_progress`` a progress line on stderr counts tracker x sequence runs; otherwise each is logged.
+    """
     sequences = load_dataset(dataset, fmt, max_sequences, skip_sequences)
-    return write_report(out_dir, run_ope(factories, sequences), dataset=Path(dataset).name)
+    if show_progress:
+        with Progress(len(factories) * len(sequences), "asymtrack-eval") as progress:
+            results = run_ope(factories, sequences, progress.advance)
+    else:
+        results = run_ope(factories, sequences)
+    return write_report(out_dir, results, dataset=Path(dataset).name)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``asymtrack-eval``."""
-    parser = _parser()
+    parser = build_parser()
     args = parser.parse_args(argv)
     names = [name for name, _, _ in args.tracker]
     if len(set(names)) != len(names):
@@ -71,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         summary = run_evaluation(
             args.dataset, args.out, tracker_factories(args.tracker), args.format, args.max_sequences,
-            args.skip_sequences,
+            args.skip_sequences, show_progress=True,
         )
     except DatasetError as error:
         parser.error(str(error))
@@ -79,26 +92,24 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="asymtrack-eval",
-        description="One-pass evaluation of trackers on a GOT-10k, LaSOT, OTB-100 or UAV123 directory.",
-        epilog="Tracker options are passed to create_tracker(BACKEND, key=value, ...); values parse as JSON "
-        "scalars (2, 0.5, true, null) when they can, else stay strings.",
+def build_parser() -> argparse.ArgumentParser:
+    """The ``asymtrack-eval`` command line."""
+    parser = command_parser(
+        "asymtrack-eval",
+        "One-pass evaluation of trackers on a GOT-10k, LaSOT, OTB-100 or UAV123 directory.",
+        EXAMPLES,
+        "Tracker options are passed to create_tracker(BACKEND, key=value, ...); values parse as JSON scalars\n"
+        "(2, 0.5, true, null) when they can, else stay strings.",
     )
     parser.add_argument("--dataset", required=True, type=Path, help="dataset directory (GOT-10k: a split folder)")
-    parser.add_argument("--format", default="auto", choices=("auto", *FORMATS), help="dataset layout (default auto)")
-    parser.add_argument(
-        "--tracker",
-        required=True,
-        action="append",
-        type=parse_tracker_spec,
-        metavar="NAME=BACKEND[:key=value,...]",
-        help="tracker to evaluate, repeat to compare several",
-    )
+    parser.add_argument("--format", default="auto", choices=("auto", *FORMATS),
+                        help="dataset layout (auto: recognised from the files)")
+    parser.add_argument("--tracker", required=True, action="append", type=parse_tracker_spec, metavar=TRACKER_METAVAR,
+                        help="tracker to evaluate, repeat to compare several")
     parser.add_argument("--out", required=True, type=Path, help="output directory for CSV, JSON and plots")
-    parser.add_argument("--max-sequences", type=_positive_int, help="evaluate only the first N sequences")
-    parser.add_argument("--skip-sequences", type=int, default=0, help="leave out the first N sequences first")
+    parser.add_argument("--max-sequences", type=_positive_int, metavar="N",
+                        help="evaluate only the first N sequences (default: all)")
+    parser.add_argument("--skip-sequences", type=int, default=0, metavar="N", help="leave out the first N sequences")
     return parser
 
 

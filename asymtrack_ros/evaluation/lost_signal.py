@@ -1,9 +1,7 @@
 """How well the lost-target signal tracks reality: LOST rate and confidence on visible vs absent frames.
 
 Runs a TrackingSession (tracker + lost monitor + appearance check) over every sequence and splits the
-frames by the ground truth's absence flags:
-
-    python -m asymtrack_ros.evaluation.lost_signal --dataset DIR --tracker csrt=opencv:algorithm=csrt
+frames by the ground truth's absence flags (``python -m asymtrack_ros.evaluation.lost_signal --help``).
 """
 
 from __future__ import annotations
@@ -13,7 +11,8 @@ import json
 
 import numpy as np
 
-from asymtrack_ros.evaluation.cli import parse_tracker_spec, tracker_factories
+from asymtrack_ros.cli_support import command_parser
+from asymtrack_ros.evaluation.cli import TRACKER_METAVAR, parse_tracker_spec, tracker_factories
 from asymtrack_ros.evaluation.datasets import Sequence, load_dataset
 from asymtrack_ros.tracking.monitor import LostPolicy, TrackState
 from asymtrack_ros.tracking.session import TrackingSession
@@ -42,14 +41,34 @@ def summarize(records: list[tuple[bool, bool, float, float]]) -> dict[str, dict[
     return summary
 
 
+PROG = "python -m asymtrack_ros.evaluation.lost_signal"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of this module."""
+    parser = command_parser(
+        PROG,
+        "LOST rate, mean confidence and mean tracker score of a tracker on the visible and the absent frames\n"
+        "of a dataset, as JSON.",
+        (f"{PROG} --dataset data/synthetic-heldout --tracker csrt=opencv:algorithm=csrt",
+         f"{PROG} --dataset data/synthetic-heldout --lost-score 0.3 --recover-score 0.5 \\\n"
+         "    --tracker ours=onnx:model_dir=models/asymtrack-tiny"),
+    )
+    parser.add_argument("--dataset", required=True, help="dataset directory (any asymtrack-eval format)")
+    parser.add_argument("--tracker", required=True, type=parse_tracker_spec, metavar=TRACKER_METAVAR,
+                        help="the tracker, as in asymtrack-eval")
+    parser.add_argument("--max-sequences", type=int, metavar="N", help="use at most N sequences (default: all)")
+    parser.add_argument("--skip-sequences", type=int, default=0, metavar="N", help="leave out the first N sequences")
+    parser.add_argument("--lost-score", type=float, default=LostPolicy.lost_score,
+                        help=f"score under which the target counts as lost ({LostPolicy.lost_frames} frames running)")
+    parser.add_argument("--recover-score", type=float, default=LostPolicy.recover_score,
+                        help=f"score from which a lost target is found ({LostPolicy.recover_frames} frames running)")
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", required=True)
-    parser.add_argument("--tracker", required=True, type=parse_tracker_spec, help="NAME=BACKEND[:key=value,...]")
-    parser.add_argument("--max-sequences", type=int)
-    parser.add_argument("--skip-sequences", type=int, default=0, help="leave out the first N sequences")
-    parser.add_argument("--lost-score", type=float, default=LostPolicy.lost_score)
-    parser.add_argument("--recover-score", type=float, default=LostPolicy.recover_score)
+    """Print :func:`summarize` of every frame of the dataset as JSON."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     factory = next(iter(tracker_factories([args.tracker]).values()))
     policy = LostPolicy(lost_score=args.lost_score, recover_score=args.recover_score)

@@ -67,8 +67,15 @@ def run_sequence(tracker: Tracker, sequence: Sequence, tracker_name: str) -> Seq
     return SequenceResult(tracker_name, sequence.name, init_frame, boxes, confidences, timings_ms, scores)
 
 
-def run_ope(factories: Mapping[str, TrackerFactory], sequences: Iterable[Sequence]) -> dict[str, list[SequenceResult]]:
-    """Every named tracker run over every sequence: results by tracker name, in sequence order."""
+def run_ope(
+    factories: Mapping[str, TrackerFactory],
+    sequences: Iterable[Sequence],
+    progress: Callable[[str], None] = logger.info,
+) -> dict[str, list[SequenceResult]]:
+    """Every named tracker run over every sequence: results by tracker name, in sequence order.
+
+    ``progress`` receives a line per finished tracker and sequence (tracker, sequence, AUC, fps).
+    """
     sequences = list(sequences)
     results: dict[str, list[SequenceResult]] = {}
     for name, factory in factories.items():
@@ -77,9 +84,9 @@ def run_ope(factories: Mapping[str, TrackerFactory], sequences: Iterable[Sequenc
         for position, sequence in enumerate(sequences, start=1):
             result = run_sequence(tracker, sequence, name)
             results[name].append(result)
-            progress = f"{name} [{position}/{len(sequences)}] {sequence.name}"
             fps = timing_summary(result.tracked_timings_ms)["fps"]
-            logger.info("%s: AUC %.3f, %.1f fps", progress, result.scores.auc, fps)
+            auc = result.scores.auc
+            progress(f"{name} [{position}/{len(sequences)}] {sequence.name}: AUC {auc:.3f}, {fps:.1f} fps")
     return results
 
 

@@ -2,10 +2,8 @@
 
 Runs the tracker once over each sequence (one-pass, as ``asymtrack-eval``) with raw scores and labels every
 tracked frame *on target* when the target is visible and the box overlaps it by more than ``--min-iou``;
-prints the fitted slope and intercept as JSON with the ``asymtrack-export`` flag that records them:
-
-    python -m asymtrack_ros.evaluation.score_calibration --dataset DIR --skip-sequences 12 \\
-        --tracker ours=onnx:model_dir=models/asymtrack-tiny
+prints the fitted slope and intercept as JSON with the ``asymtrack-export`` flag that records them
+(``python -m asymtrack_ros.evaluation.score_calibration --help``).
 """
 
 from __future__ import annotations
@@ -15,7 +13,8 @@ import json
 
 import numpy as np
 
-from asymtrack_ros.evaluation.cli import parse_tracker_spec, tracker_factories
+from asymtrack_ros.cli_support import command_parser
+from asymtrack_ros.evaluation.cli import TRACKER_METAVAR, parse_tracker_spec, tracker_factories
 from asymtrack_ros.evaluation.datasets import load_dataset
 from asymtrack_ros.evaluation.metrics import iou
 from asymtrack_ros.evaluation.ope import SequenceResult, run_sequence
@@ -32,13 +31,31 @@ def labelled_scores(
     return result.confidences[tracked], on_target
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", required=True)
-    parser.add_argument("--tracker", required=True, type=parse_tracker_spec, help="NAME=BACKEND[:key=value,...]")
-    parser.add_argument("--skip-sequences", type=int, default=0, help="leave out the first N (e.g. a test part)")
-    parser.add_argument("--max-sequences", type=int, help="use at most N sequences after the skipped ones")
+PROG = "python -m asymtrack_ros.evaluation.score_calibration"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of this module."""
+    parser = command_parser(
+        PROG,
+        "Fit the Platt scaling of a network tracker's score on labelled sequences; prints slope, intercept\n"
+        "and the asymtrack-export --score-calibration flag that records them, as JSON.",
+        (f"{PROG} --dataset DIR --skip-sequences 12 --tracker ours=onnx:model_dir=models/asymtrack-tiny",),
+    )
+    parser.add_argument("--dataset", required=True, help="dataset directory (any asymtrack-eval format)")
+    parser.add_argument("--tracker", required=True, type=parse_tracker_spec, metavar=TRACKER_METAVAR,
+                        help="a torch or onnx tracker, as in asymtrack-eval")
+    parser.add_argument("--skip-sequences", type=int, default=0, metavar="N",
+                        help="leave out the first N sequences (e.g. a test part)")
+    parser.add_argument("--max-sequences", type=int, metavar="N",
+                        help="use at most N sequences after the skipped ones (default: all)")
     parser.add_argument("--min-iou", type=float, default=0.3, help="overlap above which a frame is on target")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the fitted calibration as JSON."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     name, factory = next(iter(tracker_factories([args.tracker]).items()))
     tracker = factory()

@@ -1,4 +1,4 @@
-"""``asymtrack-export CHECKPOINT --model asymtrack --variant tiny --out DIR [--precision fp32|fp16|int8]``."""
+"""``asymtrack-export``: a tracker checkpoint as an ONNX model directory (template.onnx, search.onnx, model.json)."""
 
 from __future__ import annotations
 
@@ -7,45 +7,60 @@ import logging
 import sys
 
 from asymtrack_ros.checkpoint import CheckpointError
+from asymtrack_ros.cli_support import command_parser
 from asymtrack_ros.export.graphs import ExportError
 from asymtrack_ros.export.pipeline import export_model
 from asymtrack_ros.tracking.box_smoothing import NO_SMOOTHING, BoxSmoothing
 from asymtrack_ros.tracking.confidence import IDENTITY, ScoreCalibration
 from asymtrack_ros.tracking.model_dir import MIN_OPSET, PRECISIONS
 
+EXAMPLES = (
+    "asymtrack-export AsymTrack_ep0300.pth.tar --model asymtrack --variant tiny --out models/asymtrack-tiny",
+    "asymtrack-export runs/tiny/checkpoint.pth --out models/tiny-int8 --precision int8 --hold-score 0.6",
+    "asymtrack-export --random-init --model hit --variant small --out /tmp/hit-small",
+)
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="asymtrack-export",
-        description="Export a tracker checkpoint ({'net': state_dict}, official or ours) to an ONNX model directory "
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``asymtrack-export`` command line."""
+    parser = command_parser(
+        "asymtrack-export",
+        "Export a tracker checkpoint ({'net': state_dict}, official or ours) to an ONNX model directory\n"
         "(template.onnx, search.onnx, model.json), validated against PyTorch.",
+        EXAMPLES,
     )
     parser.add_argument("checkpoint", nargs="?", help="checkpoint file (omit with --random-init)")
     parser.add_argument("--model", default="asymtrack", help="model family (asymtrack, hit)")
     parser.add_argument("--variant", default="tiny", help="tiny|small|base (or t|s|b)")
     parser.add_argument("--out", required=True, help="model directory to write")
-    parser.add_argument("--precision", choices=PRECISIONS, default="fp32")
+    parser.add_argument("--precision", choices=PRECISIONS, default="fp32", help="weight and activation precision")
     parser.add_argument("--random-init", action="store_true", help="seeded random weights (tests, speed runs)")
     parser.add_argument("--seed", type=int, default=0, help="seed of --random-init")
-    parser.add_argument("--opset", type=int, default=MIN_OPSET)
+    parser.add_argument("--opset", type=int, default=MIN_OPSET, help=f"ONNX opset version (at least {MIN_OPSET})")
     parser.add_argument("--tolerance", type=float, default=1e-4, help="max abs diff allowed vs PyTorch")
     parser.add_argument("--calibration-samples", type=int, default=32,
                         help="generated crops for int8 calibration and the fp16 range check")
-    smoothing = parser.add_argument_group("box smoothing recorded in model.json (box_smoothing.py; default: none)")
-    smoothing.add_argument("--window-influence", type=float, default=NO_SMOOTHING.window_influence)
-    smoothing.add_argument("--size-update-rate", type=float, default=NO_SMOOTHING.size_update_rate)
-    smoothing.add_argument("--max-scale-step", type=float, default=NO_SMOOTHING.max_scale_step)
-    smoothing.add_argument("--hold-score", type=float, default=NO_SMOOTHING.hold_score)
+    smoothing = parser.add_argument_group(
+        "box smoothing recorded in model.json (see asymtrack_ros/tracking/box_smoothing.py; defaults: off)"
+    )
+    smoothing.add_argument("--window-influence", type=float, default=NO_SMOOTHING.window_influence,
+                           help="weight w of the Hann window on the corner maps, in [0, 1] (0: off)")
+    smoothing.add_argument("--size-update-rate", type=float, default=NO_SMOOTHING.size_update_rate,
+                           help="share r of a size change applied per frame (times the score), in (0, 1] (1: off)")
+    smoothing.add_argument("--max-scale-step", type=float, default=NO_SMOOTHING.max_scale_step,
+                           help="largest width/height change factor per frame, >= 1 (inf: off)")
+    smoothing.add_argument("--hold-score", type=float, default=NO_SMOOTHING.hold_score,
+                           help="below this score the box stays where it was, in [0, 1] (0: off)")
     parser.add_argument("--score-calibration", type=float, nargs=2, metavar=("SLOPE", "INTERCEPT"),
                         default=(IDENTITY.slope, IDENTITY.intercept),
-                        help="Platt scaling of the score recorded in model.json (asymtrack_ros.evaluation."
-                             "score_calibration fits it); default: raw scores")
+                        help="Platt scaling of the score recorded in model.json, as fitted by python -m "
+                             "asymtrack_ros.evaluation.score_calibration (1 0: raw scores)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; exit status 1 with a one-line reason when the export fails."""
-    parser = _parser()
+    parser = build_parser()
     args = parser.parse_args(argv)
     if (args.checkpoint is None) == (not args.random_init):
         parser.error("give exactly one of CHECKPOINT or --random-init")

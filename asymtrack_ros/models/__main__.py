@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from asymtrack_ros.cli_support import command_parser
 from asymtrack_ros.models.registry import available_models, build_model
 
 
@@ -23,11 +24,20 @@ def parameter_counts() -> list[dict[str, object]]:
     return rows
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of this module."""
+    parser = command_parser(
+        "python -m asymtrack_ros.models", __doc__.splitlines()[0], ("python -m asymtrack_ros.models --json",)
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the parameter counts as a table or JSON."""
+    args = build_parser().parse_args(argv)
     rows = parameter_counts()
-    if parser.parse_args(argv).json:
+    if args.json:
         print(json.dumps(rows, indent=2))
         return 0
     print(f"{'model':<10} {'variant':<7} {'params':>12} {'fused':>12}")

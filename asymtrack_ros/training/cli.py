@@ -1,10 +1,5 @@
-"""``asymtrack-train CONFIG``: train a tracker (AsymTrack, HiT) with SSTrack or random pair sampling.
+"""``asymtrack-train``: train a tracker (AsymTrack, HiT) with SSTrack or random pair sampling.
 
-Example (the default model; run it again after an interruption and it resumes)::
-
-    asymtrack-train config/train_asymtrack_tiny_synthetic.yaml --device cpu --threads 1
-
-``--set section.key=value`` overrides any config entry, e.g. ``--set optim.epochs=10 --set sampling.mode=random``.
 A ``generate`` section makes its synthetic dataset first when the dataset's ``list.txt`` is missing.
 """
 
@@ -15,12 +10,20 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
+from asymtrack_ros.cli_support import command_parser
 from asymtrack_ros.data.assets import DEFAULT_CACHE, fetch_assets
 from asymtrack_ros.data.datasets import SourceConfig, load_sources
 from asymtrack_ros.data.generator import generate_dataset
 from asymtrack_ros.evaluation.datasets import DatasetError
+from asymtrack_ros.progress import Progress
 from asymtrack_ros.training.config import GenerateConfig, TrainConfig, load_config
-from asymtrack_ros.training.trainer import Trainer
+from asymtrack_ros.training.trainer import EPOCHS_CSV, LOSS_PLOT, SCALARS_CSV, Trainer
+
+EXAMPLES = (
+    "asymtrack-train config/train_asymtrack_tiny_synthetic.yaml --device cpu --threads 1",
+    "asymtrack-train config/train_asymtrack_tiny_synthetic.yaml --run-dir runs/short \\\n"
+    "    --set optim.epochs=10 --set sampling.mode=random",
+)
 
 
 def ensure_generated(generate: GenerateConfig) -> SourceConfig:
@@ -31,15 +34,17 @@ def ensure_generated(generate: GenerateConfig) -> SourceConfig:
         logging.getLogger(__name__).info(
             "generating %d %s sequences into %s", generate.num_sequences, generate.split, root
         )
-        generate_dataset(
-            root,
-            library,
-            generate.num_sequences,
-            generate.split,
-            generate.seed,
-            generate.generator,
-            generate.workers or None,
-        )
+        with Progress(generate.num_sequences, "generating") as progress:
+            generate_dataset(
+                root,
+                library,
+                generate.num_sequences,
+                generate.split,
+                generate.seed,
+                generate.generator,
+                generate.workers or None,
+                progress=progress.advance,
+            )
     return SourceConfig("got10k", str(root))
 
 
@@ -54,15 +59,30 @@ def train(config: TrainConfig) -> Trainer:
     return trainer
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``asymtrack-train``."""
-    parser = argparse.ArgumentParser(prog="asymtrack-train", description=__doc__.splitlines()[0].split(": ", 1)[1])
+def build_parser() -> argparse.ArgumentParser:
+    """The ``asymtrack-train`` command line."""
+    parser = command_parser(
+        "asymtrack-train",
+        "Train a tracker (AsymTrack, HiT) with SSTrack or random pair sampling.",
+        EXAMPLES,
+        "Run the same command again after an interruption and it resumes from the run directory.\n"
+        "--set section.key=value overrides any config entry. A 'generate' section makes its synthetic\n"
+        "dataset first when the dataset's list.txt is missing. The run directory gets the checkpoints,\n"
+        f"{SCALARS_CSV}, {EPOCHS_CSV} and {LOSS_PLOT} (the loss curve, redrawn after every epoch).",
+    )
     parser.add_argument("config", type=Path, help="YAML or JSON training config (see config/train_*.yaml)")
     parser.add_argument("--run-dir", help="output directory (overrides run.run_dir)")
     parser.add_argument("--device", help="cpu, cuda, cuda:N or auto (overrides run.device)")
     parser.add_argument("--threads", type=int, help="torch CPU threads (overrides run.threads)")
     parser.add_argument("--workers", type=int, help="data loader processes (overrides run.workers)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config entry")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config entry, e.g. optim.epochs=10 (repeat for several)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``asymtrack-train``."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     try:
