@@ -10,7 +10,7 @@ the load fails if such an object sits inside the weights.
 from __future__ import annotations
 
 import pickle
-import zipfile
+import tarfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -46,11 +46,13 @@ def read_checkpoint(path: str | Path) -> StateDict:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
+    if tarfile.is_tarfile(path):  # torch's reader of this format would extract the archive
+        raise CheckpointError(f"checkpoint {path} uses the tar format of PyTorch < 0.4, which is not supported")
     try:
         content = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
         content = _load_restricted(path)
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as error:
+    except Exception as error:  # a broken file fails in many ways
         raise CheckpointError(f"checkpoint {path} is truncated or corrupt: {error}") from error
     state = content["net"] if isinstance(content, Mapping) and "net" in content else content
     refused = _refused_inside(state, "net")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import pickle
 import pickletools
 import re
 import struct
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -181,6 +183,17 @@ def test_a_pickle_cannot_patch_torch_classes_to_write_files(tmp_path: Path, monk
     finally:
         if "dump_patches" in vars(torch.TypedStorage):
             del torch.TypedStorage.dump_patches
+
+
+def test_the_pre_0_4_tar_format_is_refused_before_torch_extracts_it(tmp_path: Path) -> None:
+    path = tmp_path / "old.pth"
+    with tarfile.open(path, "w") as archive:
+        for name in ("storages", "tensors", "pickle"):
+            member = tarfile.TarInfo(name)
+            member.size = 2
+            archive.addfile(member, io.BytesIO(b"N."))
+    with pytest.raises(CheckpointError, match=r"old\.pth uses the tar format of PyTorch < 0\.4"):
+        read_checkpoint(path)
 
 
 @pytest.mark.parametrize("legacy", [False, True], ids=["zip", "legacy"])
