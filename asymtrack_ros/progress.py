@@ -27,7 +27,7 @@ class Progress:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.total, self.label, self.done = total, label, 0
-        self.stream = stream or sys.stderr
+        self.stream = sys.stderr if stream is None else stream
         self.interactive = self.stream.isatty()
         self.interval_s, self._clock = interval_s, clock
         self._start = clock()
