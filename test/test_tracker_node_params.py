@@ -106,3 +106,19 @@ def test_box_smoothing_parameters_reach_the_backend() -> None:
     tuned = backend_options(values | {"backend": "torch", "window_influence": 0.0, "max_scale_step": 1.2})
     assert (tuned["window_influence"], tuned["size_update_rate"], tuned["max_scale_step"]) == (0.0, None, 1.2)
     assert "window_influence" not in backend_options(values | {"backend": "opencv"})
+
+
+def test_qos_overrides_parameters_reach_the_input_subscription() -> None:
+    require_ros()
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import Image
+
+    override = "qos_overrides./qos/image.subscription.reliability:=reliable"
+    with spinning_node("qos_checker") as node, \
+            node_process("asymtrack_ros.ros.tracker_node", "-r", "__ns:=/qos", "-p", override, *OPENCV):
+        reliable = node.create_publisher(Image, "/qos/image", QoSProfile(depth=1))
+        best_effort = node.create_publisher(
+            Image, "/qos/image", QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
+        assert wait_until(lambda: reliable.get_subscription_count() == 1, timeout=30), "the node never subscribed"
+        time.sleep(1.0)
+        assert best_effort.get_subscription_count() == 0, "the reliability override was ignored"
