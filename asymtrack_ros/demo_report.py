@@ -59,15 +59,30 @@ def summarize(frames: Sequence[FrameResult], ground_truth: Sequence[Box | None] 
     return summary
 
 
+def annotated(frame: FrameResult, fps: float) -> np.ndarray:
+    """The frame with its box, state and score drawn (unprocessed frames shown as IDLE)."""
+    state = frame.state if frame.state is not None else TrackState.IDLE
+    return annotate(frame.image, frame.box, state, frame.score, fps)
+
+
 def write_video(path: Path, frames: Sequence[FrameResult], fps: float) -> None:
     """Annotated MJPG AVI of every published frame (unprocessed frames marked as such)."""
     height, width = frames[0].image.shape[:2]
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
     for frame in frames:
-        state = frame.state if frame.state is not None else TrackState.IDLE
-        canvas = annotate(frame.image, frame.box, state, frame.score, fps)
-        writer.write(cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR))
+        writer.write(cv2.cvtColor(annotated(frame, fps), cv2.COLOR_RGB2BGR))
     writer.release()
+
+
+def write_preview(path: Path, frames: Sequence[FrameResult], fps: float, count: int = 4, width: int = 320) -> None:
+    """A PNG strip of ``count`` evenly spaced annotated frames, each scaled to ``width`` pixels."""
+    picks = np.linspace(0, len(frames) - 1, count + 2)[1:-1].round().astype(int)
+    tiles = []
+    for index in picks:
+        canvas = annotated(frames[index], fps)
+        height = round(canvas.shape[0] * width / canvas.shape[1])
+        tiles.append(cv2.resize(canvas, (width, height), interpolation=cv2.INTER_AREA))
+    cv2.imwrite(str(path), cv2.cvtColor(np.hstack(tiles), cv2.COLOR_RGB2BGR))
 
 
 def write_plot(path: Path, frames: Sequence[FrameResult]) -> None:
@@ -96,9 +111,10 @@ def write_plot(path: Path, frames: Sequence[FrameResult]) -> None:
 
 
 def write_report(out_dir: Path, frames: Sequence[FrameResult], ground_truth, wall_s: float, fps: float) -> dict:
-    """Write annotated.avi, score_latency.png and summary.json into ``out_dir``; return the summary."""
+    """Write annotated.avi, preview.png, score_latency.png and summary.json into ``out_dir``; return the summary."""
     out_dir.mkdir(parents=True, exist_ok=True)
     write_video(out_dir / "annotated.avi", frames, fps)
+    write_preview(out_dir / "preview.png", frames, fps)
     write_plot(out_dir / "score_latency.png", frames)
     summary = summarize(frames, ground_truth, wall_s)
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))

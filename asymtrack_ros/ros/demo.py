@@ -7,7 +7,6 @@ a score/latency plot and a summary (also printed).
 
 from __future__ import annotations
 
-import argparse
 import json
 import threading
 import time
@@ -17,6 +16,7 @@ import cv2
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 
+from asymtrack_ros.cli_support import command_parser
 from asymtrack_ros.demo_report import FrameResult, write_report
 from asymtrack_ros.evaluation.datasets import Sequence, load_dataset
 from asymtrack_ros.ros.demo_recorder import DemoRecorder
@@ -105,18 +105,24 @@ def run(sequence: Sequence, out_dir: Path, fps: float, tracker_args: list[str]) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", type=Path, help="GOT-10k-layout dataset; its first sequence is played")
+    parser = command_parser("python -m asymtrack_ros.ros.demo", __doc__.splitlines()[0], examples=[
+        "python -m asymtrack_ros.ros.demo                      # what make demo runs",
+        "python -m asymtrack_ros.ros.demo -- -p backend:=opencv -p algorithm:=csrt",
+        "python -m asymtrack_ros.ros.demo --dataset runs/datasets/leave-view-heldout --out /tmp/demo",
+    ])
+    parser.add_argument("--dataset", type=Path, help="GOT-10k-layout dataset; its first sequence is played "
+                        "(default: the generated demo sequence)")
     parser.add_argument("--out", type=Path, default=Path("demo_output"), help="output directory")
     parser.add_argument("--fps", type=float, default=15.0, help="video rate")
-    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "asymtrack_ros")
+    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "asymtrack_ros",
+                        help="where the demo sequence and its source images are kept")
     parser.add_argument("tracker_args", nargs="*", help="extra tracker node arguments, e.g. -p backend:=torch")
     args = parser.parse_args(argv)
     sequence = load_dataset(args.dataset, fmt="got10k")[0] if args.dataset else default_sequence(args.cache)
     tracker_args = args.tracker_args or default_backend()
     summary = run(sequence, args.out, args.fps, tracker_args)
     print(json.dumps(summary, indent=2))
-    print(f"[demo] wrote {args.out}/annotated.avi, score_latency.png, summary.json")
+    print(f"[demo] wrote {args.out}/annotated.avi, preview.png, score_latency.png, summary.json")
     return 0 if summary["frames_processed"] > 0 else 1
 
 

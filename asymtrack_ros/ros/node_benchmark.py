@@ -10,7 +10,6 @@ everything the ROS wrapper adds: transport both ways, decoding/conversion, messa
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -25,6 +24,7 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image
 from vision_msgs.msg import Detection2DArray
 
+from asymtrack_ros.cli_support import command_parser
 from asymtrack_ros.msg import TrackerStatus
 from asymtrack_ros.ros.image_conversion import rgb_to_compressed, rgb_to_image
 from asymtrack_ros.ros.processes import start_node, stop_process
@@ -123,12 +123,15 @@ def measure(size: str, compressed: bool, frames: int, rate: float, tracker_args:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("node_overhead.json"))
-    parser.add_argument("--frames", type=int, default=150)
+    parser = command_parser("python -m asymtrack_ros.ros.node_benchmark", __doc__.splitlines()[0], examples=[
+        "python -m asymtrack_ros.ros.node_benchmark --out node_overhead.json",
+        "python -m asymtrack_ros.ros.node_benchmark -- -p backend:=onnx",
+    ])
+    parser.add_argument("--out", type=Path, default=Path("node_overhead.json"), help="JSON report")
+    parser.add_argument("--frames", type=int, default=150, help="frames published per input kind")
     parser.add_argument("--rate", type=float, default=10.0, help="publish rate (Hz), below the node's capacity")
     parser.add_argument("tracker_args", nargs="*", default=["-p", "backend:=opencv", "-p", "algorithm:=kcf"],
-                        help="tracker node arguments (default: OpenCV KCF, a fast backend)")
+                        help="tracker node arguments")
     args = parser.parse_args(argv)
     rclpy.init()
     try:

@@ -31,7 +31,7 @@ PARAMETERS: dict[str, tuple[object, str, bool]] = {
     "algorithm": ("csrt", "opencv backend algorithm: csrt | kcf | mil", True),
     "device": ("auto", "cpu | cuda | cuda:N | auto (torch device; onnx: auto = best provider of [providers])", True),
     "providers": (["auto"], "ONNX Runtime execution providers in priority order; [auto] = best available", True),
-    "threads": (2, "intra-op threads of the backend", True),
+    "threads": (2, "intra-op threads of the backend, 1..256", True),
     "window_influence": (-1.0, "box smoothing (onnx, torch): Hann window weight in [0, 1]; -1 = the model's", True),
     "size_update_rate": (-1.0, "box smoothing: share of a size change applied per frame, (0, 1]; -1 = the model's",
                          True),
@@ -39,23 +39,23 @@ PARAMETERS: dict[str, tuple[object, str, bool]] = {
     "hold_score": (-1.0, "box smoothing: score under which the box stays put, [0, 1]; -1 = the model's", True),
     "input_topic": ("image", "camera topic (relative: remap or namespace it)", True),
     "compressed_input": (False, "subscribe to <input_topic>/compressed (sensor_msgs/CompressedImage)", True),
-    "input_reliability": ("best_effort", "input QoS reliability: best_effort | reliable", True),
-    "input_depth": (1, "input QoS depth (1 = latest frame only)", True),
+    "input_reliability": ("best_effort", "input QoS reliability: best_effort | reliable (qos_overrides win)", True),
+    "input_depth": (1, "input QoS depth, 1..1000 (1 = latest frame only; qos_overrides take precedence)", True),
     "max_input_pixels": (DEFAULT_MAX_PIXELS, "largest accepted image (width*height, raw or as a JPEG/PNG header "
                          "claims it); larger ones are refused before decoding", False),
     "click_topic": ("image_mouse_left", "geometry_msgs/Point clicks (rqt_image_view); empty = off", True),
-    "click_box_size": (80.0, "side in pixels of the box set around a click", False),
-    "frame_history": (30, "frames kept for set_target requests stamped with an earlier frame", True),
-    "class_label": ("target", "class_id of the published hypothesis", False),
+    "click_box_size": (80.0, "side in pixels of the box set around a click, 1..10000", False),
+    "frame_history": (30, "frames kept for set_target requests stamped with an earlier frame, 1..1000", True),
+    "class_label": ("target", "class_id of the published hypothesis: at most 128 printable characters", False),
     "lost_score": (LostPolicy.lost_score, "confidence under which a frame counts towards LOST", False),
     "recover_score": (LostPolicy.recover_score, "confidence at or above which a frame counts towards recovery", False),
-    "lost_frames": (LostPolicy.lost_frames, "consecutive low-confidence frames before LOST", False),
-    "recover_frames": (LostPolicy.recover_frames, "consecutive confident frames before TRACKING again", False),
-    "search_step": (LostPolicy.search_step, "search region growth per LOST frame (times the normal size)", False),
-    "max_search_scale": (LostPolicy.max_search_scale, "largest LOST search region (times the normal size)", False),
+    "lost_frames": (LostPolicy.lost_frames, "consecutive low-confidence frames before LOST, 1..10000", False),
+    "recover_frames": (LostPolicy.recover_frames, "confident frames in a row before TRACKING again, 1..10000", False),
+    "search_step": (LostPolicy.search_step, "search region growth per LOST frame (times the normal size), 0..8", False),
+    "max_search_scale": (LostPolicy.max_search_scale, "largest LOST search region (times the normal one), 1..8", False),
     "debug_image": (True, "publish ~/debug_image (drawn only while someone subscribes)", False),
-    "debug_max_rate": (10.0, "maximum ~/debug_image rate in Hz (0 = every frame)", False),
-    "diagnostics_period": (1.0, "seconds between /diagnostics messages", True),
+    "debug_max_rate": (10.0, "maximum ~/debug_image rate in Hz (0 = every frame), 0..1000", False),
+    "diagnostics_period": (1.0, "seconds between /diagnostics messages, 0.01..3600", True),
 }
 SMOOTHING_PARAMETERS = ("window_influence", "size_update_rate", "max_scale_step", "hold_score")
 
@@ -144,3 +144,20 @@ def backend_options(values: dict[str, object]) -> dict[str, object]:
     elif backend == "torch":
         options |= {"weights": values["weights"] or None, "device": values["device"]}
     return options
+
+
+def markdown_table() -> str:
+    """The README's parameter table (``python -m asymtrack_ros.ros.parameters`` prints it)."""
+    rows = ["| parameter | default | changeable at run time | meaning |", "|---|---|---|---|"]
+    for name, (default, description, read_only) in PARAMETERS.items():
+        if isinstance(default, bool):
+            shown = f"`{str(default).lower()}`"
+        else:
+            shown = f"`{default!r}`".replace("'", '"') if isinstance(default, str | list) else f"`{default}`"
+        rows.append(f"| `{name}` | {shown} | {'no' if read_only else 'yes'} | {description.replace('|', '/')} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())
+
