@@ -10,10 +10,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from asymtrack_ros.boxes import Box, iou
 from asymtrack_ros.tracking.monitor import TrackState
 from asymtrack_ros.visualization import annotate
 
-Box = tuple[float, float, float, float]
+NO_BOX: Box = (np.nan, np.nan, np.nan, np.nan)
 
 
 @dataclass(frozen=True)
@@ -26,13 +27,6 @@ class FrameResult:
     state: TrackState | None
     latency_ms: float | None
     processing_ms: float | None
-
-
-def box_iou(a: Box, b: Box) -> float:
-    ax2, ay2, bx2, by2 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]
-    inter = max(0.0, min(ax2, bx2) - max(a[0], b[0])) * max(0.0, min(ay2, by2) - max(a[1], b[1]))
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return inter / union if union > 0 else 0.0
 
 
 def summarize(frames: Sequence[FrameResult], ground_truth: Sequence[Box | None] | None, wall_s: float) -> dict:
@@ -53,9 +47,10 @@ def summarize(frames: Sequence[FrameResult], ground_truth: Sequence[Box | None] 
         "frames_lost": sum(f.state == TrackState.LOST for f in processed),
     }
     if ground_truth is not None:
-        ious = [box_iou(f.box, gt) if f.box is not None else 0.0
-                for f, gt in zip(frames, ground_truth, strict=False) if f.state is not None and gt is not None]
-        summary["mean_iou_vs_ground_truth"] = round(float(np.mean(ious)), 3) if ious else None
+        pairs = [(NO_BOX if f.box is None else f.box, gt) for f, gt in zip(frames, ground_truth, strict=False)
+                 if f.state is not None and gt is not None]  # a frame without a box scores IoU 0
+        ious = iou(np.array([box for box, _ in pairs]).reshape(-1, 4), np.array([gt for _, gt in pairs]).reshape(-1, 4))
+        summary["mean_iou_vs_ground_truth"] = round(float(np.mean(ious)), 3) if ious.size else None
     return summary
 
 

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
+from asymtrack_ros.boxes import iou
 from asymtrack_ros.evaluation import (
     DatasetError,
     detect_format,
@@ -28,7 +29,7 @@ from asymtrack_ros.evaluation import (
 from asymtrack_ros.evaluation.cli import main, parse_tracker_spec, run_evaluation
 from asymtrack_ros.evaluation.datasets import make_sequence
 from asymtrack_ros.evaluation.lost_signal import summarize
-from asymtrack_ros.evaluation.metrics import center_error, iou
+from asymtrack_ros.evaluation.metrics import center_error
 from asymtrack_ros.evaluation.report import PLOTS, SEQUENCE_CSV, SUMMARY_JSON
 from asymtrack_ros.tracking.base import DeviceInfo, Tracker, TrackResult
 

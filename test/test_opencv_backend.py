@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from asymtrack_ros.benchmark.synthetic import generated_sequence
+from asymtrack_ros.boxes import iou
 from asymtrack_ros.tracking import create_tracker
 from asymtrack_ros.tracking.opencv_backend import available_algorithms, default_algorithm
 
@@ -16,11 +17,7 @@ def sequence() -> tuple[np.ndarray, np.ndarray]:
 
 
 def mean_iou(boxes: np.ndarray, truth: np.ndarray) -> float:
-    x1, y1 = np.maximum(boxes[:, 0], truth[:, 0]), np.maximum(boxes[:, 1], truth[:, 1])
-    x2 = np.minimum(boxes[:, 0] + boxes[:, 2], truth[:, 0] + truth[:, 2])
-    y2 = np.minimum(boxes[:, 1] + boxes[:, 3], truth[:, 1] + truth[:, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    return float(np.mean(inter / (boxes[:, 2] * boxes[:, 3] + truth[:, 2] * truth[:, 3] - inter)))
+    return float(np.mean(iou(boxes, truth)))
 
 
 def test_contrib_build_has_csrt_and_kcf() -> None:

@@ -8,7 +8,8 @@ One set of conventions serves every dataset format:
   Absent frames (flagged, or ground truth not finite or without area) leave numerator and denominator
   (GOT-10k toolkit ``cover > 0``, pytracking ``exclude_invalid_frames``; the LaSOT MATLAB toolkit drops them
   too but divides by the full length, i.e. counts them as failures).
-* IoU: continuous-coordinate overlap; the ``-1``/``+1`` pixel terms of the OTB and pytracking formulas cancel.
+* IoU (:func:`asymtrack_ros.boxes.iou`): continuous-coordinate overlap; the ``-1``/``+1`` pixel terms of the OTB
+  and pytracking formulas cancel.
 * Success curve: fraction of scored frames with IoU > t (strict) for t in ``linspace(0, 1, 21)``; AUC is the
   mean of the curve (OTB, LaSOT, pytracking). A perfect tracker therefore scores AUC 20/21: IoU 1 > 1 fails.
 * Precision curve: fraction with centre error <= t pixels, t = 0..50; precision is the value at 20 px.
@@ -27,22 +28,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from asymtrack_ros.boxes import iou
+
 SUCCESS_THRESHOLDS = np.linspace(0.0, 1.0, 21)
 PRECISION_THRESHOLDS_PX = np.arange(51, dtype=np.float64)
 NORM_PRECISION_THRESHOLDS = np.linspace(0.0, 0.5, 51)
 PRECISION_AT_PX = 20.0
 NORM_PRECISION_AT = 0.2
-
-
-def iou(boxes: np.ndarray, ground_truth: np.ndarray) -> np.ndarray:
-    """Row-wise IoU of two (N, 4) box arrays; 0 where it is undefined (no area, non-finite values)."""
-    top_left = np.maximum(boxes[:, :2], ground_truth[:, :2])
-    bottom_right = np.minimum(boxes[:, :2] + boxes[:, 2:], ground_truth[:, :2] + ground_truth[:, 2:])
-    intersection = np.prod(np.clip(bottom_right - top_left, 0.0, None), axis=1)
-    union = np.prod(boxes[:, 2:], axis=1) + np.prod(ground_truth[:, 2:], axis=1) - intersection
-    with np.errstate(divide="ignore", invalid="ignore"):
-        overlap = intersection / union
-    return np.where(np.isfinite(overlap), overlap, 0.0)
 
 
 def center_error(boxes: np.ndarray, ground_truth: np.ndarray, normalized: bool = False) -> np.ndarray:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from asymtrack_ros.tracking.base import Box
+from asymtrack_ros.boxes import Box
 
 PATCH_SIDE = 24
 HUE_BINS, SATURATION_BINS = 18, 8

@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from asymtrack_ros.boxes import Box
 from asymtrack_ros.tracking.validation import validate_box, validate_image
-
-Box = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)

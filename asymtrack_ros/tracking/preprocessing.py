@@ -13,7 +13,8 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-Box = tuple[float, float, float, float]
+from asymtrack_ros.boxes import Box
+
 # Above this crop side (times the image's longer side) the padded crop is never materialised.
 LARGE_CROP_RATIO = 2
 

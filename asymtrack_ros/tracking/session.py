@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from asymtrack_ros.boxes import Box
 from asymtrack_ros.tracking.appearance import AppearanceCheck
-from asymtrack_ros.tracking.base import Box, Tracker, TrackResult
+from asymtrack_ros.tracking.base import Tracker, TrackResult
 from asymtrack_ros.tracking.monitor import LostPolicy, TargetMonitor, TrackState
 
 

@@ -1,0 +1,18 @@
+"""Axis-aligned boxes ``(x, y, w, h)`` in image pixels: the one ``Box`` type and the one IoU."""
+
+from __future__ import annotations
+
+import numpy as np
+
+Box = tuple[float, float, float, float]
+
+
+def iou(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Row-wise IoU of two (N, 4) box arrays; 0 where it is undefined (no area, non-finite values)."""
+    top_left = np.maximum(boxes[:, :2], others[:, :2])
+    bottom_right = np.minimum(boxes[:, :2] + boxes[:, 2:], others[:, :2] + others[:, 2:])
+    intersection = np.prod(np.clip(bottom_right - top_left, 0.0, None), axis=1)
+    union = np.prod(boxes[:, 2:], axis=1) + np.prod(others[:, 2:], axis=1) - intersection
+    with np.errstate(divide="ignore", invalid="ignore"):
+        overlap = intersection / union
+    return np.where(np.isfinite(overlap), overlap, 0.0)
