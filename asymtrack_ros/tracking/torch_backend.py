@@ -10,22 +10,13 @@ import numpy as np
 import torch
 
 from asymtrack_ros.checkpoint import load_weights
+from asymtrack_ros.devices import resolve_device
 from asymtrack_ros.models.registry import build_model, checkpoint_filter_for
 from asymtrack_ros.tracking.base import DeviceInfo
 from asymtrack_ros.tracking.box_smoothing import NO_SMOOTHING
 from asymtrack_ros.tracking.siamese import SearchOutput, SiameseTracker
 
 Weights = str | Path | Mapping[str, torch.Tensor] | None
-
-
-def resolve_device(device: str) -> torch.device:
-    """``auto`` picks CUDA when present; an explicitly requested but absent GPU is an error."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    resolved = torch.device(device)
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} requested but this torch build sees no CUDA GPU (use 'cpu' or 'auto')")
-    return resolved
 
 
 class TorchRunner:

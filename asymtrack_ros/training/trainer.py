@@ -32,9 +32,9 @@ from torch.utils.data import DataLoader
 from asymtrack_ros.checkpoint import load_weights
 from asymtrack_ros.data.pairs import PairDataset
 from asymtrack_ros.data.sampling import IntervalBins, PairIndex, PairSampler
+from asymtrack_ros.devices import resolve_device
 from asymtrack_ros.evaluation.datasets import Sequence
 from asymtrack_ros.models.registry import build_model, checkpoint_filter_for
-from asymtrack_ros.tracking.torch_backend import resolve_device
 from asymtrack_ros.training.config import TrainConfig, to_dict
 from asymtrack_ros.training.loss_plot import plot_losses
 from asymtrack_ros.training.losses import BoxLoss, box_loss, flat_map_loss
