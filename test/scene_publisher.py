@@ -51,17 +51,18 @@ class ScenePublisher:
         self.running = False
         self.thread.join(timeout=5)
 
-    def latest(self) -> tuple[int, tuple[int, int]]:
-        """The last published frame index and its stamp."""
+    def latest(self) -> tuple[int, int]:
+        """The last published frame index and its stamp in nanoseconds."""
         with self.lock:
             t = self.t - 1
-        return t, next(stamp for stamp, frame_t in self.stamps.items() if frame_t == t)
+        sec, nanosec = next(stamp for stamp, frame_t in self.stamps.items() if frame_t == t)
+        return t, sec * 1_000_000_000 + nanosec
 
     def set_target_on_latest(self, probe, target_id: str = ""):
         """Ask the node to track the square on the last published frame; returns the response."""
         t, stamp = self.latest()
         x, y, w, h = target_box(t)
-        return probe.set_target(x + w / 2, y + h / 2, w, h, stamp=stamp, target_id=target_id)
+        return probe.set_target(x + w / 2, y + h / 2, w, h, stamp_ns=stamp, target_id=target_id)
 
 
 def assert_tracks_target(probe, publisher: ScenePublisher, frames: int = 8, tolerance: float = 12.0,

@@ -11,10 +11,10 @@ import pytest
 
 from asymtrack_ros.ros.compressed_header import HeaderError, claimed_size
 from asymtrack_ros.ros.node_health import NodeHealth
+from asymtrack_ros.ros.target_request import TargetRequestError, box_from_center, validate_label
 from asymtrack_ros.tracking.monitor import LostPolicy, TrackState
 from asymtrack_ros.tracking.preprocessing import sample_target
 from asymtrack_ros.tracking.session import TrackingSession
-from asymtrack_ros.tracking.target_request import TargetRequestError, box_from_center, validate_label
 
 IMAGE = np.random.default_rng(0).integers(0, 256, (120, 200, 3), dtype=np.uint8)
 

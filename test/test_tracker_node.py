@@ -42,9 +42,11 @@ def reference_checkpoint(tmp_path_factory) -> Path:
 
 def test_service_set_target_detections_status_diagnostics_and_reset(megamind_video, reference_checkpoint) -> None:
     require_ros()
-    from node_probe import NodeProbe
+    from rclpy.qos import qos_profile_sensor_data
+    from sensor_msgs.msg import Image
 
     from asymtrack_ros.msg import TrackerStatus
+    from asymtrack_ros.ros.tracker_client import TrackerClient
 
     source_args = ["-r", f"__ns:={NAMESPACE}", "-p", f"video:={megamind_video}", "-p", "rate:=15.0"]
     tracker_args = ["-r", f"__ns:={NAMESPACE}", "-p", "backend:=torch", "-p", f"weights:={reference_checkpoint}",
@@ -53,7 +55,11 @@ def test_service_set_target_detections_status_diagnostics_and_reset(megamind_vid
     with spinning_node("e2e_checker") as node, \
             node_process("asymtrack_ros.ros.video_source_node", *source_args), \
             node_process("asymtrack_ros.ros.tracker_node", *tracker_args):
-        probe = NodeProbe(node, NAMESPACE)
+        probe = TrackerClient(node, NAMESPACE)
+        image_stamps: set[tuple[int, int]] = set()
+        node.create_subscription(Image, f"{NAMESPACE}/image",
+                                 lambda m: image_stamps.add((m.header.stamp.sec, m.header.stamp.nanosec)),
+                                 qos_profile_sensor_data)
         assert wait_until(lambda: len(probe.snapshot("statuses")) >= 3, timeout=60), "tracker published no status"
         idle = probe.snapshot("detections")
         assert idle and all(len(m.detections) == 0 for m in idle), "IDLE must publish empty arrays"
@@ -65,7 +71,7 @@ def test_service_set_target_detections_status_diagnostics_and_reset(megamind_vid
         probe.clear()
         assert wait_until(lambda: sum(len(m.detections) for m in probe.snapshot("detections")) >= 10, timeout=30)
         tracked = [m for m in probe.snapshot("detections") if m.detections]
-        stamps = probe.snapshot("image_stamps")
+        stamps = set(image_stamps)
         for message in tracked:
             detection = message.detections[0]
             assert message.header.frame_id == "camera" and detection.header == message.header

@@ -104,7 +104,7 @@ def invalid_target_request(rng: np.random.Generator) -> tuple[tuple[float, float
         return (0.5, 0.5, pick(rng, [1.5, -0.1, float("nan")]), 0.1), {"normalized": True}
     if choice == 2:
         return (160.0, 120.0, 40.0, 40.0), {"target_id": pick(rng, ["\x07", "a\u202eb", "\n", "z" * 200])}
-    return (160.0, 120.0, 40.0, 40.0), {"stamp": (int(rng.integers(1, 999)), 0)}
+    return (160.0, 120.0, 40.0, 40.0), {"stamp_ns": int(rng.integers(1, 999)) * 1_000_000_000}
 
 
 def invalid_parameter(rng: np.random.Generator) -> tuple[str, object]:

@@ -45,13 +45,13 @@ class RunningNode:
 def tracked_scene(namespace: str, *args: str, compressed: bool = False, output=None) -> Iterator[RunningNode]:
     """A tracker node process receiving the scene at 15 Hz, with a probe; the target is not set yet."""
     require_ros()
-    from node_probe import NodeProbe
+    from asymtrack_ros.ros.tracker_client import TrackerClient
 
     node_args = ["-r", f"__ns:={namespace}", "-p", "diagnostics_period:=0.3",
                  "-p", f"compressed_input:={str(compressed).lower()}", *args]
     with spinning_node(f"checker_{namespace.strip('/')}") as node, \
             node_process("asymtrack_ros.ros.tracker_node", *node_args, output=output) as process:
-        probe = NodeProbe(node, namespace)
+        probe = TrackerClient(node, namespace)
         publisher = ScenePublisher(node, f"{namespace}/image", compressed).start()
         try:
             assert wait_until(lambda: len(probe.snapshot("statuses")) >= 3, timeout=60), "node never answered"

@@ -28,16 +28,16 @@ def bad_raw_images():
 @pytest.mark.parametrize("compressed", [False, True], ids=["raw", "compressed"])
 def test_bad_images_and_bad_targets_leave_the_node_tracking(compressed: bool) -> None:
     require_ros()
-    from node_probe import NodeProbe
     from sensor_msgs.msg import CompressedImage
 
     from asymtrack_ros.msg import TrackerStatus
+    from asymtrack_ros.ros.tracker_client import TrackerClient
 
     namespace = f"/bad_{'compressed' if compressed else 'raw'}"
     args = ["-r", f"__ns:={namespace}", "-p", "backend:=opencv", "-p", "algorithm:=csrt",
             "-p", f"compressed_input:={str(compressed).lower()}", "-p", "diagnostics_period:=0.5"]
     with spinning_node("bad_input_checker") as node, node_process("asymtrack_ros.ros.tracker_node", *args) as proc:
-        probe = NodeProbe(node, namespace)
+        probe = TrackerClient(node, namespace)
         before_frames = probe.set_target(100, 100, 40, 40)
         assert not before_frames.success and "no image received yet" in before_frames.message
 
@@ -54,18 +54,14 @@ def test_bad_images_and_bad_targets_leave_the_node_tracking(compressed: bool) ->
             for case, (cx, cy, bw, bh, normalized) in invalid.items():
                 response = probe.set_target(cx, cy, bw, bh, normalized=normalized)
                 assert not response.success and response.message, case
-            stale = probe.set_target(x + w / 2, y + h / 2, w, h, stamp=(5, 0))
+            stale = probe.set_target(x + w / 2, y + h / 2, w, h, stamp_ns=5_000_000_000)
             assert not stale.success and "no buffered frame" in stale.message
             time.sleep(0.3)
             assert probe.snapshot("statuses")[-1].state == TrackerStatus.IDLE, "a refused target changed the state"
 
-            with publisher.lock:
-                t = publisher.t - 1
-            stamp = next(s for s, frame_t in publisher.stamps.items() if frame_t == t)
-            x, y, w, h = target_box(t)
-            response = probe.set_target(x + w / 2, y + h / 2, w, h, stamp=stamp)
+            response = publisher.set_target_on_latest(probe)
             assert response.success, response.message
-            assert_tracks_target(probe, publisher)
+            assert_tracks_target(probe, publisher, target_id=response.target_id)
 
             bad = bad_raw_images()
             if compressed:

@@ -33,14 +33,15 @@ def publish_for(node, publisher, rate: float, seconds: float) -> int:
 
 def test_overload_keeps_rate_bounds_latency_and_counts_drops(reference_checkpoint) -> None:  # noqa: F811
     require_ros()
-    from node_probe import NodeProbe
     from rclpy.qos import qos_profile_sensor_data
     from sensor_msgs.msg import Image
+
+    from asymtrack_ros.ros.tracker_client import TrackerClient
 
     args = ["-r", f"__ns:={NAMESPACE}", "-p", "backend:=torch", "-p", f"weights:={reference_checkpoint}",
             "-p", "device:=cpu", "-p", "threads:=1", "-p", "lost_score:=0.0", "-p", "recover_score:=0.0"]
     with spinning_node("overload_checker") as node, node_process("asymtrack_ros.ros.tracker_node", *args):
-        probe = NodeProbe(node, NAMESPACE)
+        probe = TrackerClient(node, NAMESPACE)
         publisher = node.create_publisher(Image, f"{NAMESPACE}/image", qos_profile_sensor_data)
         assert wait_until(lambda: publisher.get_subscription_count() > 0, timeout=30)
         assert wait_until(lambda: publish_for(node, publisher, 5.0, 0.4) and probe.snapshot("statuses"), timeout=30)

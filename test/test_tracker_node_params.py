@@ -61,17 +61,17 @@ def test_runtime_parameter_changes_are_validated() -> None:
 def test_click_starts_tracking_and_sigint_leaves_no_shared_memory() -> None:
     require_ros()
     from geometry_msgs.msg import Point
-    from node_probe import NodeProbe
     from rclpy.qos import qos_profile_sensor_data
     from sensor_msgs.msg import Image
 
     from asymtrack_ros.msg import TrackerStatus
     from asymtrack_ros.ros.image_conversion import rgb_to_image
+    from asymtrack_ros.ros.tracker_client import TrackerClient
 
     segments_before = fastdds_segments()
     with spinning_node("click_checker") as node, \
             node_process("asymtrack_ros.ros.tracker_node", "-r", "__ns:=/click", *OPENCV) as process:
-        probe = NodeProbe(node, "/click")
+        probe = TrackerClient(node, "/click")
         images = node.create_publisher(Image, "/click/image", qos_profile_sensor_data)
         clicks = node.create_publisher(Point, "/click/image_mouse_left", 10)
 

@@ -67,7 +67,7 @@ def run(sequence: Sequence, out_dir: Path, fps: float, tracker_args: list[str]) 
     tracker = start_node("asymtrack_ros.ros.tracker_node", *namespace, *tracker_args)
     source = None
     try:
-        if not recorder.client.wait_for_service(timeout_sec=60):
+        if not recorder.tracker.wait_for_services(timeout=60):
             raise RuntimeError("the tracker node did not come up (see its log above)")
         source = start_node("asymtrack_ros.ros.video_source_node", *namespace, "-p", f"video:={video}",
                             "-p", f"rate:={fps}", "-p", "loop:=false", "-p", "wait_for_subscribers:=2")
@@ -76,7 +76,8 @@ def run(sequence: Sequence, out_dir: Path, fps: float, tracker_args: list[str]) 
             raise RuntimeError("no frame arrived from the video source")
         init = sequence.init_frame
         for _ in range(10):  # the tracker may not have received the first frame yet
-            response = recorder.set_target(tuple(sequence.ground_truth[init]), recorder.first_stamp())
+            x, y, w, h = (float(v) for v in sequence.ground_truth[init])
+            response = recorder.tracker.set_target(x + w / 2, y + h / 2, w, h, stamp_ns=recorder.first_stamp_ns())
             if response.success:
                 break
             time.sleep(0.2)

@@ -28,7 +28,8 @@ from asymtrack_ros.cli_support import command_parser
 from asymtrack_ros.msg import TrackerStatus
 from asymtrack_ros.ros.image_conversion import rgb_to_compressed, rgb_to_image
 from asymtrack_ros.ros.processes import start_node, stop_process
-from asymtrack_ros.srv import SetTarget
+from asymtrack_ros.ros.stamps import stamp_ns
+from asymtrack_ros.ros.tracker_client import TrackerClient
 
 SIZES = {"640x480": (640, 480), "1280x720": (1280, 720)}
 
@@ -44,7 +45,7 @@ def scene(width: int, height: int, t: int) -> tuple[np.ndarray, tuple[float, flo
 
 
 class Probe:
-    """Publishes frames and collects per-stamp receive times and tracker times."""
+    """Publishes frames and collects, per image stamp, the detections' receive time and the tracker's time."""
 
     def __init__(self, node, namespace: str, compressed: bool) -> None:
         self.node = node
@@ -53,22 +54,16 @@ class Probe:
         self.tracker_ms: dict[int, float] = {}
         message_type, topic = (CompressedImage, "image/compressed") if compressed else (Image, "image")
         self.publisher = node.create_publisher(message_type, f"{namespace}/{topic}", qos_profile_sensor_data)
-        node.create_subscription(Detection2DArray, f"{namespace}/detections", self._on_detections, 100)
-        node.create_subscription(TrackerStatus, f"{namespace}/tracker/status", self._on_status, 100)
-        self.client = node.create_client(SetTarget, f"{namespace}/tracker/set_target")
-
-    @staticmethod
-    def key(header) -> int:
-        return header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
+        self.tracker = TrackerClient(node, namespace, on_detections=self._on_detections, on_status=self._on_status)
 
     def _on_detections(self, message: Detection2DArray) -> None:
         now = self.node.get_clock().now().nanoseconds
         with self.lock:
-            self.received[self.key(message.header)] = now
+            self.received[stamp_ns(message.header.stamp)] = now
 
     def _on_status(self, message: TrackerStatus) -> None:
         with self.lock:
-            self.tracker_ms[self.key(message.header)] = message.processing_ms
+            self.tracker_ms[stamp_ns(message.header.stamp)] = message.processing_ms
 
 
 def measure(size: str, compressed: bool, frames: int, rate: float, tracker_args: list[str]) -> dict:
@@ -89,19 +84,15 @@ def measure(size: str, compressed: bool, frames: int, rate: float, tracker_args:
         messages.append((rgb_to_compressed(frame) if compressed else rgb_to_image(frame, "rgb8"), box))
     published: dict[int, int] = {}
     try:
-        if not probe.client.wait_for_service(timeout_sec=60):
+        if not probe.tracker.wait_for_services(timeout=60):
             raise RuntimeError("tracker node did not start")
         for index, (message, box) in enumerate(messages):
             message.header.frame_id = "camera"
             message.header.stamp = node.get_clock().now().to_msg()
-            published[Probe.key(message.header)] = index
+            published[stamp_ns(message.header.stamp)] = index
             probe.publisher.publish(message)
             if index == 10:
-                request = SetTarget.Request()
-                center = request.bbox.center.position
-                center.x, center.y = box[0] + box[2] / 2, box[1] + box[3] / 2
-                request.bbox.size_x, request.bbox.size_y = box[2], box[3]
-                probe.client.call(request, timeout_sec=20)
+                probe.tracker.set_target(box[0] + box[2] / 2, box[1] + box[3] / 2, box[2], box[3])
             time.sleep(1.0 / rate)
         time.sleep(1.0)
     finally:

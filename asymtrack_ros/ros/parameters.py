@@ -10,8 +10,8 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 
 from asymtrack_ros.ros.image_conversion import DEFAULT_MAX_PIXELS
+from asymtrack_ros.ros.target_request import validate_label
 from asymtrack_ros.tracking.monitor import LostPolicy
-from asymtrack_ros.tracking.target_request import validate_label
 
 MAX_CLICK_BOX_SIZE = 10_000.0  # pixels
 MAX_DEBUG_RATE = 1_000.0  # Hz

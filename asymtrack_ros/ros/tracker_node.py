@@ -26,6 +26,7 @@ from std_srvs.srv import Trigger
 from vision_msgs.msg import Detection2DArray
 
 from asymtrack_ros.msg import TrackerStatus
+from asymtrack_ros.ros.frame_history import FrameHistory
 from asymtrack_ros.ros.image_conversion import (
     ImageConversionError,
     check_compressed,
@@ -46,14 +47,14 @@ from asymtrack_ros.ros.parameters import (
     runtime_settings,
     validate_startup,
 )
+from asymtrack_ros.ros.stamps import stamp_ns
+from asymtrack_ros.ros.stats import LatencyWindow, RateMeter
+from asymtrack_ros.ros.target_request import TargetRequestError, box_from_center, validate_label
 from asymtrack_ros.srv import SetTarget
 from asymtrack_ros.tracking import create_tracker
 from asymtrack_ros.tracking.base import Box
-from asymtrack_ros.tracking.frame_history import FrameHistory
 from asymtrack_ros.tracking.monitor import TrackState
 from asymtrack_ros.tracking.session import FrameOutcome, TrackingSession
-from asymtrack_ros.tracking.stats import LatencyWindow, RateMeter
-from asymtrack_ros.tracking.target_request import TargetRequestError, box_from_center, validate_label
 from asymtrack_ros.visualization import annotate
 
 OVERRIDABLE_QOS = QoSOverridingOptions.with_default_policies()
@@ -75,10 +76,6 @@ class PendingTarget:
     frame: ReceivedFrame
     box: Box
     target_id: str
-
-
-def stamp_ns(header: Header) -> int:
-    return header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
 
 
 class TrackerNode(Node):
@@ -167,7 +164,7 @@ class TrackerNode(Node):
         except Exception as error:  # nothing one message carries may stop the node
             self._count_internal_error("checking an image", error)
             return
-        self.history.add(stamp_ns(message.header), frame)
+        self.history.add(stamp_ns(message.header.stamp), frame)
         self.mailbox.put(frame, now)
 
     def _check_image(self, message: Image | CompressedImage) -> ReceivedFrame:
@@ -202,7 +199,7 @@ class TrackerNode(Node):
             box = (request.bbox.center.position.x, request.bbox.center.position.y,
                    request.bbox.size_x, request.bbox.size_y)
             response.success, response.message, response.target_id = self._request_target(
-                box, stamp_ns(request.header), request.normalized, request.target_id)
+                box, stamp_ns(request.header.stamp), request.normalized, request.target_id)
         except Exception as error:  # nothing one request carries may stop the node
             self._count_internal_error("handling set_target", error)
             response.success, response.message, response.target_id = False, f"internal error: {error}", ""
@@ -321,7 +318,7 @@ class TrackerNode(Node):
         except Exception as error:  # a failing frame must not kill the node
             target_id = self.session.target_id
             self.health.tracking_error = (f"tracking {target_id} failed on the {image.shape[1]}x{image.shape[0]} "
-                                          f"frame stamped {stamp_ns(header)} ns, target dropped: {error}")
+                                          f"frame stamped {stamp_ns(header.stamp)} ns, target dropped: {error}")
             self.get_logger().error(self.health.tracking_error, throttle_duration_sec=5.0)
             self.session.stop()
             return FrameOutcome(TrackState.ERROR, target_id, None)
@@ -330,9 +327,9 @@ class TrackerNode(Node):
 
     def _latency_ms(self, header: Header, received: float, done: float) -> float:
         """Image stamp -> publish on this node's clock; receive -> publish when the stamp is zero."""
-        if stamp_ns(header) == 0:
+        if stamp_ns(header.stamp) == 0:
             return (done - received) * 1e3
-        return (self.get_clock().now().nanoseconds - stamp_ns(header)) / 1e6
+        return (self.get_clock().now().nanoseconds - stamp_ns(header.stamp)) / 1e6
 
     def _publish_debug(self, header: Header, image, outcome: FrameOutcome) -> None:
         """Draw the annotated frame only while someone subscribes, at most debug_max_rate Hz."""
