@@ -7,8 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from asymtrack_ros.models import build_model
 from asymtrack_ros.models.asymtrack import OPE, AsymTrack, checkpoint_filter
+from asymtrack_ros.models.factory import available_models, build_model, model_family
 from asymtrack_ros.reference import vector_files
 
 from conftest import as_tensor, read_keys_manifest, state_dict_from_vectors, vectors_or_skip
@@ -170,3 +170,10 @@ def test_checkpoint_filter_strips_data_parallel_prefix() -> None:
     wrapped = {f"module.{key}": value for key, value in state.items()}
     assert list(checkpoint_filter(wrapped)) == list(state)
     assert checkpoint_filter(state).keys() == state.keys()
+
+
+def test_family_registers_its_builder_and_checkpoint_filter() -> None:
+    assert available_models()["asymtrack"] == ("tiny", "small", "base")
+    assert model_family("AsymTrack").checkpoint_filter is checkpoint_filter
+    with pytest.raises(ValueError, match="unknown model"):
+        model_family("stark")

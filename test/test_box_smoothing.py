@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from asymtrack_ros.export.cli import main as export_main
-from asymtrack_ros.models import build_model
+from asymtrack_ros.models.factory import build_model
 from asymtrack_ros.tracking import create_tracker
 from asymtrack_ros.tracking.box_smoothing import NO_SMOOTHING, BoxSmoothing
 from asymtrack_ros.tracking.model_dir import MODEL_JSON, manifest_problems, read_manifest

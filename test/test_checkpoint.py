@@ -17,8 +17,7 @@ import torch
 from torch.serialization import MAGIC_NUMBER, PROTOCOL_VERSION
 
 from asymtrack_ros.checkpoint import CheckpointError, load_weights, read_checkpoint
-from asymtrack_ros.models import build_model
-from asymtrack_ros.models.registry import checkpoint_filter_for
+from asymtrack_ros.models.factory import build_model, model_family
 
 
 class Exploit:
@@ -37,7 +36,7 @@ def test_official_style_checkpoint_with_settings_objects_loads(tmp_path: Path, t
     path = tmp_path / "AsymTrack_ep0300.pth.tar"
     torch.save({"net": tiny_state, "epoch": 300, "settings": argparse.Namespace(lr=1e-4)}, path)
     model = build_model("asymtrack", "tiny")
-    load_weights(model, path, checkpoint_filter_for("asymtrack"))
+    load_weights(model, path, model_family("asymtrack").checkpoint_filter)
     assert torch.equal(model.state_dict()["bottleneck.weight"], tiny_state["bottleneck.weight"])
 
 
@@ -77,7 +76,7 @@ def test_missing_truncated_and_mismatching_files_name_the_problem(tmp_path: Path
 
 def test_module_prefix_from_data_parallel_is_stripped(tiny_state) -> None:
     model = build_model("asymtrack", "tiny")
-    load_weights(model, {f"module.{k}": v for k, v in tiny_state.items()}, checkpoint_filter_for("asymtrack"))
+    load_weights(model, {f"module.{k}": v for k, v in tiny_state.items()}, model_family("asymtrack").checkpoint_filter)
 
 
 class CreatesFile:
@@ -144,7 +143,7 @@ def test_hostile_checkpoints_of_every_format_are_refused_without_running_code(tm
     marker = tmp_path / "pwned"
     model = build_model("asymtrack", "tiny")
     for name, path in _hostile_files(tmp_path, tiny_state, marker).items():
-        for load in (read_checkpoint, lambda p: load_weights(model, p, checkpoint_filter_for("asymtrack"))):
+        for load in (read_checkpoint, lambda p: load_weights(model, p, model_family("asymtrack").checkpoint_filter)):
             with pytest.raises(CheckpointError, match=re.escape(str(path))):
                 load(path)
             assert not marker.exists(), f"{name}: unpickling ran code"
@@ -157,7 +156,7 @@ def test_code_outside_the_weights_is_neutralised_and_the_weights_load(tmp_path: 
     settings = {"lr": 1e-4, "env": CreatesFile(marker), "hook": TouchesFile(marker)}
     torch.save({"net": tiny_state, "settings": settings}, path, _use_new_zipfile_serialization=not legacy)
     model = build_model("asymtrack", "tiny")
-    load_weights(model, path, checkpoint_filter_for("asymtrack"))
+    load_weights(model, path, model_family("asymtrack").checkpoint_filter)
     assert not marker.exists()
     assert torch.equal(model.state_dict()["bottleneck.weight"], tiny_state["bottleneck.weight"])
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from asymtrack_ros.models import build_model
+from asymtrack_ros.models.factory import build_model
 from asymtrack_ros.models.hit import HiT, checkpoint_filter
 from asymtrack_ros.reference import vector_files
 

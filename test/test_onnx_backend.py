@@ -61,7 +61,7 @@ def test_tracks_with_the_tracker_interface_on_cpu(model_dir: Path) -> None:
 
 def test_matches_the_same_weights_in_torch(model_dir: Path) -> None:
     torch = pytest.importorskip("torch")
-    from asymtrack_ros.models import build_model
+    from asymtrack_ros.models.factory import build_model
 
     torch.manual_seed(0)  # export_model(random_init=True, seed=0) draws the same weights
     weights = build_model("asymtrack", "tiny").state_dict()

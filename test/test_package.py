@@ -48,6 +48,12 @@ def test_core_imports_no_ros_module() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_model_config_imports_no_torch() -> None:
+    """The ONNX backend describes its model with ``ModelConfig`` on robots without PyTorch."""
+    code = "import sys, asymtrack_ros.models.config, asymtrack_ros.models.registry; sys.exit('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0
+
+
 def test_core_installs_with_plain_pip(tmp_path: Path) -> None:
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",

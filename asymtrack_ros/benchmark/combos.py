@@ -80,7 +80,7 @@ class TrackerFactory:
         if key not in self._state_dicts:
             import torch
 
-            from asymtrack_ros.models.registry import build_model
+            from asymtrack_ros.models.factory import build_model
 
             torch.manual_seed(self.seed)
             self._state_dicts[key] = build_model(model, variant).state_dict()

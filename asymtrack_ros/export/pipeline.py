@@ -20,7 +20,7 @@ from asymtrack_ros.export.deviation import generated_box_deviation
 from asymtrack_ros.export.graphs import ExportError, boundary, export_graphs, torch_parity
 from asymtrack_ros.export.precision import convert_fp16, quantize_int8
 from asymtrack_ros.models.config import ModelConfig
-from asymtrack_ros.models.registry import build_model, checkpoint_filter_for
+from asymtrack_ros.models.factory import build_model, model_family
 from asymtrack_ros.tracking.box_smoothing import NO_SMOOTHING, BoxSmoothing
 from asymtrack_ros.tracking.confidence import IDENTITY, ScoreCalibration
 from asymtrack_ros.tracking.model_dir import (
@@ -47,7 +47,7 @@ def deploy_model(model: str, variant: str, weights: Weights, random_init: bool, 
     torch.manual_seed(seed)
     network = build_model(model, variant)
     if weights is not None:
-        load_weights(network, weights, checkpoint_filter_for(model))
+        load_weights(network, weights, model_family(model).checkpoint_filter)
     return network.eval().fuse(fold_batchnorm=True)
 
 

@@ -9,7 +9,7 @@ import argparse
 import json
 
 from asymtrack_ros.cli_support import command_parser
-from asymtrack_ros.models.registry import available_models, build_model
+from asymtrack_ros.models.factory import available_models, build_model
 
 
 def parameter_counts() -> list[dict[str, object]]:

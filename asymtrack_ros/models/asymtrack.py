@@ -17,8 +17,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from asymtrack_ros.models.config import ModelConfig
 from asymtrack_ros.models.heads import CornerHead, fuse_corner_head, xyxy_to_cxcywh
-from asymtrack_ros.models.registry import ModelConfig, register_model
+from asymtrack_ros.models.registry import register_model
 
 STAGE_DIMS = (32, 64, 128)
 STAGE_OUT_DIMS = (64, 128, 256)
@@ -410,7 +411,7 @@ def checkpoint_filter(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Te
     return {key.removeprefix("module."): value for key, value in state_dict.items()}
 
 
-@register_model("asymtrack", tuple(VARIANTS))
+@register_model("asymtrack", tuple(VARIANTS), checkpoint_filter)
 def build_asymtrack(variant: str) -> AsymTrack:
     """AsymTrack in checkpoint (training) form, randomly initialised."""
     return AsymTrack(variant)

@@ -1,6 +1,6 @@
 """Torch-free model description: the per-variant crop config and ImageNet normalisation.
 
-Kept apart from :mod:`asymtrack_ros.models.registry` (which imports torch) so that the ONNX
+Kept apart from :mod:`asymtrack_ros.models.factory` (which imports torch) so that the ONNX
 backend and the shared tracking code can use it on robots without PyTorch.
 """
 

@@ -22,8 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from asymtrack_ros.models.config import ModelConfig
 from asymtrack_ros.models.heads import CornerHead, fuse_corner_head, xyxy_to_cxcywh
-from asymtrack_ros.models.registry import ModelConfig, register_model
+from asymtrack_ros.models.registry import register_model
 
 PATCH_STRIDE = 16
 HIDDEN_DIM = 256
@@ -401,7 +402,7 @@ def checkpoint_filter(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Te
     return {key.removeprefix("module."): value for key, value in state_dict.items()}
 
 
-@register_model("hit", ("tiny", "small", "base"))
+@register_model("hit", ("tiny", "small", "base"), checkpoint_filter)
 def build_hit(variant: str) -> HiT:
     """HiT-Tiny/Small/Base (LeViT_128S/128/384), randomly initialised, checkpoint form."""
     return HiT(variant)

@@ -1,60 +1,43 @@
-"""Model family registry: ``build_model(name, variant)`` and the per-variant crop config."""
+"""The model family table: each family module registers its builder, variants and checkpoint filter.
+
+Torch-free and family-agnostic: the family modules import this one, never the other way round
+(:mod:`asymtrack_ros.models.factory` imports the families and looks them up here).
+"""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from torch import nn
+if TYPE_CHECKING:
+    from torch import nn
 
-from asymtrack_ros.models.config import (  # noqa: F401  (re-exported: the names used to live here)
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    VARIANT_ALIASES,
-    ModelConfig,
-    canonical_variant,
-)
-
-ModelBuilder = Callable[[str], nn.Module]
-_FAMILIES: dict[str, tuple[ModelBuilder, tuple[str, ...]]] = {}
+ModelBuilder = Callable[[str], "nn.Module"]
+CheckpointFilter = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-def register_model(name: str, variants: tuple[str, ...]) -> Callable[[ModelBuilder], ModelBuilder]:
-    """Register ``builder(variant) -> nn.Module`` for a model family."""
+@dataclass(frozen=True)
+class ModelFamily:
+    """One family: ``builder(variant)`` (checkpoint form, random weights) and the filter that maps the
+    authors' checkpoint keys to ours."""
+
+    name: str
+    variants: tuple[str, ...]
+    builder: ModelBuilder
+    checkpoint_filter: CheckpointFilter
+
+
+FAMILIES: dict[str, ModelFamily] = {}
+
+
+def register_model(
+    name: str, variants: tuple[str, ...], checkpoint_filter: CheckpointFilter
+) -> Callable[[ModelBuilder], ModelBuilder]:
+    """Decorator registering ``builder(variant) -> nn.Module`` with its variants and checkpoint filter."""
 
     def decorator(builder: ModelBuilder) -> ModelBuilder:
-        _FAMILIES[name] = (builder, variants)
+        FAMILIES[name] = ModelFamily(name, variants, builder, checkpoint_filter)
         return builder
 
     return decorator
-
-
-def available_models() -> dict[str, tuple[str, ...]]:
-    """Registered families and their variants."""
-    _import_families()
-    return {name: variants for name, (_, variants) in _FAMILIES.items()}
-
-
-def build_model(name: str, variant: str) -> nn.Module:
-    """Build a model in checkpoint (training) form, with randomly initialised weights."""
-    _import_families()
-    family = name.lower()
-    if family not in _FAMILIES:
-        raise ValueError(f"unknown model {name!r}; available: {sorted(_FAMILIES)}")
-    builder, variants = _FAMILIES[family]
-    canonical = canonical_variant(variant)
-    if canonical not in variants:
-        raise ValueError(f"unknown variant {variant!r} for model {family!r}; available: {list(variants)}")
-    return builder(canonical)
-
-
-def _import_families() -> None:
-    """Import the family modules so that their ``register_model`` calls run."""
-    from asymtrack_ros.models import asymtrack, hit  # noqa: F401
-
-
-def checkpoint_filter_for(name: str) -> Callable[[dict], dict]:
-    """The family's ``checkpoint_filter`` (official checkpoint keys -> ours)."""
-    _import_families()
-    module = importlib.import_module(f"asymtrack_ros.models.{name.lower()}")
-    return module.checkpoint_filter

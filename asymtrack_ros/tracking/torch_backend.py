@@ -11,7 +11,7 @@ import torch
 
 from asymtrack_ros.checkpoint import load_weights
 from asymtrack_ros.devices import resolve_device
-from asymtrack_ros.models.registry import build_model, checkpoint_filter_for
+from asymtrack_ros.models.factory import build_model, model_family
 from asymtrack_ros.tracking.base import DeviceInfo
 from asymtrack_ros.tracking.box_smoothing import NO_SMOOTHING
 from asymtrack_ros.tracking.siamese import SearchOutput, SiameseTracker
@@ -65,7 +65,7 @@ def create(
     """
     network = build_model(model, variant)
     if weights is not None:
-        load_weights(network, weights, checkpoint_filter_for(model))
+        load_weights(network, weights, model_family(model).checkpoint_filter)
     elif not random_init:
         raise ValueError(f"no weights given for {model}-{variant}: pass weights=... (or random_init=True for tests)")
     smoothing = NO_SMOOTHING.replace(

@@ -34,7 +34,7 @@ from asymtrack_ros.data.pairs import PairDataset
 from asymtrack_ros.data.sampling import IntervalBins, PairIndex, PairSampler
 from asymtrack_ros.devices import resolve_device
 from asymtrack_ros.evaluation.datasets import Sequence
-from asymtrack_ros.models.registry import build_model, checkpoint_filter_for
+from asymtrack_ros.models.factory import build_model, model_family
 from asymtrack_ros.training.config import TrainConfig, to_dict
 from asymtrack_ros.training.loss_plot import plot_losses
 from asymtrack_ros.training.losses import BoxLoss, box_loss, flat_map_loss
@@ -305,7 +305,8 @@ class Trainer:
         path = self.run_dir / TRAIN_STATE
         if not path.is_file():
             if self.config.run.init_weights:
-                load_weights(self.model, self.config.run.init_weights, checkpoint_filter_for(self.config.model))
+                checkpoint_filter = model_family(self.config.model).checkpoint_filter
+                load_weights(self.model, self.config.run.init_weights, checkpoint_filter)
                 logger.info("starting from the weights of %s", self.config.run.init_weights)
             return
         state = torch.load(path, map_location="cpu", weights_only=True)
