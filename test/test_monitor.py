@@ -92,3 +92,15 @@ def test_appearance_similarity_is_high_on_the_target_and_low_elsewhere() -> None
     assert check.similarity(image, (20, 20, 40, 40)) == pytest.approx(1.0)
     assert check.similarity(image, (120, 20, 40, 40)) < 0.2
     assert check.similarity(image, (500, 20, 40, 40)) == 0.0, "a box outside the image shows nothing"
+
+
+def test_set_policy_applies_from_the_next_frame_and_refuses_an_invalid_one() -> None:
+    monitor = TargetMonitor(LostPolicy(lost_frames=5))
+    monitor.start()
+    for _ in range(2):
+        monitor.update(0.0)
+    with pytest.raises(ValueError):
+        monitor.set_policy(LostPolicy(lost_frames=0))
+    assert monitor.policy.lost_frames == 5
+    monitor.set_policy(LostPolicy(lost_frames=3))
+    assert monitor.update(0.0) == TrackState.LOST, "the streak carries over into the new policy"

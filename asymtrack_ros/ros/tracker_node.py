@@ -191,7 +191,7 @@ class TrackerNode(Node):
             self.settings = settings
             if self.session is not None:
                 with self.lock:
-                    self.session.monitor.policy = settings.policy
+                    self.session.set_policy(settings.policy)
         return result
 
     def _on_set_target(self, request: SetTarget.Request, response: SetTarget.Response) -> SetTarget.Response:

@@ -58,6 +58,11 @@ class TargetMonitor:
         self.search_scale = 1.0
         self._streak = 0
 
+    def set_policy(self, policy: LostPolicy) -> None:
+        """Replace the policy (validated first); the state and streak carry over."""
+        policy.validate()
+        self.policy = policy
+
     def start(self) -> None:
         """A new target: TRACKING with the normal search region."""
         self.state, self.search_scale, self._streak = TrackState.TRACKING, 1.0, 0

@@ -57,6 +57,10 @@ class TrackingSession:
         self.target_id, self._anchor = target_id, tuple(float(v) for v in box)
         self.monitor.start()
 
+    def set_policy(self, policy: LostPolicy) -> None:
+        """Use ``policy`` from the next frame on (validated; ValueError leaves the current one)."""
+        self.monitor.set_policy(policy)
+
     def stop(self) -> None:
         self.monitor.stop()
         self.target_id, self._anchor = "", None
