@@ -1,72 +1,52 @@
-"""A separate ROS 2 process for the DDS tests: ``python dds_peer.py MODE [ARGS]``.
+"""A separate ROS 2 process that publishes with this package's message builders: ``python dds_peer.py MODE [ARGS]``.
 
-Modes: ``set_target_server`` (serves asymtrack_ros/srv/SetTarget), ``detections COUNT``
-(publishes Detection2DArray), ``images WIDTH HEIGHT COUNT`` (publishes bgr8 images best effort).
+Modes: ``detections COUNT`` (the tracker node's Detection2DArray for a tracked box),
+``images WIDTH HEIGHT COUNT`` (bgr8 images of :func:`pattern`, best effort).
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from array import array
 
+import numpy as np
 import rclpy
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
-from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithPose
+from std_msgs.msg import Header
+from vision_msgs.msg import Detection2DArray
 
-from asymtrack_ros.srv import SetTarget
-
-
-def serve_set_target(node: rclpy.node.Node) -> None:
-    def handle(request: SetTarget.Request, response: SetTarget.Response) -> SetTarget.Response:
-        box = request.bbox
-        response.success = box.size_x > 0 and box.size_y > 0
-        response.message = f"box {box.center.position.x},{box.center.position.y} {box.size_x}x{box.size_y}"
-        response.target_id = request.target_id or "assigned-1"
-        return response
-
-    node.create_service(SetTarget, "set_target", handle)
-    rclpy.spin(node)
+from asymtrack_ros.ros.image_conversion import rgb_to_image
+from asymtrack_ros.ros.messages import detections_message
+from asymtrack_ros.tracking.base import TrackResult
+from asymtrack_ros.tracking.monitor import TrackState
+from asymtrack_ros.tracking.session import FrameOutcome
 
 
-def sample_detections(stamp_sec: int) -> Detection2DArray:
-    detection = Detection2D()
-    detection.header.frame_id = "camera"
-    detection.header.stamp.sec = stamp_sec
-    detection.id = "target-7"
-    detection.bbox.center.position.x = 320.5
-    detection.bbox.center.position.y = 240.25
-    detection.bbox.center.theta = 0.1
-    detection.bbox.size_x = 64.0
-    detection.bbox.size_y = 48.0
-    hypothesis = ObjectHypothesisWithPose()
-    hypothesis.hypothesis.class_id = "person"
-    hypothesis.hypothesis.score = 0.875
-    hypothesis.pose.pose.position.x = 1.5
-    hypothesis.pose.covariance[0] = 0.25
-    detection.results.append(hypothesis)
-    message = Detection2DArray()
-    message.header = detection.header
-    message.detections.append(detection)
-    return message
+def pattern(width: int, height: int) -> np.ndarray:
+    """An RGB image whose every byte differs from its neighbours (a byte lost or moved shows)."""
+    return (np.arange(height * width * 3, dtype=np.uint32) % 251).astype(np.uint8).reshape(height, width, 3)
 
 
 def publish_detections(node: rclpy.node.Node, count: int) -> None:
+    """The tracker node's own detections message for a tracked box, ``count`` times."""
     publisher = node.create_publisher(Detection2DArray, "detections", 10)
+    result = TrackResult(box=(288.5, 216.25, 64.0, 48.0), score=0.875)
+    outcome = FrameOutcome(TrackState.TRACKING, "target-7", result, score=0.875)
     for i in range(count):
-        publisher.publish(sample_detections(i))
+        header = Header(frame_id="camera")
+        header.stamp.sec = i
+        publisher.publish(detections_message(header, outcome, "person"))
         time.sleep(0.05)
 
 
 def publish_images(node: rclpy.node.Node, width: int, height: int, count: int) -> None:
+    """``count`` bgr8 images of :func:`pattern` made by the node's own converter, best effort at 30 Hz."""
     publisher = node.create_publisher(Image, "image", qos_profile_sensor_data)
-    payload = array("B", bytes(range(256)) * (width * height * 3 // 256 + 1))[: width * height * 3]
+    message = rgb_to_image(pattern(width, height), "bgr8")
+    message.header.frame_id = "camera"
     for i in range(count):
-        message = Image(height=height, width=width, encoding="bgr8", step=width * 3)
-        message.header.frame_id = "camera"
         message.header.stamp.sec = i
-        message.data = payload
         publisher.publish(message)
         time.sleep(1 / 30)
 
@@ -77,9 +57,7 @@ def main() -> None:
     node = rclpy.create_node(f"dds_peer_{mode}")
     time.sleep(1.0)  # let discovery settle before publishing
     try:
-        if mode == "set_target_server":
-            serve_set_target(node)
-        elif mode == "detections":
+        if mode == "detections":
             publish_detections(node, *args)
         elif mode == "images":
             publish_images(node, *args)
