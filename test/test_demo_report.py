@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from asymtrack_ros.demo_report import FrameResult, summarize, write_report
+from asymtrack_ros.ros.demo_report import FrameResult, summarize, write_report
 from asymtrack_ros.tracking.monitor import TrackState
 
 IMAGE = np.full((90, 160, 3), 100, np.uint8)
