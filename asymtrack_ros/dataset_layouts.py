@@ -1,4 +1,4 @@
-"""Sequence loaders for the GOT-10k, LaSOT, OTB-100 and UAV123 directory layouts.
+"""Dataset loaders for the GOT-10k, LaSOT, OTB-100 and UAV123 directory layouts (evaluation, training, demo).
 
 Layouts, relative to the dataset directory given:
 
@@ -17,79 +17,19 @@ disagree (frame and annotation counts differ, unparsable rows, target never visi
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
-import numpy as np
+from asymtrack_ros.sequences import TrackSequence, make_sequence, read_boxes, read_numbers
 
 logger = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
-_SEPARATORS = re.compile(r"[,\s]+")
 
 
 class DatasetError(ValueError):
     """The dataset directory is missing, of an unknown layout, or holds no usable sequence."""
-
-
-@dataclass(frozen=True, eq=False)
-class Sequence:
-    """One annotated video: frame paths, (N, 4) float64 ground truth (NaN rows where absent), absent mask."""
-
-    name: str
-    frames: tuple[Path, ...]
-    ground_truth: np.ndarray
-    absent: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.frames)
-
-    @property
-    def init_frame(self) -> int:
-        """Index of the first frame whose target is present (where one-pass evaluation initialises)."""
-        return int(np.flatnonzero(~self.absent)[0])
-
-    def read_frame(self, index: int) -> np.ndarray:
-        """Frame ``index`` as an HxWx3 uint8 RGB array."""
-        image = cv2.imread(str(self.frames[index]), cv2.IMREAD_COLOR)
-        if image is None:
-            raise OSError(f"cannot read image {self.frames[index]}")
-        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
-def read_boxes(path: Path) -> np.ndarray:
-    """(N, 4) float64 boxes of a ground-truth file (comma, tab or space separated; ``NaN`` allowed)."""
-    rows = [_SEPARATORS.split(line.strip()) for line in path.read_text().splitlines() if line.strip()]
-    if any(len(row) != 4 for row in rows):
-        raise ValueError(f"{path}: every row needs 4 values (x, y, w, h)")
-    return np.array(rows, dtype=np.float64).reshape(-1, 4)
-
-
-def read_numbers(path: Path) -> np.ndarray:
-    """Every number of a flag or label file, whether on one line or one per line."""
-    return np.array(_SEPARATORS.split(path.read_text().strip()), dtype=np.float64)
-
-
-def make_sequence(
-    name: str, frames: Iterable[Path], boxes: np.ndarray, absent_flags: Iterable[np.ndarray] = ()
-) -> Sequence:
-    """Check lengths and build a :class:`Sequence`; frames with invalid boxes or a set flag are absent."""
-    frames = tuple(frames)
-    if len(frames) != len(boxes):
-        raise ValueError(f"{len(frames)} frames but {len(boxes)} ground-truth rows")
-    absent = ~(np.isfinite(boxes).all(axis=1) & (boxes[:, 2:] > 0).all(axis=1))
-    for flags in absent_flags:
-        if len(flags) != len(frames):
-            raise ValueError(f"{len(frames)} frames but {len(flags)} absence flags")
-        absent |= flags
-    if absent.all():
-        raise ValueError("the target is absent in every frame")
-    ground_truth = boxes.copy()
-    ground_truth[absent] = np.nan
-    return Sequence(name, frames, ground_truth, absent)
 
 
 def _frame_paths(directory: Path) -> list[Path]:
@@ -102,7 +42,7 @@ def _discover_got10k(root: Path) -> list[Path]:
     return sorted(path for path in root.glob("*/groundtruth.txt") if not (path.parent / "img").is_dir())
 
 
-def _load_got10k(annotation: Path) -> Sequence:
+def _load_got10k(annotation: Path) -> TrackSequence:
     directory = annotation.parent
     flags = []
     if (directory / "absence.label").is_file():
@@ -117,7 +57,7 @@ def _discover_lasot(root: Path) -> list[Path]:
     return sorted(path for path in annotations if (path.parent / "img").is_dir())
 
 
-def _load_lasot(annotation: Path) -> Sequence:
+def _load_lasot(annotation: Path) -> TrackSequence:
     directory = annotation.parent
     flags = [read_numbers(directory / name) != 0 for name in ("full_occlusion.txt", "out_of_view.txt")]
     return make_sequence(directory.name, _frame_paths(directory / "img"), read_boxes(annotation), flags)
@@ -127,7 +67,7 @@ def _discover_otb(root: Path) -> list[Path]:
     return sorted(path for path in root.glob("*/groundtruth_rect*.txt") if (path.parent / "img").is_dir())
 
 
-def _load_otb(annotation: Path) -> Sequence:
+def _load_otb(annotation: Path) -> TrackSequence:
     directory = annotation.parent
     target = annotation.name.removeprefix("groundtruth_rect").removesuffix(".txt").strip(".")
     name = f"{directory.name}-{target}" if target else directory.name
@@ -138,7 +78,7 @@ def _discover_uav123(root: Path) -> list[Path]:
     return sorted((root / "anno" / "UAV123").glob("*.txt")) if (root / "data_seq" / "UAV123").is_dir() else []
 
 
-def _load_uav123(annotation: Path) -> Sequence:
+def _load_uav123(annotation: Path) -> TrackSequence:
     frames = _frame_paths(annotation.parents[2] / "data_seq" / "UAV123" / annotation.stem)
     return make_sequence(annotation.stem, frames, read_boxes(annotation))
 
@@ -146,7 +86,7 @@ def _load_uav123(annotation: Path) -> Sequence:
 @dataclass(frozen=True)
 class _Layout:
     discover: Callable[[Path], list[Path]]  # annotation files under the dataset root, one per sequence
-    load: Callable[[Path], Sequence]  # annotation file -> sequence
+    load: Callable[[Path], TrackSequence]  # annotation file -> sequence
 
 
 # In auto-detection order: the first layout that finds an annotation file wins.
@@ -170,7 +110,7 @@ def detect_format(root: Path | str) -> str:
 
 def load_dataset(
     root: Path | str, fmt: str = "auto", max_sequences: int | None = None, skip_sequences: int = 0
-) -> list[Sequence]:
+) -> list[TrackSequence]:
     """The sequences of dataset directory ``root`` in name order: the first ``skip_sequences`` left out,
     then at most ``max_sequences`` of them."""
     root = _existing_dir(root)
@@ -179,7 +119,7 @@ def load_dataset(
     if fmt not in _LAYOUTS:
         raise DatasetError(f"unknown dataset format {fmt!r}; expected auto or one of {', '.join(FORMATS)}")
     layout = _LAYOUTS[fmt]
-    sequences: list[Sequence] = []
+    sequences: list[TrackSequence] = []
     for annotation in layout.discover(root)[skip_sequences:]:
         if max_sequences is not None and len(sequences) >= max_sequences:
             break

@@ -27,7 +27,7 @@ from asymtrack_ros.data.assets import (
 )
 from asymtrack_ros.data.generator import GeneratorConfig, cover_class, generate_dataset, generate_sequence
 from asymtrack_ros.data.render import Pose, make_sprite, place, pose_matrix, screen_extent
-from asymtrack_ros.evaluation.datasets import load_dataset
+from asymtrack_ros.dataset_layouts import load_dataset
 
 SMALL = GeneratorConfig(frame_size=(160, 120), num_frames=(40, 50), target_size=(16.0, 28.0), max_speed=(0.5, 3.0))
 

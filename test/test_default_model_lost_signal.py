@@ -18,7 +18,7 @@ import pytest
 from asymtrack_ros.boxes import iou
 from asymtrack_ros.data.assets import Asset, AssetLibrary, procedural_texture
 from asymtrack_ros.data.generator import GeneratorConfig, generate_sequence
-from asymtrack_ros.evaluation.datasets import load_dataset
+from asymtrack_ros.dataset_layouts import load_dataset
 from asymtrack_ros.evaluation.lost_signal import main as lost_signal_main
 from asymtrack_ros.tracking import create_tracker
 from asymtrack_ros.tracking.monitor import LostPolicy, TrackState

@@ -15,11 +15,9 @@ import numpy as np
 import pytest
 
 from asymtrack_ros.boxes import iou
+from asymtrack_ros.dataset_layouts import DatasetError, detect_format, load_dataset
 from asymtrack_ros.evaluation import (
-    DatasetError,
-    detect_format,
     evaluate_sequence,
-    load_dataset,
     pool_scores,
     run_ope,
     run_sequence,
@@ -27,10 +25,10 @@ from asymtrack_ros.evaluation import (
     write_report,
 )
 from asymtrack_ros.evaluation.cli import main, parse_tracker_spec, run_evaluation
-from asymtrack_ros.evaluation.datasets import make_sequence
 from asymtrack_ros.evaluation.lost_signal import summarize
 from asymtrack_ros.evaluation.metrics import center_error
 from asymtrack_ros.evaluation.report import PLOTS, SEQUENCE_CSV, SUMMARY_JSON
+from asymtrack_ros.sequences import make_sequence
 from asymtrack_ros.tracking.base import DeviceInfo, Tracker, TrackResult
 
 FRAME_SHAPE = (48, 64)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from asymtrack_ros.data.sampling import IntervalBins, PairSampler, partner_counts, partner_frames
-from asymtrack_ros.evaluation.datasets import make_sequence
+from asymtrack_ros.sequences import make_sequence
 from asymtrack_ros.training.sstrack import (
     SuccessAwareScheduler,
     expected_success,

@@ -20,8 +20,9 @@ from asymtrack_ros.data.datasets import SourceConfig, load_source
 from asymtrack_ros.data.generator import GeneratorConfig
 from asymtrack_ros.data.pairs import PairDataset, absent_frames
 from asymtrack_ros.data.sampling import IntervalBins, PairIndex
-from asymtrack_ros.evaluation.datasets import load_dataset, make_sequence
+from asymtrack_ros.dataset_layouts import load_dataset
 from asymtrack_ros.models.factory import build_model
+from asymtrack_ros.sequences import make_sequence
 from asymtrack_ros.tracking import create_tracker
 from asymtrack_ros.tracking.preprocessing import map_box_back
 from asymtrack_ros.training import loss_plot

@@ -1,10 +1,10 @@
 """Training sources: video datasets (GOT-10k, LaSOT, TrackingNet, generated) and still images (COCO).
 
-Videos are :class:`~asymtrack_ros.evaluation.datasets.Sequence` objects (GOT-10k and LaSOT through
-:func:`~asymtrack_ros.evaluation.datasets.load_dataset`); a still image is a one-frame ``Sequence`` per
+Videos are :class:`~asymtrack_ros.sequences.TrackSequence` objects (GOT-10k and LaSOT through
+:func:`~asymtrack_ros.dataset_layouts.load_dataset`); a still image is a one-frame ``TrackSequence`` per
 annotated object, so both pools share the frame reader.
 
-Layouts beyond the evaluation loaders:
+Layouts beyond those of :mod:`asymtrack_ros.dataset_layouts`:
 
 * ``trackingnet``: ``TRAIN_<k>/frames/<seq>/<n>.jpg`` and ``TRAIN_<k>/anno/<seq>.txt`` under the root (or the
   root is one ``TRAIN_<k>`` chunk).
@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from asymtrack_ros.evaluation.datasets import DatasetError, Sequence, load_dataset, make_sequence, read_boxes
+from asymtrack_ros.dataset_layouts import DatasetError, load_dataset
+from asymtrack_ros.sequences import TrackSequence, make_sequence, read_boxes
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class SourceConfig:
     min_size: float = 10.0
 
 
-def load_source(source: SourceConfig) -> tuple[list[Sequence], list[Sequence]]:
+def load_source(source: SourceConfig) -> tuple[list[TrackSequence], list[TrackSequence]]:
     """(videos, still images) of one source."""
     if source.format in ("got10k", "lasot"):
         return load_dataset(source.path, source.format, source.max_sequences), []
@@ -53,10 +54,10 @@ def load_source(source: SourceConfig) -> tuple[list[Sequence], list[Sequence]]:
     raise DatasetError(f"unknown training source format {source.format!r}; expected one of {FORMATS}")
 
 
-def load_sources(sources: list[SourceConfig]) -> tuple[list[Sequence], list[Sequence]]:
+def load_sources(sources: list[SourceConfig]) -> tuple[list[TrackSequence], list[TrackSequence]]:
     """All videos and all still images of ``sources``."""
-    videos: list[Sequence] = []
-    stills: list[Sequence] = []
+    videos: list[TrackSequence] = []
+    stills: list[TrackSequence] = []
     for source in sources:
         source_videos, source_stills = load_source(source)
         logger.info(
@@ -69,10 +70,10 @@ def load_sources(sources: list[SourceConfig]) -> tuple[list[Sequence], list[Sequ
     return videos, stills
 
 
-def load_trackingnet(root: Path, max_sequences: int | None = None) -> list[Sequence]:
+def load_trackingnet(root: Path, max_sequences: int | None = None) -> list[TrackSequence]:
     """TrackingNet training chunks (frames named by their integer index)."""
     chunks = sorted(root.glob("TRAIN_*")) or [root]
-    sequences: list[Sequence] = []
+    sequences: list[TrackSequence] = []
     for annotation in (a for chunk in chunks for a in sorted((chunk / "anno").glob("*.txt"))):
         if max_sequences is not None and len(sequences) >= max_sequences:
             break
@@ -89,7 +90,7 @@ def load_trackingnet(root: Path, max_sequences: int | None = None) -> list[Seque
 
 def load_coco(
     annotations: Path, images: Path, min_size: float = 10.0, max_objects: int | None = None
-) -> list[Sequence]:
+) -> list[TrackSequence]:
     """One single-frame sequence per non-crowd COCO object of at least ``min_size`` px a side."""
     content = json.loads(annotations.read_text())
     files = {image["id"]: images / image["file_name"] for image in content["images"]}

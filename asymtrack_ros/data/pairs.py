@@ -6,7 +6,7 @@ sees the same pairs, whatever the number of loader workers.
 
 from __future__ import annotations
 
-from collections.abc import Sequence as SequenceOf
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,8 +15,8 @@ from torch.utils.data import Dataset
 
 from asymtrack_ros.data.augment import AugmentConfig, crop_around, jitter_box, photometric
 from asymtrack_ros.data.sampling import PairIndex
-from asymtrack_ros.evaluation.datasets import Sequence
 from asymtrack_ros.models.config import ModelConfig
+from asymtrack_ros.sequences import TrackSequence
 from asymtrack_ros.tracking.preprocessing import Normalizer
 
 JITTER_TRIES = 10
@@ -31,7 +31,7 @@ class AbsentFrame:
     last_visible: int
 
 
-def absent_frames(videos: SequenceOf[Sequence]) -> list[AbsentFrame]:
+def absent_frames(videos: Sequence[TrackSequence]) -> list[AbsentFrame]:
     """Every absent frame that follows a visible one, over ``videos``."""
     found = []
     for index, video in enumerate(videos):
@@ -55,9 +55,9 @@ class PairDataset(Dataset):
 
     def __init__(
         self,
-        videos: SequenceOf[Sequence],
-        stills: SequenceOf[Sequence],
-        plan: SequenceOf[PairIndex],
+        videos: Sequence[TrackSequence],
+        stills: Sequence[TrackSequence],
+        plan: Sequence[PairIndex],
         weights: np.ndarray,
         model_config: ModelConfig,
         augment: AugmentConfig,

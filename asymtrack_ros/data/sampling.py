@@ -13,12 +13,12 @@ The random sampler is the same draw over the single range ``[0, M)`` (plus still
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence as SequenceOf
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from asymtrack_ros.evaluation.datasets import Sequence
+from asymtrack_ros.sequences import TrackSequence
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class PairIndex:
 class PairSampler:
     """Draws pairs from video sequences and still images (sequences of one frame) by interval bin."""
 
-    def __init__(self, videos: SequenceOf[Sequence], stills: SequenceOf[Sequence], bins: IntervalBins) -> None:
+    def __init__(self, videos: Sequence[TrackSequence], stills: Sequence[TrackSequence], bins: IntervalBins) -> None:
         self.videos, self.stills, self.bins = list(videos), list(stills), bins
         self.visible = [~video.absent for video in self.videos]
         self.still_visible = [np.flatnonzero(~still.absent) for still in self.stills]

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from asymtrack_ros.cli_support import command_parser
-from asymtrack_ros.evaluation.datasets import FORMATS, DatasetError, load_dataset
+from asymtrack_ros.dataset_layouts import FORMATS, DatasetError, load_dataset
 from asymtrack_ros.evaluation.ope import TrackerFactory, run_ope
 from asymtrack_ros.evaluation.report import write_report
 from asymtrack_ros.progress import Progress

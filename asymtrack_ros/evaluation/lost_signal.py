@@ -12,13 +12,14 @@ import json
 import numpy as np
 
 from asymtrack_ros.cli_support import command_parser
+from asymtrack_ros.dataset_layouts import load_dataset
 from asymtrack_ros.evaluation.cli import TRACKER_METAVAR, parse_tracker_spec, tracker_factories
-from asymtrack_ros.evaluation.datasets import Sequence, load_dataset
+from asymtrack_ros.sequences import TrackSequence
 from asymtrack_ros.tracking.monitor import LostPolicy, TrackState
 from asymtrack_ros.tracking.session import TrackingSession
 
 
-def frame_records(session: TrackingSession, sequence: Sequence) -> list[tuple[bool, bool, float, float]]:
+def frame_records(session: TrackingSession, sequence: TrackSequence) -> list[tuple[bool, bool, float, float]]:
     """(absent, lost, published confidence, raw tracker score) per frame after initialisation."""
     start = sequence.init_frame
     session.start(sequence.read_frame(start), tuple(sequence.ground_truth[start]), sequence.name)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from asymtrack_ros.evaluation.datasets import Sequence
 from asymtrack_ros.evaluation.metrics import Scores, evaluate_sequence, scored_frames
+from asymtrack_ros.sequences import TrackSequence
 from asymtrack_ros.tracking.base import Tracker
 
 logger = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ class SequenceResult:
         return self.timings_ms[self.init_frame + 1 :]
 
 
-def run_sequence(tracker: Tracker, sequence: Sequence, tracker_name: str) -> SequenceResult:
+def run_sequence(tracker: Tracker, sequence: TrackSequence, tracker_name: str) -> SequenceResult:
     """Run ``tracker`` over ``sequence`` once and score it."""
     num_frames, init_frame = len(sequence), sequence.init_frame
     boxes = np.full((num_frames, 4), np.nan)
@@ -69,7 +69,7 @@ def run_sequence(tracker: Tracker, sequence: Sequence, tracker_name: str) -> Seq
 
 def run_ope(
     factories: Mapping[str, TrackerFactory],
-    sequences: Iterable[Sequence],
+    sequences: Iterable[TrackSequence],
     progress: Callable[[str], None] = logger.info,
 ) -> dict[str, list[SequenceResult]]:
     """Every named tracker run over every sequence: results by tracker name, in sequence order.

@@ -15,8 +15,8 @@ import numpy as np
 
 from asymtrack_ros.boxes import iou
 from asymtrack_ros.cli_support import command_parser
+from asymtrack_ros.dataset_layouts import load_dataset
 from asymtrack_ros.evaluation.cli import TRACKER_METAVAR, parse_tracker_spec, tracker_factories
-from asymtrack_ros.evaluation.datasets import load_dataset
 from asymtrack_ros.evaluation.ope import SequenceResult, run_sequence
 from asymtrack_ros.tracking.confidence import IDENTITY, ScoreCalibration
 

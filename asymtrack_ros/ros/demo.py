@@ -17,16 +17,17 @@ import rclpy
 from rclpy.executors import SingleThreadedExecutor
 
 from asymtrack_ros.cli_support import command_parser
+from asymtrack_ros.dataset_layouts import load_dataset
 from asymtrack_ros.demo_report import FrameResult, write_report
-from asymtrack_ros.evaluation.datasets import Sequence, load_dataset
 from asymtrack_ros.ros.demo_recorder import DemoRecorder
 from asymtrack_ros.ros.processes import start_node, stop_process
+from asymtrack_ros.sequences import TrackSequence
 from asymtrack_ros.tracking.monitor import TrackState
 
 NAMESPACE = "/demo"
 
 
-def sequence_video(sequence: Sequence, out_dir: Path, fps: float) -> Path:
+def sequence_video(sequence: TrackSequence, out_dir: Path, fps: float) -> Path:
     """Write the sequence's frames as an MJPG AVI the video source node can play."""
     path = out_dir / f"{sequence.name}.avi"
     first = sequence.read_frame(0)
@@ -37,7 +38,7 @@ def sequence_video(sequence: Sequence, out_dir: Path, fps: float) -> Path:
     return path
 
 
-def default_sequence(cache_dir: Path) -> Sequence:
+def default_sequence(cache_dir: Path) -> TrackSequence:
     """The generated demo sequence (real textures from the registries, exact ground truth)."""
     from asymtrack_ros.data.demo_sequence import demo_sequence_dir
 
@@ -53,7 +54,7 @@ def default_backend() -> list[str]:
     return ["-p", "backend:=onnx"]
 
 
-def run(sequence: Sequence, out_dir: Path, fps: float, tracker_args: list[str]) -> dict:
+def run(sequence: TrackSequence, out_dir: Path, fps: float, tracker_args: list[str]) -> dict:
     """Play ``sequence`` through the tracker node and write the report into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     video = sequence_video(sequence, out_dir, fps)

@@ -14,7 +14,7 @@ from asymtrack_ros.cli_support import command_parser
 from asymtrack_ros.data.assets import DEFAULT_CACHE, fetch_assets
 from asymtrack_ros.data.datasets import SourceConfig, load_sources
 from asymtrack_ros.data.generator import generate_dataset
-from asymtrack_ros.evaluation.datasets import DatasetError
+from asymtrack_ros.dataset_layouts import DatasetError
 from asymtrack_ros.progress import Progress
 from asymtrack_ros.training.config import GenerateConfig, TrainConfig, load_config
 from asymtrack_ros.training.trainer import EPOCHS_CSV, LOSS_PLOT, SCALARS_CSV, Trainer

@@ -21,7 +21,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Sequence as SequenceOf
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,8 +33,8 @@ from asymtrack_ros.checkpoint import load_weights
 from asymtrack_ros.data.pairs import PairDataset
 from asymtrack_ros.data.sampling import IntervalBins, PairIndex, PairSampler
 from asymtrack_ros.devices import resolve_device
-from asymtrack_ros.evaluation.datasets import Sequence
 from asymtrack_ros.models.factory import build_model, model_family
+from asymtrack_ros.sequences import TrackSequence
 from asymtrack_ros.training.config import TrainConfig, to_dict
 from asymtrack_ros.training.loss_plot import plot_losses
 from asymtrack_ros.training.losses import BoxLoss, box_loss, flat_map_loss
@@ -103,7 +103,7 @@ class EpochMeter:
 class Trainer:
     """Trains one model on video and still-image sources as ``config`` says; resumes from its run directory."""
 
-    def __init__(self, config: TrainConfig, videos: SequenceOf[Sequence], stills: SequenceOf[Sequence]) -> None:
+    def __init__(self, config: TrainConfig, videos: Sequence[TrackSequence], stills: Sequence[TrackSequence]) -> None:
         self.config = config
         self.run_dir = Path(config.run.run_dir)
         self.device = resolve_device(config.run.device)
@@ -323,7 +323,7 @@ def _atomic_save(content: dict, path: Path) -> None:
     os.replace(temporary, path)
 
 
-def _append_csv(path: Path, fields: SequenceOf[str], row: list) -> None:
+def _append_csv(path: Path, fields: Sequence[str], row: list) -> None:
     new = not path.is_file()
     with path.open("a", newline="") as handle:
         writer = csv.writer(handle)

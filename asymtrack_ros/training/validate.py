@@ -6,7 +6,7 @@ number is directly comparable to the training IoU, and cheap enough to compare c
 
 from __future__ import annotations
 
-from collections.abc import Sequence as SequenceOf
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader
 from asymtrack_ros.data.augment import AugmentConfig
 from asymtrack_ros.data.pairs import PairDataset
 from asymtrack_ros.data.sampling import IntervalBins, PairSampler
-from asymtrack_ros.evaluation.datasets import Sequence
+from asymtrack_ros.sequences import TrackSequence
 from asymtrack_ros.training.losses import box_loss
 
 VALIDATION_EPOCH = 10**6  # seeds the augmentation apart from any training epoch
@@ -23,7 +23,7 @@ VALIDATION_EPOCH = 10**6  # seeds the augmentation apart from any training epoch
 
 def pair_ious(
     model: torch.nn.Module,
-    videos: SequenceOf[Sequence],
+    videos: Sequence[TrackSequence],
     num_pairs: int = 512,
     seed: int = 0,
     bins: IntervalBins | None = None,

@@ -1,0 +1,74 @@
+"""Annotated tracking sequences (:class:`TrackSequence`) and the ground-truth files they are read from.
+
+Shared by evaluation, training data, benchmarks and the demo; the dataset directory layouts that produce
+them are in :mod:`asymtrack_ros.dataset_layouts`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+_SEPARATORS = re.compile(r"[,\s]+")
+
+
+@dataclass(frozen=True, eq=False)
+class TrackSequence:
+    """One annotated video: frame paths, (N, 4) float64 ground truth (NaN rows where absent), absent mask."""
+
+    name: str
+    frames: tuple[Path, ...]
+    ground_truth: np.ndarray
+    absent: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    @property
+    def init_frame(self) -> int:
+        """Index of the first frame whose target is present (where one-pass evaluation initialises)."""
+        return int(np.flatnonzero(~self.absent)[0])
+
+    def read_frame(self, index: int) -> np.ndarray:
+        """Frame ``index`` as an HxWx3 uint8 RGB array."""
+        image = cv2.imread(str(self.frames[index]), cv2.IMREAD_COLOR)
+        if image is None:
+            raise OSError(f"cannot read image {self.frames[index]}")
+        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def read_boxes(path: Path) -> np.ndarray:
+    """(N, 4) float64 boxes of a ground-truth file (comma, tab or space separated; ``NaN`` allowed)."""
+    rows = [_SEPARATORS.split(line.strip()) for line in path.read_text().splitlines() if line.strip()]
+    if any(len(row) != 4 for row in rows):
+        raise ValueError(f"{path}: every row needs 4 values (x, y, w, h)")
+    return np.array(rows, dtype=np.float64).reshape(-1, 4)
+
+
+def read_numbers(path: Path) -> np.ndarray:
+    """Every number of a flag or label file, whether on one line or one per line."""
+    return np.array(_SEPARATORS.split(path.read_text().strip()), dtype=np.float64)
+
+
+def make_sequence(
+    name: str, frames: Iterable[Path], boxes: np.ndarray, absent_flags: Iterable[np.ndarray] = ()
+) -> TrackSequence:
+    """Check lengths and build a :class:`TrackSequence`; frames with invalid boxes or a set flag are absent."""
+    frames = tuple(frames)
+    if len(frames) != len(boxes):
+        raise ValueError(f"{len(frames)} frames but {len(boxes)} ground-truth rows")
+    absent = ~(np.isfinite(boxes).all(axis=1) & (boxes[:, 2:] > 0).all(axis=1))
+    for flags in absent_flags:
+        if len(flags) != len(frames):
+            raise ValueError(f"{len(frames)} frames but {len(flags)} absence flags")
+        absent |= flags
+    if absent.all():
+        raise ValueError("the target is absent in every frame")
+    ground_truth = boxes.copy()
+    ground_truth[absent] = np.nan
+    return TrackSequence(name, frames, ground_truth, absent)
