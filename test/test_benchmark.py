@@ -11,8 +11,8 @@ import pytest
 from asymtrack_ros.benchmark.cli import main as bench_main
 from asymtrack_ros.benchmark.combos import Combo, parse_combo
 from asymtrack_ros.benchmark.measure import percentiles
-from asymtrack_ros.benchmark.sources import select_sequence
-from asymtrack_ros.benchmark.synthetic import generated_sequence
+from asymtrack_ros.data.frame_sources import select_sequence
+from asymtrack_ros.data.synthetic import generated_sequence
 
 
 def test_combo_syntax() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from asymtrack_ros.benchmark.synthetic import generated_sequence
 from asymtrack_ros.boxes import iou
+from asymtrack_ros.data.synthetic import generated_sequence
 from asymtrack_ros.tracking import create_tracker
 from asymtrack_ros.tracking.opencv_backend import available_algorithms, default_algorithm
 

@@ -1,1 +1,1 @@
-"""Benchmarks of tracker backends (``asymtrack-bench``) and the generated test sequence they can run on."""
+"""Benchmarks of tracker backends (``asymtrack-bench``); the frames they run on come from ``data.frame_sources``."""

@@ -16,8 +16,8 @@ import numpy as np
 from asymtrack_ros.benchmark.combos import Combo, TrackerFactory, parse_combo
 from asymtrack_ros.benchmark.measure import Measurement, network_times, rss_mb
 from asymtrack_ros.benchmark.report import markdown_table
-from asymtrack_ros.benchmark.sources import FrameSequence, select_sequence
 from asymtrack_ros.cli_support import command_parser
+from asymtrack_ros.data.frame_sources import FrameSequence, select_sequence
 from asymtrack_ros.models.config import canonical_variant
 from asymtrack_ros.tracking.siamese import SiameseTracker
 

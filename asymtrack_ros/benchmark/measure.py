@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from asymtrack_ros.benchmark.sources import FrameSequence
+from asymtrack_ros.data.frame_sources import FrameSequence
 from asymtrack_ros.tracking import Tracker
 from asymtrack_ros.tracking.preprocessing import sample_target
 from asymtrack_ros.tracking.siamese import SiameseTracker

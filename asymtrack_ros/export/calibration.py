@@ -10,7 +10,7 @@ import onnx
 import onnxruntime as ort
 from onnxruntime.quantization import CalibrationDataReader
 
-from asymtrack_ros.benchmark.synthetic import generated_sequence
+from asymtrack_ros.data.synthetic import generated_sequence
 from asymtrack_ros.tracking.model_dir import SEARCH_FILE, TEMPLATE_FILE
 from asymtrack_ros.tracking.onnx_backend import OnnxRunner
 from asymtrack_ros.tracking.preprocessing import Normalizer, sample_target

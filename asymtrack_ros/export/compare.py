@@ -6,8 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from asymtrack_ros.benchmark.sources import select_sequence
 from asymtrack_ros.cli_support import command_parser
+from asymtrack_ros.data.frame_sources import select_sequence
 from asymtrack_ros.export.deviation import box_deviation
 
 PROG = "python -m asymtrack_ros.export.compare"

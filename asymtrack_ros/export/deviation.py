@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from asymtrack_ros.benchmark.synthetic import generated_sequence
+from asymtrack_ros.data.synthetic import generated_sequence
 from asymtrack_ros.tracking.onnx_backend import OnnxRunner
 from asymtrack_ros.tracking.preprocessing import clip_box, map_box_back, sample_target
 from asymtrack_ros.tracking.siamese import SiameseTracker

@@ -1,4 +1,4 @@
-"""A generated, seeded tracking sequence: a textured object moving over a textured background."""
+"""The generated test scene: a seeded, textured object moving over a textured background (exact boxes)."""
 
 from __future__ import annotations
 

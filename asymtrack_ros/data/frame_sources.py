@@ -1,4 +1,5 @@
-"""Frame sequences to benchmark on: a video file, the reference Megamind frames, or a generated sequence."""
+"""In-memory frame sequences to benchmark and compare trackers on: a video file, the reference Megamind frames,
+or the generated test scene."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from asymtrack_ros.benchmark.synthetic import generated_sequence
+from asymtrack_ros.data.synthetic import generated_sequence
 from asymtrack_ros.reference import reference_dir
 
 MEGAMIND_FRAMES = "megamind_rgb_frames.npz"
