@@ -14,7 +14,7 @@ from asymtrack_ros.export.cli import main as export_main
 from asymtrack_ros.models.factory import build_model
 from asymtrack_ros.tracking import create_tracker
 from asymtrack_ros.tracking.box_smoothing import NO_SMOOTHING, BoxSmoothing
-from asymtrack_ros.tracking.model_dir import MODEL_JSON, manifest_problems, read_manifest
+from asymtrack_ros.tracking.manifest import MODEL_JSON, manifest_problems, read_manifest
 
 SMOOTHING = BoxSmoothing(window_influence=0.3, size_update_rate=0.5, max_scale_step=1.1)
 

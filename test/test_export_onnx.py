@@ -18,14 +18,14 @@ from asymtrack_ros.export.deviation import box_deviation
 from asymtrack_ros.export.precision import INT8_MIN_DEPTH, INT8_SAFE_PEAK, quantizable_nodes
 from asymtrack_ros.reference import vector_files
 from asymtrack_ros.tracking import create_tracker
-from asymtrack_ros.tracking.model_dir import (
+from asymtrack_ros.tracking.checksums import sha256_file
+from asymtrack_ros.tracking.manifest import (
     MIN_OPSET,
     MODEL_JSON,
     SEARCH_FILE,
     TEMPLATE_FILE,
     manifest_problems,
     read_manifest,
-    sha256_file,
 )
 
 from conftest import load_vectors, state_dict_from_vectors

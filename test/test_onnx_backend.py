@@ -14,14 +14,9 @@ import pytest
 
 from asymtrack_ros.export import export_model
 from asymtrack_ros.tracking import create_tracker
-from asymtrack_ros.tracking.model_dir import (
-    MODEL_JSON,
-    SEARCH_FILE,
-    TEMPLATE_FILE,
-    ModelDirError,
-    default_model_dir,
-    sha256_file,
-)
+from asymtrack_ros.tracking.checksums import sha256_file
+from asymtrack_ros.tracking.installed_models import default_model_dir
+from asymtrack_ros.tracking.manifest import MODEL_JSON, SEARCH_FILE, TEMPLATE_FILE, ModelDirError
 from asymtrack_ros.tracking.onnx_backend import CPU_PROVIDER, requested_providers
 
 REPO = Path(__file__).resolve().parents[1]

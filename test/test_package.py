@@ -67,11 +67,22 @@ def test_core_installs_with_plain_pip(tmp_path: Path) -> None:
 
 def _default_model_dir_seen_by(site_packages: Path) -> Path:
     """``default_model_dir()`` as seen by a process importing asymtrack_ros from ``site_packages``."""
-    code = "from asymtrack_ros.tracking.model_dir import default_model_dir; print(default_model_dir())"
+    code = "from asymtrack_ros.tracking.installed_models import default_model_dir; print(default_model_dir())"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=site_packages,
                             env={"PATH": os.environ["PATH"], "PYTHONPATH": str(site_packages)})
     assert result.returncode == 0, result.stderr
     return Path(result.stdout.strip())
+
+
+def test_ament_index_share_directory_is_searched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("ament_index_python")
+    from asymtrack_ros.tracking.installed_models import models_roots
+
+    index = tmp_path / "share" / "ament_index" / "resource_index" / "packages"
+    index.mkdir(parents=True)
+    (index / "asymtrack_ros").touch()
+    monkeypatch.setenv("AMENT_PREFIX_PATH", str(tmp_path))
+    assert models_roots()[-1] == tmp_path / "share" / "asymtrack_ros" / "models"
 
 
 def test_colcon_install_finds_the_shipped_model() -> None:

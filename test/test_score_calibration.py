@@ -13,7 +13,7 @@ from asymtrack_ros.evaluation.score_calibration import labelled_scores
 from asymtrack_ros.export.cli import main as export_main
 from asymtrack_ros.tracking import create_tracker
 from asymtrack_ros.tracking.confidence import IDENTITY, ScoreCalibration
-from asymtrack_ros.tracking.model_dir import MODEL_JSON, manifest_problems, read_manifest
+from asymtrack_ros.tracking.manifest import MODEL_JSON, manifest_problems, read_manifest
 
 
 def test_fit_recovers_a_known_logistic_relation() -> None:

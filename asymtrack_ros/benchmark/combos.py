@@ -13,7 +13,7 @@ from typing import Any
 
 from asymtrack_ros.models.config import canonical_variant
 from asymtrack_ros.tracking import Tracker, create_tracker
-from asymtrack_ros.tracking.model_dir import MODEL_JSON, PRECISIONS, read_manifest
+from asymtrack_ros.tracking.manifest import MODEL_JSON, PRECISIONS, read_manifest
 from asymtrack_ros.tracking.opencv_backend import ALGORITHMS
 
 

@@ -12,7 +12,7 @@ from asymtrack_ros.export.graphs import ExportError
 from asymtrack_ros.export.pipeline import export_model
 from asymtrack_ros.tracking.box_smoothing import NO_SMOOTHING, BoxSmoothing
 from asymtrack_ros.tracking.confidence import IDENTITY, ScoreCalibration
-from asymtrack_ros.tracking.model_dir import MIN_OPSET, PRECISIONS
+from asymtrack_ros.tracking.manifest import MIN_OPSET, PRECISIONS
 
 EXAMPLES = (
     "asymtrack-export AsymTrack_ep0300.pth.tar --model asymtrack --variant tiny --out models/asymtrack-tiny",

@@ -12,7 +12,7 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
-from asymtrack_ros.tracking.model_dir import SEARCH_OUTPUTS, TensorSpec
+from asymtrack_ros.tracking.manifest import SEARCH_FILE, SEARCH_OUTPUTS, TEMPLATE_FILE, TensorSpec
 
 
 class ExportError(RuntimeError):
@@ -100,10 +100,10 @@ def export_graphs(model: nn.Module, directory: Path, opset: int) -> tuple[str, .
     with torch.no_grad():
         state = model.encode_template(template)
     names = state_names(state)
-    export_graph(TemplateGraph(model), (template,), ["template"], names, directory / "template.onnx", opset)
+    export_graph(TemplateGraph(model), (template,), ["template"], names, directory / TEMPLATE_FILE, opset)
     export_graph(
         SearchGraph(model, type(state)), (search, *state), ["search", *names], SEARCH_OUTPUTS,
-        directory / "search.onnx", opset,
+        directory / SEARCH_FILE, opset,
     )
     return names
 
@@ -117,8 +117,8 @@ def torch_parity(model: nn.Module, directory: Path, samples: int = 3, seed: int 
     """
     config = model.config
     rng = np.random.default_rng(seed)
-    template_session = ort.InferenceSession(str(directory / "template.onnx"), providers=["CPUExecutionProvider"])
-    search_session = ort.InferenceSession(str(directory / "search.onnx"), providers=["CPUExecutionProvider"])
+    template_session = ort.InferenceSession(str(directory / TEMPLATE_FILE), providers=["CPUExecutionProvider"])
+    search_session = ort.InferenceSession(str(directory / SEARCH_FILE), providers=["CPUExecutionProvider"])
     state_inputs = [node.name for node in search_session.get_inputs()[1:]]
     per_output = dict.fromkeys(SEARCH_OUTPUTS, 0.0)
     state_rel = 0.0

@@ -22,8 +22,9 @@ from asymtrack_ros.export.precision import convert_fp16, quantize_int8
 from asymtrack_ros.models.config import ModelConfig
 from asymtrack_ros.models.factory import build_model, model_family
 from asymtrack_ros.tracking.box_smoothing import NO_SMOOTHING, BoxSmoothing
+from asymtrack_ros.tracking.checksums import sha256_file
 from asymtrack_ros.tracking.confidence import IDENTITY, ScoreCalibration
-from asymtrack_ros.tracking.model_dir import (
+from asymtrack_ros.tracking.manifest import (
     MIN_OPSET,
     MODEL_JSON,
     PRECISIONS,
@@ -31,7 +32,6 @@ from asymtrack_ros.tracking.model_dir import (
     TEMPLATE_FILE,
     GraphSpec,
     ModelManifest,
-    sha256_file,
     write_manifest,
 )
 

@@ -37,7 +37,7 @@ from onnxruntime.transformers.float16 import convert_float_to_float16
 from onnxruntime.transformers.onnx_model import OnnxModel
 
 from asymtrack_ros.export.calibration import FeedReader, activation_peaks, calibration_feeds
-from asymtrack_ros.tracking.model_dir import SEARCH_FILE, TEMPLATE_FILE
+from asymtrack_ros.tracking.manifest import SEARCH_FILE, TEMPLATE_FILE
 
 FP16_SAFE_PEAK = 2048.0  # float16 tops out at 65504: a 32x margin for inputs beyond the calibration crops
 INT8_SAFE_PEAK = 16.0  # |activation| above which a node's input stays fp32 (uint8 step > 0.12)

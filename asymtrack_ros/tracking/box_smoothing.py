@@ -17,7 +17,7 @@ otherwise balloons onto the background after one bad frame.
   corner maps when the target is absent predicts a shrinking box near the crop centre there; holding the box
   keeps the search region where the target was last seen, the right place to find it again.
 
-The values that suit a model live in its ``model.json`` (``"tracker"`` section, see ``model_dir.py``).
+The values that suit a model live in its ``model.json`` (``"tracker"`` section, see ``manifest.py``).
 """
 
 from __future__ import annotations

@@ -17,13 +17,8 @@ import numpy as np
 import onnxruntime as ort
 
 from asymtrack_ros.tracking.base import DeviceInfo
-from asymtrack_ros.tracking.model_dir import (
-    GraphSpec,
-    ModelDirError,
-    ModelManifest,
-    default_model_dir,
-    read_manifest,
-)
+from asymtrack_ros.tracking.installed_models import default_model_dir
+from asymtrack_ros.tracking.manifest import GraphSpec, ModelDirError, ModelManifest, read_manifest
 from asymtrack_ros.tracking.siamese import SearchOutput, SiameseTracker
 
 LOGGER = logging.getLogger(__name__)

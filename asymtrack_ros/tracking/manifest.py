@@ -1,0 +1,334 @@
+"""``model.json``, the description of an exported model directory, parsed and validated in one pass.
+
+A model directory holds :data:`TEMPLATE_FILE`, :data:`SEARCH_FILE` and :data:`MODEL_JSON`. ``model.json`` is
+the only description of the model the ONNX backend gets (it never imports torch): crop geometry,
+normalisation, graph input/output names and shapes, the sha256 of each ONNX file, the source checkpoint, the
+exporting tool versions and, optional, the box smoothing that suits the model (``"tracker"``,
+``box_smoothing.py``; absent: none) and its score calibration (``"score_calibration"``, ``confidence.py``;
+absent: raw scores). Every problem raises :class:`ModelDirError` naming the offending file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from asymtrack_ros.models.config import ModelConfig
+from asymtrack_ros.tracking.box_smoothing import NO_SMOOTHING, BoxSmoothing
+from asymtrack_ros.tracking.checksums import ChecksumError, verify_checksum
+from asymtrack_ros.tracking.confidence import IDENTITY, ScoreCalibration
+
+MODEL_JSON = "model.json"
+TEMPLATE_FILE = "template.onnx"
+SEARCH_FILE = "search.onnx"
+FORMAT_VERSION = 1
+PRECISIONS = ("fp32", "fp16", "int8")
+SEARCH_OUTPUTS = ("pred_boxes", "prob_tl", "prob_br")
+MIN_OPSET = 17
+
+
+class ModelDirError(ValueError):
+    """A model directory is missing, corrupt or inconsistent; the message names the file."""
+
+
+class ManifestError(ValueError):
+    """``model.json`` content that is not a valid manifest; ``problems`` lists every violation found."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One graph input or output: name and static shape (float32 at the graph boundary)."""
+
+    name: str
+    shape: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class GraphSpec:
+    """One ONNX file of the directory: its name, checksum and boundary tensors in order."""
+
+    file: str
+    sha256: str
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+
+
+@dataclass(frozen=True)
+class ModelManifest:
+    """Parsed ``model.json``."""
+
+    config: ModelConfig
+    precision: str
+    opset: int
+    template: GraphSpec
+    search: GraphSpec
+    source_checkpoint: dict[str, str] | None = None
+    exporter: dict[str, str] = field(default_factory=dict)
+    validation: dict[str, Any] = field(default_factory=dict)
+    smoothing: BoxSmoothing = NO_SMOOTHING
+    calibration: ScoreCalibration = IDENTITY
+
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        """Names of the cached template tensors (template outputs = search inputs after ``search``)."""
+        return tuple(spec.name for spec in self.template.outputs)
+
+    @classmethod
+    def from_json(cls, data: Any) -> ModelManifest:
+        """Parse ``model.json`` content; :class:`ManifestError` lists every problem."""
+        if not isinstance(data, dict):
+            raise ManifestError(["top level is not a JSON object"])
+        problems = [f"missing key {key!r}" for key in FIELDS if key not in data]
+        problems += [f"unexpected key {key!r}" for key in data if key not in FIELDS and key not in OPTIONAL_FIELDS]
+        values = {}
+        for key, parse in {**FIELDS, **OPTIONAL_FIELDS}.items():
+            if key in data:
+                try:
+                    values[key] = parse(data[key])
+                except ManifestError as error:  # nested problems that name their place
+                    problems += error.problems
+                except (TypeError, ValueError) as error:
+                    problems.append(f"bad value for {key!r}: {data[key]!r} ({error})")
+        if problems:
+            raise ManifestError(problems)
+        manifest = cls(
+            config=ModelConfig(
+                name=values["model"], variant=values["variant"],
+                template_size=values["template_size"], search_size=values["search_size"],
+                template_factor=values["template_factor"], search_factor=values["search_factor"],
+                mean=values["mean"], std=values["std"],
+            ),
+            precision=values["precision"], opset=values["opset"], template=values["graphs"]["template"],
+            search=values["graphs"]["search"], source_checkpoint=values["source_checkpoint"],
+            exporter=values["exporter"], validation=values["validation"],
+            smoothing=values.get("tracker", NO_SMOOTHING), calibration=values.get("score_calibration", IDENTITY),
+        )
+        problems = manifest.consistency_problems()
+        if problems:
+            raise ManifestError(problems)
+        return manifest
+
+    def consistency_problems(self) -> list[str]:
+        """Graph boundaries must fit each other and the crop sizes."""
+        template_size, search_size = self.config.template_size, self.config.search_size
+        problems = []
+        if [t.shape for t in self.template.inputs] != [(1, 3, template_size, template_size)]:
+            problems.append(f"graphs.template.inputs must be one (1, 3, {template_size}, ...) tensor")
+        if self.search.inputs[0].shape != (1, 3, search_size, search_size):
+            problems.append(f"graphs.search.inputs[0] must be (1, 3, {search_size}, {search_size})")
+        if self.search.inputs[1:] != self.template.outputs:
+            problems.append("graphs.search.inputs after the search image must equal graphs.template.outputs")
+        if tuple(t.name for t in self.search.outputs) != SEARCH_OUTPUTS:
+            problems.append(f"graphs.search.outputs must be named {list(SEARCH_OUTPUTS)}")
+        return problems
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``model.json`` content."""
+        config = asdict(self.config)
+        return {
+            "format_version": FORMAT_VERSION,
+            "model": config.pop("name"),
+            **config,
+            "precision": self.precision,
+            "opset": self.opset,
+            "graphs": {"template": asdict(self.template), "search": asdict(self.search)},
+            "source_checkpoint": self.source_checkpoint,
+            "exporter": self.exporter,
+            "validation": self.validation,
+            "tracker": self.smoothing.to_json(),
+            "score_calibration": asdict(self.calibration),
+        }
+
+
+def manifest_problems(data: Any) -> list[str]:
+    """Every problem of parsed ``model.json`` content (empty when it is a valid manifest)."""
+    try:
+        ModelManifest.from_json(data)
+    except ManifestError as error:
+        return error.problems
+    return []
+
+
+def read_manifest(directory: str | Path) -> ModelManifest:
+    """Parse and validate ``directory/model.json`` and check every ONNX file against its checksum."""
+    directory = Path(directory)
+    path = directory / MODEL_JSON
+    if not directory.is_dir():
+        raise ModelDirError(f"model directory {directory} does not exist")
+    if not path.is_file():
+        raise ModelDirError(f"{path} is missing (not an exported model directory)")
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ModelDirError(f"{path} is not readable JSON: {error}") from error
+    try:
+        manifest = ModelManifest.from_json(data)
+        for graph in (manifest.template, manifest.search):
+            verify_checksum(directory / graph.file, graph.sha256, path)
+    except ManifestError as error:
+        raise ModelDirError(f"{path} is invalid: {error}") from error
+    except ChecksumError as error:
+        raise ModelDirError(str(error)) from error
+    return manifest
+
+
+def write_manifest(directory: Path, manifest: ModelManifest) -> Path:
+    """Write ``model.json`` into ``directory``; returns its path."""
+    path = directory / MODEL_JSON
+    path.write_text(json.dumps(manifest.to_json(), indent=2) + "\n")
+    return path
+
+
+# Parsers of the values of model.json's keys: each returns the typed value or raises ValueError.
+
+def _text(value: Any) -> str:
+    if not (isinstance(value, str) and value):
+        raise ValueError("not a non-empty string")
+    return value
+
+
+def _positive_int(value: Any) -> int:
+    if not (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+        raise ValueError("not a positive integer")
+    return value
+
+
+def _positive_number(value: Any) -> float:
+    if not (isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0):
+        raise ValueError("not a positive finite number")
+    return float(value)
+
+
+def _triple(value: Any) -> tuple[float, float, float]:
+    if not (isinstance(value, list) and len(value) == 3):
+        raise ValueError("not a list of 3 numbers")
+    first, second, third = (_positive_number(v) for v in value)
+    return first, second, third
+
+
+def _str_map(value: Any) -> dict[str, str]:
+    if not (isinstance(value, dict) and all(isinstance(k, str) and k and isinstance(v, str) for k, v in value.items())):
+        raise ValueError("not an object of strings")
+    return value
+
+
+def _with_keys(parse: Callable[[Any], dict], required: set[str]) -> Callable[[Any], dict]:
+    def parse_with_keys(value: Any) -> dict:
+        parsed = parse(value)
+        if not required <= set(parsed):
+            raise ValueError(f"needs the keys {sorted(required)}")
+        return parsed
+
+    return parse_with_keys
+
+
+def _source_checkpoint(value: Any) -> dict[str, str] | None:
+    return None if value is None else _with_keys(_str_map, {"file", "sha256"})(value)
+
+
+def _one_of(*allowed: Any) -> Callable[[Any], Any]:
+    def parse_one_of(value: Any) -> Any:
+        if value not in allowed:
+            raise ValueError(f"not one of {list(allowed)}")
+        return value
+
+    return parse_one_of
+
+
+def _opset(value: Any) -> int:
+    if _positive_int(value) < MIN_OPSET:
+        raise ValueError(f"below {MIN_OPSET}")
+    return value
+
+
+def _object(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError("not an object")
+    return value
+
+
+def _calibration(value: Any) -> ScoreCalibration:
+    numbers = _object(value)
+    if set(numbers) != {"slope", "intercept"} or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in numbers.values()
+    ):
+        raise ValueError("needs the numbers slope and intercept")
+    return ScoreCalibration(**numbers)
+
+
+def _graphs(value: Any) -> dict[str, GraphSpec]:
+    if not (isinstance(value, dict) and set(value) == {"template", "search"}):
+        raise ValueError("needs exactly template and search")
+    problems, graphs = [], {}
+    for name, expected_file in (("template", TEMPLATE_FILE), ("search", SEARCH_FILE)):
+        try:
+            graphs[name] = _graph(f"graphs.{name}", value[name], expected_file)
+        except ManifestError as error:
+            problems += error.problems
+    if problems:
+        raise ManifestError(problems)
+    return graphs
+
+
+def _graph(where: str, graph: Any, expected_file: str) -> GraphSpec:
+    if not isinstance(graph, dict) or set(graph) != {"file", "sha256", "inputs", "outputs"}:
+        raise ManifestError([f"{where} must have exactly file, sha256, inputs, outputs"])
+    problems = []
+    if graph["file"] != expected_file:
+        problems.append(f"{where}.file must be {expected_file!r}, got {graph['file']!r}")
+    sha = graph["sha256"]
+    if not (isinstance(sha, str) and len(sha) == 64 and all(c in "0123456789abcdef" for c in sha)):
+        problems.append(f"{where}.sha256 is not a hex sha256")
+    tensors = {}
+    for kind in ("inputs", "outputs"):
+        try:
+            tensors[kind] = _tensors(graph[kind])
+        except ValueError:
+            problems.append(f"{where}.{kind} must be a non-empty list of {{name, shape}} with positive int dims")
+    if problems:
+        raise ManifestError(problems)
+    return GraphSpec(graph["file"], sha, tensors["inputs"], tensors["outputs"])
+
+
+def _tensors(value: Any) -> tuple[TensorSpec, ...]:
+    if not (isinstance(value, list) and value):
+        raise ValueError("not a non-empty list")
+    specs = []
+    for tensor in value:
+        if not (isinstance(tensor, dict) and set(tensor) == {"name", "shape"} and isinstance(tensor["shape"], list)):
+            raise ValueError("not a {name, shape} object")
+        specs.append(TensorSpec(_text(tensor["name"]), tuple(_positive_int(d) for d in tensor["shape"])))
+    return tuple(specs)
+
+
+# model.json's keys and the parsers of their values.
+FIELDS: dict[str, Callable[[Any], Any]] = {
+    "format_version": _one_of(FORMAT_VERSION),
+    "model": _text,
+    "variant": _text,
+    "template_size": _positive_int,
+    "search_size": _positive_int,
+    "template_factor": _positive_number,
+    "search_factor": _positive_number,
+    "mean": _triple,
+    "std": _triple,
+    "precision": _one_of(*PRECISIONS),
+    "opset": _opset,
+    "graphs": _graphs,
+    "source_checkpoint": _source_checkpoint,
+    "exporter": _with_keys(_str_map, {"asymtrack_ros"}),
+    "validation": _object,
+}
+# Keys that may be absent (older model directories).
+OPTIONAL_FIELDS: dict[str, Callable[[Any], Any]] = {
+    "tracker": lambda v: BoxSmoothing.from_mapping(_object(v)),
+    "score_calibration": _calibration,
+}
