@@ -1,66 +1,108 @@
 """Start the asymtrack_ros tracker on a camera topic (optionally with rviz2).
 
     ros2 launch asymtrack_ros track.launch.py image:=/camera/image_raw backend:=onnx rviz:=true
+
+Node parameters come from ``params_file``; the launch arguments that default to "" override it only when given.
+Every check (rviz2 installed, valid booleans) runs before any process starts, so a failed launch leaves none.
 """
 
-from launch.actions import DeclareLaunchArgument
-from launch.conditions import IfCondition
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.launch_context import LaunchContext
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.descriptions import ParameterValue
-from launch_ros.substitutions import FindPackageShare
+from launch_ros.substitutions import ExecutableInPackage, FindPackageShare
 
 from launch import LaunchDescription
 
-ARGUMENTS = {
-    "image": ("image", "camera image topic (raw); its /compressed sibling is used with compressed_input"),
-    "namespace": ("", "namespace of the tracker node and its topics"),
-    "backend": ("onnx", "onnx | torch | opencv"),
-    "model": ("asymtrack", "asymtrack | hit"),
-    "variant": ("tiny", "tiny | small | base"),
-    "model_dir": ("", "ONNX model directory (empty: the shipped default model)"),
-    "weights": ("", "torch checkpoint (torch backend)"),
+# name: (default, description). "" = keep the params_file value.
+ARGUMENTS: dict[str, tuple[str, str]] = {
+    "image": ("image", "camera image topic (raw); with compressed_input the tracker reads <image>/compressed"),
+    "namespace": ("", "namespace of the tracker node, its topics and rviz2"),
     "params_file": ("", "YAML parameters file (default: share/asymtrack_ros/config/tracker.yaml)"),
-    "use_sim_time": ("false", "use /clock"),
-    "debug_image": ("true", "publish the annotated ~/debug_image"),
-    "rviz": ("false", "start rviz2 with config/asymtrack.rviz"),
+    "backend": ("", "onnx | torch | opencv (empty: the params_file value)"),
+    "model": ("", "asymtrack | hit (empty: the params_file value)"),
+    "variant": ("", "tiny | small | base (empty: the params_file value)"),
+    "model_dir": ("", "ONNX model directory (empty: the params_file value; there \"\" = the shipped model)"),
+    "weights": ("", "torch checkpoint, torch backend (empty: the params_file value)"),
+    "compressed_input": ("", "true | false: subscribe to <image>/compressed (empty: the params_file value)"),
+    "debug_image": ("", "true | false: publish the annotated ~/debug_image (empty: the params_file value)"),
+    "use_sim_time": ("", "true | false: use /clock (empty: the params_file value, else false)"),
+    "rviz": ("false", "start rviz2 with config/asymtrack.rviz (the launch fails before starting anything "
+                      "if rviz2 is not installed)"),
+}
+# Launch arguments that override a node parameter of the same name when not empty, and the parameter's type.
+OVERRIDES: dict[str, type] = {
+    "backend": str, "model": str, "variant": str, "model_dir": str, "weights": str,
+    "compressed_input": bool, "debug_image": bool, "use_sim_time": bool,
 }
 
 
-def generate_launch_description() -> LaunchDescription:
-    share = FindPackageShare("asymtrack_ros")
-    arguments = [DeclareLaunchArgument(name, default_value=default, description=description)
-                 for name, (default, description) in ARGUMENTS.items()]
-    arguments[list(ARGUMENTS).index("params_file")] = DeclareLaunchArgument(
-        "params_file", default_value=PathJoinSubstitution([share, "config", "tracker.yaml"]),
-        description=ARGUMENTS["params_file"][1])
-    image = LaunchConfiguration("image")
+def parse_bool(name: str, text: str) -> bool:
+    """``true``/``1`` or ``false``/``0`` (any case), as launch conditions read them; else a clear error."""
+    lowered = text.strip().lower()
+    if lowered not in ("true", "1", "false", "0"):
+        raise ValueError(f"launch argument {name}:={text!r}: expected true or false")
+    return lowered in ("true", "1")
+
+
+def parameter_overrides(given: Mapping[str, str]) -> dict[str, object]:
+    """Typed node parameters for the override arguments given a non-empty value (the rest stay as params_file has
+    them)."""
+    overrides: dict[str, object] = {}
+    for name, kind in OVERRIDES.items():
+        text = given.get(name, "")
+        if text != "":
+            overrides[name] = parse_bool(name, text) if kind is bool else text
+    return overrides
+
+
+def topic_remappings(image: str) -> list[tuple[str, str]]:
+    """The node's relative input and click topics follow ``image`` (rqt_image_view clicks: <image>_mouse_left)."""
+    return [("image", image), ("image/compressed", f"{image}/compressed"), ("image_mouse_left", f"{image}_mouse_left")]
+
+
+def launch_setup(context: LaunchContext) -> list[Node]:
+    """Validate the arguments, then the rviz2 and tracker nodes (rviz2 checked first: nothing starts on failure)."""
+    value = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
+    overrides = {name: ParameterValue(v, value_type=str) if isinstance(v, str) else v
+                 for name, v in parameter_overrides(value).items()}
+    remappings = topic_remappings(value["image"])
+    nodes = []
+    if parse_bool("rviz", value["rviz"]):
+        try:
+            ExecutableInPackage(package="rviz2", executable="rviz2").perform(context)
+        except Exception as error:
+            raise RuntimeError(f"rviz:=true but rviz2 cannot be started ({error}); install rviz2 "
+                               "(ros-jazzy-rviz2) or launch with rviz:=false") from None
+        nodes.append(Node(
+            package="rviz2",
+            executable="rviz2",
+            name="rviz2",
+            namespace=value["namespace"],
+            # asymtrack.rviz names relative topics: they resolve in the namespace and follow the image remap.
+            arguments=["-d", PathJoinSubstitution([FindPackageShare("asymtrack_ros"), "config", "asymtrack.rviz"])],
+            remappings=remappings,
+        ))
     tracker = Node(
         package="asymtrack_ros",
         executable="tracker_node",
         name="tracker",
-        namespace=LaunchConfiguration("namespace"),
+        namespace=value["namespace"],
         output="screen",
-        parameters=[
-            LaunchConfiguration("params_file"),
-            {
-                "backend": ParameterValue(LaunchConfiguration("backend"), value_type=str),
-                "model": ParameterValue(LaunchConfiguration("model"), value_type=str),
-                "variant": ParameterValue(LaunchConfiguration("variant"), value_type=str),
-                "model_dir": ParameterValue(LaunchConfiguration("model_dir"), value_type=str),
-                "weights": ParameterValue(LaunchConfiguration("weights"), value_type=str),
-                "debug_image": ParameterValue(LaunchConfiguration("debug_image"), value_type=bool),
-                "use_sim_time": ParameterValue(LaunchConfiguration("use_sim_time"), value_type=bool),
-            },
-        ],
-        remappings=[("image", image), ("image/compressed", [image, "/compressed"])],
+        parameters=[value["params_file"], overrides],
+        remappings=remappings,
     )
-    rviz = Node(
-        package="rviz2",
-        executable="rviz2",
-        name="rviz2",
-        namespace=LaunchConfiguration("namespace"),
-        arguments=["-d", PathJoinSubstitution([share, "config", "asymtrack.rviz"])],
-        condition=IfCondition(LaunchConfiguration("rviz")),
-    )
-    return LaunchDescription([*arguments, tracker, rviz])
+    return [*nodes, tracker]
+
+
+def generate_launch_description() -> LaunchDescription:
+    defaults: dict[str, object] = {name: default for name, (default, _) in ARGUMENTS.items()}
+    defaults["params_file"] = PathJoinSubstitution([FindPackageShare("asymtrack_ros"), "config", "tracker.yaml"])
+    arguments = [DeclareLaunchArgument(name, default_value=defaults[name], description=description)
+                 for name, (_, description) in ARGUMENTS.items()]
+    return LaunchDescription([*arguments, OpaqueFunction(function=launch_setup)])
