@@ -12,7 +12,6 @@ import numpy as np
 
 from asymtrack_ros.data.frame_sources import FrameSequence
 from asymtrack_ros.tracking import Tracker
-from asymtrack_ros.tracking.preprocessing import sample_target
 from asymtrack_ros.tracking.siamese import SiameseTracker
 
 PERCENTILES = (50, 90, 99)
@@ -78,15 +77,12 @@ def network_times(tracker: SiameseTracker, sequence: FrameSequence, boxes: np.nd
     Uses the tracker's own crops (template on frame 0, search around the previous tracked box); the two
     variants alternate frame by frame so that host load hits both alike.
     """
-    config, runner, normalize = tracker.config, tracker.runner, tracker.normalize
-    template_crop, _ = sample_target(sequence.frames[0], sequence.init_box, config.template_factor,
-                                     config.template_size)
-    template = normalize(template_crop)
+    runner = tracker.runner
+    template = tracker.template_input(sequence.frames[0], sequence.init_box)
     state = runner.encode_template(template)
     cached, recomputed = [], []
     for frame, previous in zip(sequence.frames[1:], boxes[:-1], strict=True):
-        search_crop, _ = sample_target(frame, previous, config.search_factor, config.search_size)
-        search = normalize(search_crop)
+        search, _ = tracker.search_input(frame, tuple(previous))
         start = time.perf_counter()
         runner.track_search(search, state)
         middle = time.perf_counter()

@@ -13,7 +13,7 @@ from onnxruntime.quantization import CalibrationDataReader
 from asymtrack_ros.data.synthetic import generated_sequence
 from asymtrack_ros.tracking.manifest import SEARCH_FILE, TEMPLATE_FILE
 from asymtrack_ros.tracking.onnx_backend import OnnxRunner
-from asymtrack_ros.tracking.preprocessing import Normalizer, sample_target
+from asymtrack_ros.tracking.siamese import SiameseTracker
 
 Feeds = list[dict[str, np.ndarray]]
 FRAMES_PER_SEQUENCE = 8
@@ -23,20 +23,18 @@ def calibration_feeds(model_dir: Path, samples: int, seed: int = 1) -> dict[str,
     """Inputs of ``template.onnx`` and ``search.onnx``: one template per generated sequence, then search
     crops around the previous ground-truth box jittered by 10% of its size (as when tracking)."""
     runner = OnnxRunner(model_dir)
-    manifest, tracker_config = runner.manifest, runner.config
-    normalize = Normalizer(tracker_config.mean, tracker_config.std)
+    tracker, manifest = SiameseTracker(runner), runner.manifest
     rng = np.random.default_rng(seed)
     feeds: dict[str, Feeds] = {TEMPLATE_FILE: [], SEARCH_FILE: []}
     for sequence_seed in range(seed, seed + -(-samples // FRAMES_PER_SEQUENCE)):
         frames, boxes = generated_sequence(num_frames=FRAMES_PER_SEQUENCE + 1, seed=sequence_seed)
-        crop, _ = sample_target(frames[0], boxes[0], tracker_config.template_factor, tracker_config.template_size)
-        template = normalize(crop)
+        template = tracker.template_input(frames[0], tuple(boxes[0]))
         state = dict(zip(manifest.state_names, runner.encode_template(template), strict=True))
         feeds[TEMPLATE_FILE].append({manifest.template.inputs[0].name: template})
         for frame, (x, y, w, h) in zip(frames[1:], boxes[:-1], strict=True):
             jittered = (x + rng.normal(0, 0.1) * w, y + rng.normal(0, 0.1) * h, w, h)
-            crop, _ = sample_target(frame, jittered, tracker_config.search_factor, tracker_config.search_size)
-            feeds[SEARCH_FILE].append({manifest.search.inputs[0].name: normalize(crop), **state})
+            search, _ = tracker.search_input(frame, jittered)
+            feeds[SEARCH_FILE].append({manifest.search.inputs[0].name: search, **state})
     return {name: items[:samples] for name, items in feeds.items()}
 
 

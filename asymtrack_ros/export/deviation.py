@@ -8,7 +8,7 @@ import numpy as np
 
 from asymtrack_ros.data.synthetic import generated_sequence
 from asymtrack_ros.tracking.onnx_backend import OnnxRunner
-from asymtrack_ros.tracking.preprocessing import clip_box, map_box_back, sample_target
+from asymtrack_ros.tracking.preprocessing import clip_box
 from asymtrack_ros.tracking.siamese import SiameseTracker
 
 NUDGE_PX = 0.01  # step error injected into the fp32 tracker to measure how much the closed loop amplifies
@@ -46,14 +46,12 @@ def box_deviation(
     reference, candidate = SiameseTracker(OnnxRunner(reference_dir)), SiameseTracker(OnnxRunner(candidate_dir))
     tracked = [follow(tracker, frames, init_box) for tracker in (reference, candidate)]
     nudged = follow(reference, frames, init_box, NUDGE_PX)
-    config = reference.config
-    crop, _ = sample_target(frames[0], init_box, config.template_factor, config.template_size)
-    state = candidate.runner.encode_template(candidate.normalize(crop))
+    state = candidate.runner.encode_template(candidate.template_input(frames[0], init_box))
     stepped = []
-    for frame, previous in zip(frames[1:], tracked[0][:-1], strict=True):
-        crop, resize_factor = sample_target(frame, previous, config.search_factor, config.search_size)
-        pred_box = candidate.runner.track_search(candidate.normalize(crop), state).pred_box
-        box = map_box_back(pred_box, tuple(previous), config.search_size, resize_factor)
+    for frame, previous in zip(frames[1:], map(tuple, tracked[0][:-1]), strict=True):
+        search, resize_factor = candidate.search_input(frame, previous)
+        pred_box = candidate.runner.track_search(search, state).pred_box
+        box = candidate.map_back(pred_box, previous, resize_factor)
         stepped.append(clip_box(box, frame.shape[0], frame.shape[1], margin=10))
     tracked_diff = np.abs(tracked[0] - tracked[1])[1:]
     per_frame_diff = np.abs(tracked[0][1:] - np.array(stepped))

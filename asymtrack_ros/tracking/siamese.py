@@ -3,7 +3,8 @@
 Per target: crop the template once and hand it to the runner's template branch. Per frame: crop
 the search region around the previous box, run the runner's search branch, map the box back to
 image pixels (with the optional motion priors of ``box_smoothing.py``) and score it from the corner
-maps. Runners only execute networks.
+maps. Runners only execute networks. The crop, normalise and map-back steps are public
+(:meth:`SiameseTracker.template_input`, ``search_input``, ``map_back``) for tools that drive a runner themselves.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from asymtrack_ros.boxes import Box
 from asymtrack_ros.models.config import ModelConfig
-from asymtrack_ros.tracking.base import Box, DeviceInfo, Tracker, TrackResult
+from asymtrack_ros.tracking.base import DeviceInfo, Tracker, TrackResult
 from asymtrack_ros.tracking.box_smoothing import NO_SMOOTHING, BoxSmoothing
 from asymtrack_ros.tracking.confidence import IDENTITY, ScoreCalibration, corner_confidence
 from asymtrack_ros.tracking.preprocessing import Normalizer, clip_box, map_box_back, sample_target
@@ -80,19 +82,32 @@ class SiameseTracker(Tracker):
         if self._box is not None:
             self._box = box
 
+    def template_input(self, image: np.ndarray, box: Box) -> np.ndarray:
+        """The template branch's input for the target ``box``: the normalised (1, 3, S, S) template crop."""
+        crop, _ = sample_target(image, box, self.config.template_factor, self.config.template_size)
+        return self.normalize(crop)
+
+    def search_input(self, image: np.ndarray, box: Box, search_scale: float = 1.0) -> tuple[np.ndarray, float]:
+        """The search branch's input around ``box`` (region widened by ``search_scale``): the normalised
+        (1, 3, S, S) search crop and its resize factor, for :meth:`map_back`."""
+        factor = self.config.search_factor * search_scale
+        crop, resize_factor = sample_target(image, box, factor, self.config.search_size)
+        return self.normalize(crop), resize_factor
+
+    def map_back(self, pred_box: np.ndarray, box: Box, resize_factor: float) -> Box:
+        """A search output box (cx, cy, w, h normalised to the crop around ``box``) in image pixels (x, y, w, h)."""
+        return map_box_back(pred_box, box, self.config.search_size, resize_factor)
+
     def _initialize(self, image: np.ndarray, box: Box) -> None:
         self._box, self._template_state = None, None
         start = time.perf_counter()
-        crop, _ = sample_target(image, box, self.config.template_factor, self.config.template_size)
-        self._template_state = self.runner.encode_template(self.normalize(crop))
+        self._template_state = self.runner.encode_template(self.template_input(image, box))
         self.template_ms = (time.perf_counter() - start) * 1e3
         self._box = box
 
     def _track(self, image: np.ndarray, search_scale: float) -> TrackResult:
         t0 = time.perf_counter()
-        factor = self.config.search_factor * search_scale
-        crop, resize_factor = sample_target(image, self._box, factor, self.config.search_size)
-        search = self.normalize(crop)
+        search, resize_factor = self.search_input(image, self._box, search_scale)
         t1 = time.perf_counter()
         output = self.runner.track_search(search, self._template_state)
         t2 = time.perf_counter()
@@ -101,7 +116,7 @@ class SiameseTracker(Tracker):
         if self.smoothing.window_influence:
             pred_box = self.smoothing.corner_box(output.prob_tl[0], output.prob_br[0], feat_size)
         raw_score = corner_confidence(output.prob_tl, output.prob_br, feat_size)
-        box = map_box_back(pred_box, self._box, self.config.search_size, resize_factor)
+        box = self.map_back(pred_box, self._box, resize_factor)
         box = self.smoothing.update(self._box, box, raw_score)
         self._box = clip_box(box, image.shape[0], image.shape[1], margin=10)
         score = self.calibration(raw_score)
