@@ -46,8 +46,9 @@ if ! stamp_matches build "$build_hash" || [ ! -f "$ROOT/install/setup.bash" ]; t
     if [ -d "$VENV/share/vision_msgs" ] || [ -n "${ASYMTRACK_SYSTEM_VISION_MSGS:-}" ]; then
       colcon_args+=(--packages-skip vision_msgs)
     fi
+    # BUILD_TESTING=ON registers test/ for `colcon test` (ament_cmake_pytest); it compiles nothing more.
     "$VENV/bin/colcon" --log-base log build "${colcon_args[@]}" --event-handlers console_cohesion- summary+ \
-      --cmake-args -DPython3_EXECUTABLE="$VENV/bin/python" -DPython3_NumPy_INCLUDE_DIR="$numpy_link" -DBUILD_TESTING=OFF >"$ROOT/log/colcon_last.txt" 2>&1 \
+      --cmake-args -DPython3_EXECUTABLE="$VENV/bin/python" -DPython3_NumPy_INCLUDE_DIR="$numpy_link" -DBUILD_TESTING=ON >"$ROOT/log/colcon_last.txt" 2>&1 \
       || { cat "$ROOT/log/colcon_last.txt"; exit 1; }
   )
   echo "$build_hash" > "$STAMPS/build"
