@@ -27,6 +27,35 @@ def test_package_xml_is_format_3_and_depends_on_the_real_vision_msgs() -> None:
     assert root.findtext("member_of_group") == "rosidl_interface_packages"
 
 
+def test_package_xml_metadata_is_complete_and_valid_for_catkin_pkg() -> None:
+    catkin_pkg = pytest.importorskip("catkin_pkg.package", reason="catkin_pkg not installed (make setup installs it)")
+    package = catkin_pkg.parse_package(str(REPO / "package.xml"))
+    package.validate()  # strict: rejects maintainer emails such as a@b.c
+    assert package.maintainers and all(m.name and m.email for m in package.maintainers)
+    assert {url.type for url in package.urls} == {"website", "repository", "bugtracker"}
+    assert {"rclpy", "rcl_interfaces", "launch", "launch_ros", "rviz2"} <= {d.name for d in package.exec_depends}
+    assert {"ament_cmake_pytest", "launch_testing"} <= {d.name for d in package.test_depends}
+    assert package.licenses == ["Apache-2.0"]
+
+
+def test_license_file_is_the_full_apache_2_text() -> None:
+    text = (REPO / "LICENSE").read_text()
+    for part in ("Apache License", "Version 2.0, January 2004", "TERMS AND CONDITIONS FOR USE, REPRODUCTION",
+                 "9. Accepting Warranty or Additional Liability", "END OF TERMS AND CONDITIONS", "APPENDIX"):
+        assert part in text, f"LICENSE lacks {part!r}"
+    assert 'license="Apache-2.0"' in (REPO / "setup.py").read_text()
+
+
+def test_cmake_uses_public_ament_api_and_colcon_test_runs_the_pytest_suite() -> None:
+    cmake = (REPO / "CMakeLists.txt").read_text()
+    assert "_ament_cmake_python_get_python_install_dir" not in cmake and "ament_get_python_install_dir(" in cmake
+    testing = cmake[cmake.index("if(BUILD_TESTING)"):cmake.index("endif()", cmake.index("if(BUILD_TESTING)"))]
+    assert "find_package(ament_cmake_pytest REQUIRED)" in testing
+    assert "ament_add_ros_isolated_pytest_test(${PROJECT_NAME}_pytest test" in testing
+    assert "ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST" in testing, "colcon test must keep DDS on this machine"
+    assert "-DBUILD_TESTING=OFF" not in (REPO / "scripts" / "setup.sh").read_text(), "colcon test would run nothing"
+
+
 def test_colcon_discovers_only_asymtrack_ros_from_the_repository() -> None:
     """The bundled vision_msgs definitions must never shadow a system vision_msgs."""
     colcon = Path(sys.executable).with_name("colcon")
