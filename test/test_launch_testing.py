@@ -3,7 +3,8 @@
 Runs where launch_testing and launch_ros import (a ROS 2 install, ``colcon test``); skipped with the reason elsewhere
 (neither has a PyPI wheel: test_launch_files.py's static checks cover the launch files there). With launch_testing's
 pytest plugin (pytest < 9) the module runs as a launch test; without it (the plugin does not load under pytest >= 9:
-run pytest with ``-p no:launch_testing``) ``test_track_launch_under_launch_testing`` runs the same launch test.
+run pytest with ``-p no:launch_testing -p no:launch_ros``) ``test_track_launch_under_launch_testing`` runs the
+same launch test.
 """
 
 from __future__ import annotations
