@@ -13,7 +13,7 @@ import torch
 from asymtrack_ros.export.cli import main as export_main
 from asymtrack_ros.models.factory import build_model
 from asymtrack_ros.tracking import create_tracker
-from asymtrack_ros.tracking.box_smoothing import NO_SMOOTHING, BoxSmoothing
+from asymtrack_ros.tracking.box_smoothing import NO_OVERRIDES, NO_SMOOTHING, BoxSmoothing, SmoothingOverrides
 from asymtrack_ros.tracking.manifest import MODEL_JSON, manifest_problems, read_manifest
 
 SMOOTHING = BoxSmoothing(window_influence=0.3, size_update_rate=0.5, max_scale_step=1.1)
@@ -86,6 +86,8 @@ def test_json_round_trip_and_overrides() -> None:
     assert BoxSmoothing.from_mapping(json.loads(json.dumps(NO_SMOOTHING.to_json()))) == NO_SMOOTHING
     assert BoxSmoothing.from_mapping(SMOOTHING.to_json()) == SMOOTHING
     assert SMOOTHING.replace(size_update_rate=None, max_scale_step="inf") == BoxSmoothing(0.3, 0.5, math.inf)
+    assert SmoothingOverrides(max_scale_step=math.inf).apply(SMOOTHING) == BoxSmoothing(0.3, 0.5, math.inf)
+    assert NO_OVERRIDES.apply(SMOOTHING) == SMOOTHING
 
 
 def test_model_json_carries_the_smoothing_and_options_override_it(tmp_path: Path) -> None:
@@ -97,6 +99,12 @@ def test_model_json_carries_the_smoothing_and_options_override_it(tmp_path: Path
     plain = create_tracker("onnx", model_dir=out, threads=1, window_influence=0, size_update_rate=1,
                            max_scale_step="inf")
     assert plain.smoothing == NO_SMOOTHING
+    overrides = SmoothingOverrides(window_influence=0, size_update_rate=1, max_scale_step=math.inf)
+    assert create_tracker("onnx", model_dir=out, threads=1, smoothing=overrides).smoothing == NO_SMOOTHING
+    with pytest.raises(ValueError, match="not both"):
+        create_tracker("onnx", model_dir=out, smoothing=overrides, hold_score=0.5)
+    with pytest.raises(ValueError, match="opencv backend takes no smoothing"):
+        create_tracker("opencv", window_influence=0.3)
     data = json.loads((out / MODEL_JSON).read_text())
     data["tracker"]["size_update_rate"] = 2.0
     assert any("bad value for 'tracker'" in problem for problem in manifest_problems(data))

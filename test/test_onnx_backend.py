@@ -47,7 +47,7 @@ def test_tracks_with_the_tracker_interface_on_cpu(model_dir: Path) -> None:
     tracker = create_tracker("onnx", model_dir=model_dir, threads=1)
     tracker.initialize(FRAME, BOX)
     result = tracker.track(FRAME)
-    assert 0.0 <= result.score <= 1.0 and result.has_score and len(result.box) == 4
+    assert result.score is not None and 0.0 <= result.score <= 1.0 and len(result.box) == 4
     assert result.inference_ms > 0 and tracker.template_ms > 0
     info = tracker.device_info
     assert (info.backend, info.device, info.providers, info.warnings) == ("onnx", "cpu", (CPU_PROVIDER,), ())

@@ -31,7 +31,7 @@ def test_follows_the_generated_object(algorithm: str, sequence) -> None:
     tracker.initialize(frames[0], tuple(truth[0]))
     results = [tracker.track(frame) for frame in frames[1:]]
     assert mean_iou(np.array([r.box for r in results]), truth[1:]) > 0.5
-    assert all(r.score in (0.0, 1.0) and not r.has_score for r in results)
+    assert all(r.score is None for r in results)
     assert all(r.inference_ms > 0 and r.preprocess_ms > 0 for r in results)
     info = tracker.device_info
     assert (info.backend, info.device, tracker.variant) == ("opencv", "cpu", algorithm)
@@ -52,7 +52,7 @@ class RecordingTracker:
 
 
 @pytest.mark.parametrize("located", [True, False])
-def test_opencv_gets_bgr_and_the_score_is_its_success_flag(located: bool, monkeypatch) -> None:
+def test_opencv_gets_bgr_and_keeps_the_box_when_lost(located: bool, monkeypatch) -> None:
     fake = RecordingTracker(located)
     tracker = create_tracker("opencv", algorithm="csrt")
     monkeypatch.setattr(tracker, "_factory", lambda: fake)
@@ -61,7 +61,7 @@ def test_opencv_gets_bgr_and_the_score_is_its_success_flag(located: bool, monkey
     tracker.initialize(red, (10, 10, 8, 8))
     result = tracker.track(red)
     assert all(image[..., 2].min() == 255 and image[..., 0].max() == 0 for image in fake.images)
-    assert (result.score, result.box) == ((1.0, (1.0, 2.0, 3.0, 4.0)) if located else (0.0, (10.0, 10.0, 8.0, 8.0)))
+    assert (result.score, result.box) == ((None, (1.0, 2.0, 3.0, 4.0)) if located else (None, (10.0, 10.0, 8.0, 8.0)))
 
 
 def test_reinitialise_and_bad_requests(sequence) -> None:

@@ -99,13 +99,14 @@ def test_click_starts_tracking_and_sigint_leaves_no_shared_memory() -> None:
 def test_box_smoothing_parameters_reach_the_backend() -> None:
     require_ros()
     from asymtrack_ros.ros.parameters import PARAMETERS, backend_options
+    from asymtrack_ros.tracking.box_smoothing import SmoothingOverrides
 
     values = {name: spec[0] for name, spec in PARAMETERS.items()}
-    defaults = backend_options(values)
-    assert [defaults[name] for name in ("window_influence", "size_update_rate", "max_scale_step")] == [None] * 3
+    defaults = backend_options(values)["smoothing"]
+    assert [defaults.window_influence, defaults.size_update_rate, defaults.max_scale_step] == [None] * 3
     tuned = backend_options(values | {"backend": "torch", "window_influence": 0.0, "max_scale_step": 1.2})
-    assert (tuned["window_influence"], tuned["size_update_rate"], tuned["max_scale_step"]) == (0.0, None, 1.2)
-    assert "window_influence" not in backend_options(values | {"backend": "opencv"})
+    assert tuned["smoothing"] == SmoothingOverrides(window_influence=0.0, size_update_rate=None, max_scale_step=1.2)
+    assert "smoothing" not in backend_options(values | {"backend": "opencv"})
 
 
 def test_qos_overrides_parameters_reach_the_input_subscription() -> None:

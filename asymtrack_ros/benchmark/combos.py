@@ -32,10 +32,6 @@ class Combo:
         parts = [self.backend, self.model, self.variant, self.precision]
         return ":".join(p for p in parts if p)
 
-    @property
-    def is_network(self) -> bool:
-        return self.backend != "opencv"
-
 
 def parse_combo(text: str) -> Combo:
     """``torch:asymtrack:tiny``, ``onnx:asymtrack:tiny:int8``, ``onnx:path/to/model_dir``, ``opencv:csrt``."""
@@ -106,5 +102,6 @@ class TrackerFactory:
         if combo.backend == "onnx":
             return create_tracker("onnx", device=device, model_dir=self.model_dir(combo), threads=self.threads,
                                   spinning=self.spinning)
-        return create_tracker(combo.backend, combo.model, combo.variant, self.weights_for(combo.model, combo.variant),
-                              device=device, threads=self.threads)
+        weights = self.weights_for(combo.model, combo.variant)
+        return create_tracker(combo.backend, combo.model, combo.variant, weights=weights, device=device,
+                              threads=self.threads)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 
 import numpy as np
 
@@ -20,25 +21,27 @@ from asymtrack_ros.tracking.session import TrackingSession
 
 
 def frame_records(session: TrackingSession, sequence: TrackSequence) -> list[tuple[bool, bool, float, float]]:
-    """(absent, lost, published confidence, raw tracker score) per frame after initialisation."""
+    """(absent, lost, published confidence, raw tracker score or NaN) per frame after initialisation."""
     start = sequence.init_frame
     session.start(sequence.read_frame(start), tuple(sequence.ground_truth[start]), sequence.name)
     records = []
     for index in range(start + 1, len(sequence)):
         outcome = session.step(sequence.read_frame(index))
-        records.append((bool(sequence.absent[index]), outcome.state == TrackState.LOST, outcome.score,
-                        outcome.result.score))
+        tracker_score = math.nan if outcome.result.score is None else outcome.result.score
+        records.append((bool(sequence.absent[index]), outcome.state == TrackState.LOST, outcome.score, tracker_score))
     return records
 
 
-def summarize(records: list[tuple[bool, bool, float, float]]) -> dict[str, dict[str, float]]:
-    """Frames, LOST rate, mean published confidence and mean tracker score, for visible and absent frames."""
+def summarize(records: list[tuple[bool, bool, float, float]]) -> dict[str, dict[str, float | None]]:
+    """Frames, LOST rate, mean published confidence and mean tracker score (None for a tracker without a score),
+    for visible and absent frames."""
     table = np.array(records, dtype=float).reshape(-1, 4)
     summary = {}
     for name, mask in (("visible", table[:, 0] == 0), ("absent", table[:, 0] == 1)):
         means = table[mask].mean(axis=0) if mask.any() else np.zeros(4)
         summary[name] = {"frames": int(mask.sum()), "lost_rate": float(means[1]),
-                         "mean_confidence": float(means[2]), "mean_tracker_score": float(means[3])}
+                         "mean_confidence": float(means[2]),
+                         "mean_tracker_score": None if math.isnan(means[3]) else float(means[3])}
     return summary
 
 

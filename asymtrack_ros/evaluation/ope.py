@@ -29,8 +29,9 @@ class SequenceResult:
     """One tracker's pass over one sequence.
 
     ``boxes`` (N, 4), ``confidences`` (N,) and ``timings_ms`` (N, len(TIMING_FIELDS)) are NaN on frames that were
-    not tracked; the ``init_frame`` row of ``boxes`` holds the ground truth the tracker started from. ``wall_ms``
-    is the wall-clock time of ``Tracker.track`` (frame decoding excluded), the other timings are the tracker's own.
+    not tracked (``confidences`` also where the tracker has no score); the ``init_frame`` row of ``boxes`` holds
+    the ground truth the tracker started from. ``wall_ms`` is the wall-clock time of ``Tracker.track`` (frame
+    decoding excluded), the other timings are the tracker's own.
     """
 
     tracker: str
@@ -61,7 +62,7 @@ def run_sequence(tracker: Tracker, sequence: TrackSequence, tracker_name: str) -
         result = tracker.track(image)
         wall_ms = (time.perf_counter() - start) * 1e3
         boxes[index] = result.box
-        confidences[index] = result.score
+        confidences[index] = np.nan if result.score is None else result.score
         timings_ms[index] = (result.preprocess_ms, result.inference_ms, result.postprocess_ms, wall_ms)
     scores = evaluate_sequence(boxes, sequence.ground_truth, scored_frames(sequence.absent, init_frame))
     return SequenceResult(tracker_name, sequence.name, init_frame, boxes, confidences, timings_ms, scores)

@@ -11,6 +11,7 @@ from rclpy.parameter import Parameter
 
 from asymtrack_ros.ros.image_conversion import DEFAULT_MAX_PIXELS
 from asymtrack_ros.ros.target_request import validate_label
+from asymtrack_ros.tracking.box_smoothing import SmoothingOverrides
 from asymtrack_ros.tracking.monitor import LostPolicy
 
 MAX_CLICK_BOX_SIZE = 10_000.0  # pixels
@@ -136,7 +137,8 @@ def backend_options(values: dict[str, object]) -> dict[str, object]:
     if backend == "opencv":
         return {"algorithm": values["algorithm"]}
     options: dict[str, object] = {"model": values["model"], "variant": values["variant"], "threads": values["threads"]}
-    options |= {name: float(values[name]) if float(values[name]) >= 0 else None for name in SMOOTHING_PARAMETERS}
+    overrides = {name: float(values[name]) if float(values[name]) >= 0 else None for name in SMOOTHING_PARAMETERS}
+    options["smoothing"] = SmoothingOverrides(**overrides)
     if backend == "onnx":
         providers = [p for p in values["providers"] if p != "auto"]
         options |= {"model_dir": values["model_dir"] or None, "providers": providers or None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -24,15 +24,14 @@ class DeviceInfo:
 
 @dataclass(frozen=True)
 class TrackResult:
-    """One frame's output: box (x, y, w, h) in image pixels, score in [0, 1], timings in ms."""
+    """One frame's output: box (x, y, w, h) in image pixels, score in [0, 1] (None: the tracker has no
+    score), timings in ms."""
 
     box: Box
-    score: float
+    score: float | None
     preprocess_ms: float = 0.0
     inference_ms: float = 0.0
     postprocess_ms: float = 0.0
-    has_score: bool = True
-    extras: dict[str, float] = field(default_factory=dict)
 
     @property
     def total_ms(self) -> float:

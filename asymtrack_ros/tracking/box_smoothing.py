@@ -102,3 +102,20 @@ class BoxSmoothing:
 
 
 NO_SMOOTHING = BoxSmoothing()
+
+
+@dataclass(frozen=True)
+class SmoothingOverrides:
+    """Single :class:`BoxSmoothing` values that replace a model's own (``None``: keep the model's value)."""
+
+    window_influence: float | None = None
+    size_update_rate: float | None = None
+    max_scale_step: float | None = None
+    hold_score: float | None = None
+
+    def apply(self, smoothing: BoxSmoothing) -> BoxSmoothing:
+        """``smoothing`` with these values set (validated by :class:`BoxSmoothing`)."""
+        return smoothing.replace(**asdict(self))
+
+
+NO_OVERRIDES = SmoothingOverrides()

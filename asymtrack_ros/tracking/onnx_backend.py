@@ -17,6 +17,7 @@ import numpy as np
 import onnxruntime as ort
 
 from asymtrack_ros.tracking.base import DeviceInfo
+from asymtrack_ros.tracking.box_smoothing import NO_OVERRIDES, SmoothingOverrides
 from asymtrack_ros.tracking.installed_models import default_model_dir
 from asymtrack_ros.tracking.manifest import GraphSpec, ModelDirError, ModelManifest, read_manifest
 from asymtrack_ros.tracking.siamese import SearchOutput, SiameseTracker
@@ -169,32 +170,22 @@ class OnnxRunner:
 def create(
     model: str = "asymtrack",
     variant: str = "tiny",
-    weights: object = None,
     device: str = "auto",
     model_dir: str | Path | None = None,
     providers: Sequence[str] | None = None,
     threads: int | None = None,
     graph_optimization: str = "all",
     spinning: bool = True,
-    window_influence: float | None = None,
-    size_update_rate: float | None = None,
-    max_scale_step: float | None = None,
-    hold_score: float | None = None,
+    smoothing: SmoothingOverrides = NO_OVERRIDES,
 ) -> SiameseTracker:
     """ONNX Runtime tracker for an exported model directory (``asymtrack-export``).
 
     ``model_dir=None`` uses :func:`default_model_dir` (model, variant); otherwise model and variant come
     from the directory's ``model.json``. ``providers`` (priority order) overrides ``device``; ``threads``,
     ``graph_optimization`` and ``spinning``: see :func:`session_options`. The score calibration and the box
-    smoothing are the ones in ``model.json``; ``window_influence``, ``size_update_rate`` and ``max_scale_step``
-    override single smoothing values (see ``box_smoothing.py``).
+    smoothing are the ones in ``model.json``; ``smoothing`` overrides single smoothing values (see
+    ``box_smoothing.py``).
     """
-    if weights is not None:
-        raise ValueError("the onnx backend takes no weights: export them with asymtrack-export and pass model_dir=")
     directory = Path(model_dir) if model_dir is not None else default_model_dir(model, variant)
     runner = OnnxRunner(directory, requested_providers(device, providers), threads, graph_optimization, spinning)
-    smoothing = runner.manifest.smoothing.replace(
-        window_influence=window_influence, size_update_rate=size_update_rate, max_scale_step=max_scale_step,
-        hold_score=hold_score,
-    )
-    return SiameseTracker(runner, smoothing, runner.manifest.calibration)
+    return SiameseTracker(runner, smoothing.apply(runner.manifest.smoothing), runner.manifest.calibration)

@@ -1,9 +1,8 @@
 """OpenCV baseline backend: the classical CSRT, KCF (contrib build) or MIL tracker behind the Tracker interface.
 
-Score: OpenCV's trackers expose no confidence, so ``TrackResult.score`` is the update's success flag
-(1.0 located, 0.0 lost; the box then stays where it was) and ``has_score`` is False. ``search_scale``
-is ignored (these trackers search a fixed neighbourhood). Frames are RGB; OpenCV expects BGR, so
-each frame is converted (counted as preprocessing).
+Score: OpenCV's trackers expose no confidence, so ``TrackResult.score`` is None (when an update fails
+the box stays where it was). ``search_scale`` is ignored (these trackers search a fixed neighbourhood).
+Frames are RGB; OpenCV expects BGR, so each frame is converted (counted as preprocessing).
 """
 
 from __future__ import annotations
@@ -70,27 +69,17 @@ class OpenCVTracker(Tracker):
         if located:
             self._box = tuple(float(v) for v in box)
         return TrackResult(
-            box=self._box, score=1.0 if located else 0.0, has_score=False,
+            box=self._box, score=None,
             preprocess_ms=(t1 - t0) * 1e3, inference_ms=(t2 - t1) * 1e3,
         )
 
 
-def create(
-    model: str = "",
-    variant: str = "",
-    weights: object = None,
-    device: str = "cpu",
-    algorithm: str | None = None,
-    threads: int | None = None,
-) -> OpenCVTracker:
+def create(algorithm: str | None = None, threads: int | None = None, device: str = "cpu") -> OpenCVTracker:
     """OpenCV tracker; ``algorithm`` csrt|kcf|mil (default: csrt with contrib, else mil).
 
-    ``model``/``variant`` (create_tracker's network defaults) are ignored; OpenCV's trackers take no
-    weights and run on the CPU. ``threads`` sets ``cv2.setNumThreads`` (process-wide).
+    OpenCV's trackers run on the CPU (``device`` cpu or auto). ``threads`` sets ``cv2.setNumThreads``
+    (process-wide).
     """
-    del model, variant
-    if weights is not None:
-        raise ValueError("the opencv backend takes no weights")
     if device not in ("cpu", "auto"):
         raise ValueError(f"the opencv backend runs on the CPU only, got device {device!r}")
     if threads:

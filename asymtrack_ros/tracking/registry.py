@@ -6,16 +6,21 @@ Backends are imported lazily, so the ONNX and OpenCV backends never import torch
 from __future__ import annotations
 
 import importlib
+import inspect
+from collections.abc import Callable
+from dataclasses import fields
 from typing import Any
 
 from asymtrack_ros.tracking.base import Tracker
+from asymtrack_ros.tracking.box_smoothing import SmoothingOverrides
 
-# name -> "module:factory"; the factory takes create_tracker's keyword arguments.
+# name -> "module:factory"; each factory takes its backend's own keyword arguments.
 BACKENDS: dict[str, str] = {
     "torch": "asymtrack_ros.tracking.torch_backend:create",
     "onnx": "asymtrack_ros.tracking.onnx_backend:create",
     "opencv": "asymtrack_ros.tracking.opencv_backend:create",
 }
+SMOOTHING_KEYS = tuple(field.name for field in fields(SmoothingOverrides))
 
 
 def available_backends() -> list[str]:
@@ -23,20 +28,30 @@ def available_backends() -> list[str]:
     return sorted(BACKENDS)
 
 
-def create_tracker(
-    backend: str,
-    model: str = "asymtrack",
-    variant: str = "tiny",
-    weights: Any = None,
-    device: str = "cpu",
-    **options: Any,
-) -> Tracker:
-    """Create a tracker: ``backend`` in :func:`available_backends`; the rest goes to the backend factory.
-
-    ``weights``: a checkpoint path or state dict (torch); ``device``: ``cpu``, ``cuda[:N]`` or ``auto``.
-    """
+def backend_factory(backend: str) -> Callable[..., Tracker]:
+    """The ``create`` function of a registered backend (imports its module)."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; available: {available_backends()}")
     module_name, factory_name = BACKENDS[backend].split(":")
-    factory = getattr(importlib.import_module(module_name), factory_name)
-    return factory(model=model, variant=variant, weights=weights, device=device, **options)
+    return getattr(importlib.import_module(module_name), factory_name)
+
+
+def create_tracker(backend: str, model: str | None = None, variant: str | None = None, **options: Any) -> Tracker:
+    """Create a tracker: ``backend`` in :func:`available_backends`, the options of its factory (its ``create``).
+
+    ``model`` and ``variant`` (network backends) may also be given by position. Single box smoothing values
+    (``window_influence=...``, see ``box_smoothing.py``) are gathered into one ``smoothing``
+    :class:`SmoothingOverrides`. An option the backend does not take raises ValueError.
+    """
+    factory = backend_factory(backend)
+    options |= {name: value for name, value in (("model", model), ("variant", variant)) if value is not None}
+    single = {key: options.pop(key) for key in SMOOTHING_KEYS if key in options}
+    if single:
+        if "smoothing" in options:
+            raise ValueError(f"give smoothing= or single smoothing values {sorted(single)}, not both")
+        options["smoothing"] = SmoothingOverrides(**single)
+    unknown = sorted(set(options) - set(inspect.signature(factory).parameters))
+    if unknown:
+        taken = sorted(inspect.signature(factory).parameters)
+        raise ValueError(f"the {backend} backend takes no {', '.join(unknown)} (its options: {', '.join(taken)})")
+    return factory(**options)

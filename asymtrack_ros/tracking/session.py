@@ -74,7 +74,7 @@ class TrackingSession:
             raise ValueError(f"the image size changed from {width}x{height} to {image.shape[1]}x{image.shape[0]}")
         result = self.tracker.track(image, search_scale=self.monitor.search_scale)
         similarity = self._appearance.similarity(image, result.box)
-        score = min(result.score, similarity) if result.has_score else similarity
+        score = similarity if result.score is None else min(result.score, similarity)
         state = self.monitor.update(score)
         if state == TrackState.TRACKING and score >= self.monitor.policy.lost_score:
             self._anchor = result.box

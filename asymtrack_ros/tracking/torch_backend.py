@@ -13,7 +13,7 @@ from asymtrack_ros.checkpoint import load_weights
 from asymtrack_ros.devices import resolve_device
 from asymtrack_ros.models.factory import build_model, model_family
 from asymtrack_ros.tracking.base import DeviceInfo
-from asymtrack_ros.tracking.box_smoothing import NO_SMOOTHING
+from asymtrack_ros.tracking.box_smoothing import NO_OVERRIDES, NO_SMOOTHING, SmoothingOverrides
 from asymtrack_ros.tracking.siamese import SearchOutput, SiameseTracker
 
 Weights = str | Path | Mapping[str, torch.Tensor] | None
@@ -52,24 +52,16 @@ def create(
     device: str = "cpu",
     random_init: bool = False,
     threads: int | None = None,
-    window_influence: float | None = None,
-    size_update_rate: float | None = None,
-    max_scale_step: float | None = None,
-    hold_score: float | None = None,
+    smoothing: SmoothingOverrides = NO_OVERRIDES,
 ) -> SiameseTracker:
     """Torch tracker. ``weights``: official or own checkpoint path, or a state dict.
 
     Without weights it refuses unless ``random_init=True`` (random weights track nothing). No box smoothing
-    unless ``window_influence``, ``size_update_rate``, ``max_scale_step`` or ``hold_score`` is given
-    (``box_smoothing.py``).
+    except the values ``smoothing`` sets (``box_smoothing.py``).
     """
     network = build_model(model, variant)
     if weights is not None:
         load_weights(network, weights, model_family(model).checkpoint_filter)
     elif not random_init:
         raise ValueError(f"no weights given for {model}-{variant}: pass weights=... (or random_init=True for tests)")
-    smoothing = NO_SMOOTHING.replace(
-        window_influence=window_influence, size_update_rate=size_update_rate, max_scale_step=max_scale_step,
-        hold_score=hold_score,
-    )
-    return SiameseTracker(TorchRunner(network, resolve_device(device), threads), smoothing)
+    return SiameseTracker(TorchRunner(network, resolve_device(device), threads), smoothing.apply(NO_SMOOTHING))
