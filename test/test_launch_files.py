@@ -452,3 +452,11 @@ def test_demo_launch_plays_a_video_into_the_tracker_on_the_given_image_topic(tmp
                   "image:=/cam/image_raw"), spinning_node("demo_launch_checker") as node:
         assert wait_until(lambda: "/cam/image_raw" in node_topics(node, "tracker", namespace)[0]
                           and "/cam/image_raw" in node_topics(node, "video_source", namespace)[1], timeout=60)
+
+
+def test_readme_parameter_table_is_the_one_the_node_defines() -> None:
+    from asymtrack_ros.ros.parameters import markdown_table
+
+    readme = (REPO / "README.md").read_text()
+    table = readme.split("<!-- parameters:start -->\n")[1].split("<!-- parameters:end -->")[0]
+    assert table.strip() == markdown_table(), "README table out of date: python -m asymtrack_ros.ros.parameters"
