@@ -18,8 +18,8 @@ from rclpy.executors import SingleThreadedExecutor
 
 from asymtrack_ros.cli_support import command_parser
 from asymtrack_ros.dataset_layouts import load_dataset
-from asymtrack_ros.demo_report import FrameResult, write_report
 from asymtrack_ros.ros.demo_recorder import DemoRecorder
+from asymtrack_ros.ros.demo_report import FrameResult, write_report
 from asymtrack_ros.ros.processes import start_node, stop_process
 from asymtrack_ros.sequences import TrackSequence
 from asymtrack_ros.tracking.monitor import TrackState
