@@ -90,6 +90,14 @@ def test_click_starts_tracking_and_sigint_leaves_no_shared_memory() -> None:
             publish(t)
         assert probe.snapshot("statuses")[-1].state == TrackerStatus.TRACKING
         assert probe.snapshot("detections")[-1].detections[0].id == "target-1"
+        debug_clicks = node.create_publisher(Point, "/click/tracker/debug_image_mouse_left", 10)
+        assert wait_until(lambda: debug_clicks.get_subscription_count() > 0, timeout=10)
+        x, y, w, h = target_box(20)
+        debug_clicks.publish(Point(x=x + w / 2, y=y + h / 2))
+        time.sleep(0.3)
+        for t in range(20, 30):
+            publish(t)
+        assert probe.snapshot("detections")[-1].detections[0].id == "target-2", "a click on the debug image"
         assert stop_process(process, timeout=15) == 0, "the node did not exit cleanly on SIGINT"
     time.sleep(0.5)
     leftover = fastdds_segments() - segments_before

@@ -44,7 +44,8 @@ PARAMETERS: dict[str, tuple[object, str, bool]] = {
     "input_depth": (1, "input QoS depth, 1..1000 (1 = latest frame only; qos_overrides take precedence)", True),
     "max_input_pixels": (DEFAULT_MAX_PIXELS, "largest accepted image (width*height, raw or as a JPEG/PNG header "
                          "claims it); larger ones are refused before decoding", False),
-    "click_topic": ("image_mouse_left", "geometry_msgs/Point clicks (rqt_image_view); empty = off", True),
+    "click_topic": ("image_mouse_left", "geometry_msgs/Point clicks (rqt_image_view), also taken on "
+                    "~/debug_image_mouse_left; empty = off", True),
     "click_box_size": (80.0, "side in pixels of the box set around a click, 1..10000", False),
     "frame_history": (30, "frames kept for set_target requests stamped with an earlier frame, 1..1000", True),
     "class_label": ("target", "class_id of the published hypothesis: at most 128 printable characters", False),

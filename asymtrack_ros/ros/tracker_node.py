@@ -142,8 +142,9 @@ class TrackerNode(Node):
         topic = str(values["input_topic"])
         message_type, topic = (CompressedImage, f"{topic}/compressed") if values["compressed_input"] else (Image, topic)
         self.create_subscription(message_type, topic, self._on_image, qos, qos_overriding_options=OVERRIDABLE_QOS)
-        if values["click_topic"]:
+        if values["click_topic"]:  # clicks on the camera image or on the annotated debug image
             self.create_subscription(Point, str(values["click_topic"]), self._on_click, 10)
+            self.create_subscription(Point, "~/debug_image_mouse_left", self._on_click, 10)
 
     @property
     def device_label(self) -> str:
