@@ -37,16 +37,10 @@ from asymtrack_ros.ros.image_conversion import (
 )
 from asymtrack_ros.ros.mailbox import LatestMailbox
 from asymtrack_ros.ros.messages import detections_message, diagnostic_status, status_message
+from asymtrack_ros.ros.node_config import NodeConfig, check_update
 from asymtrack_ros.ros.node_health import NodeHealth
 from asymtrack_ros.ros.node_runner import run_node
-from asymtrack_ros.ros.parameters import (
-    backend_options,
-    check_update,
-    current_values,
-    declare_parameters,
-    runtime_settings,
-    validate_startup,
-)
+from asymtrack_ros.ros.parameters import current_values, declare_parameters
 from asymtrack_ros.ros.stamps import stamp_ns
 from asymtrack_ros.ros.stats import LatencyWindow, RateMeter
 from asymtrack_ros.ros.target_request import TargetRequestError, box_from_center, validate_label
@@ -84,25 +78,21 @@ class TrackerNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("tracker", **kwargs)
         declare_parameters(self)
-        values = current_values(self)
-        validate_startup(values)
-        self.settings = runtime_settings(values)
+        self.config = NodeConfig.parse(current_values(self))
         self.add_on_set_parameters_callback(self._on_parameters)
 
         self.lock = threading.Lock()
         self.mailbox = LatestMailbox()
         self.pending_targets = LatestMailbox()
         self.stopping = threading.Event()
-        self.history = FrameHistory(int(values["frame_history"]))
+        self.history = FrameHistory(self.config.frame_history)
         self.input_rate, self.output_rate = RateMeter(), RateMeter()
         self.latency, self.processing = LatencyWindow(), LatencyWindow()
         self.frames_processed = 0
         self.next_target_number = 1
         self.last_outcome: FrameOutcome | None = None
         self.last_debug_time = 0.0
-        self.backend_name = str(values["backend"])
-        self.model_label = "opencv" if self.backend_name == "opencv" else f"{values['model']}-{values['variant']}"
-        self.session, backend_error = self._create_session(values)
+        self.session, backend_error = self._create_session()
         self.health = NodeHealth(backend_error=backend_error)
 
         def publisher(message_type, topic: str, depth: int):
@@ -112,38 +102,39 @@ class TrackerNode(Node):
         self.status_pub = publisher(TrackerStatus, "~/status", 10)
         self.debug_pub = publisher(Image, "~/debug_image", 2)
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self._subscribe_input(values)
+        self._subscribe_input()
         self.create_service(SetTarget, "~/set_target", self._on_set_target)
         self.create_service(Trigger, "~/reset", self._on_reset)
-        self.create_timer(float(values["diagnostics_period"]), self._publish_diagnostics)
+        self.create_timer(self.config.diagnostics_period, self._publish_diagnostics)
 
         self.worker = threading.Thread(target=self._process_loop, name="tracker-worker", daemon=True)
         self.worker.start()
 
     # --- set-up ---------------------------------------------------------------------------
-    def _create_session(self, values: dict) -> tuple[TrackingSession | None, str]:
+    def _create_session(self) -> tuple[TrackingSession | None, str]:
         try:
-            tracker = create_tracker(self.backend_name, **backend_options(values))
+            tracker = create_tracker(self.config.backend, **self.config.backend_options())
         except Exception as error:  # any backend failure is reported, never fatal
-            reason = f"{self.backend_name} backend failed to start: {error}"
+            reason = f"{self.config.backend} backend failed to start: {error}"
             self.get_logger().error(reason)
             return None, reason
         info = tracker.device_info
         for warning in info.warnings:
             self.get_logger().warning(warning)
         self.get_logger().info(f"backend {info.backend} on {info.device} providers={list(info.providers)}")
-        return TrackingSession(tracker, self.settings.policy), ""
+        return TrackingSession(tracker, self.config.policy), ""
 
-    def _subscribe_input(self, values: dict) -> None:
+    def _subscribe_input(self) -> None:
         """The camera input: best effort, depth 1 by default (``input_*`` parameters, then ``qos_overrides``)."""
-        reliability = ReliabilityPolicy.BEST_EFFORT if values["input_reliability"] == "best_effort" \
+        config = self.config
+        reliability = ReliabilityPolicy.BEST_EFFORT if config.input_reliability == "best_effort" \
             else ReliabilityPolicy.RELIABLE
-        qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=int(values["input_depth"]), reliability=reliability)
-        topic = str(values["input_topic"])
-        message_type, topic = (CompressedImage, f"{topic}/compressed") if values["compressed_input"] else (Image, topic)
+        qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=config.input_depth, reliability=reliability)
+        message_type, topic = (CompressedImage, f"{config.input_topic}/compressed") if config.compressed_input \
+            else (Image, config.input_topic)
         self.create_subscription(message_type, topic, self._on_image, qos, qos_overriding_options=OVERRIDABLE_QOS)
-        if values["click_topic"]:  # clicks on the camera image or on the annotated debug image
-            self.create_subscription(Point, str(values["click_topic"]), self._on_click, 10)
+        if config.click_topic:  # clicks on the camera image or on the annotated debug image
+            self.create_subscription(Point, config.click_topic, self._on_click, 10)
             self.create_subscription(Point, "~/debug_image_mouse_left", self._on_click, 10)
 
     @property
@@ -170,7 +161,7 @@ class TrackerNode(Node):
 
     def _check_image(self, message: Image | CompressedImage) -> ReceivedFrame:
         """The frame's real (raw) or claimed (JPEG/PNG header) size, refused when malformed or too large."""
-        max_pixels = self.settings.max_input_pixels
+        max_pixels = self.config.max_input_pixels
         if isinstance(message, CompressedImage):
             claimed = check_compressed(message, max_pixels)
             return ReceivedFrame(message, claimed.width, claimed.height)
@@ -187,12 +178,12 @@ class TrackerNode(Node):
         self.get_logger().error(f"unexpected error {text}", throttle_duration_sec=5.0)
 
     def _on_parameters(self, updates):
-        result, settings = check_update(self, updates)
-        if settings is not None:
-            self.settings = settings
+        result, config = check_update(current_values(self), updates)
+        if config is not None:
+            self.config = config
             if self.session is not None:
                 with self.lock:
-                    self.session.set_policy(settings.policy)
+                    self.session.set_policy(config.policy)
         return result
 
     def _on_set_target(self, request: SetTarget.Request, response: SetTarget.Response) -> SetTarget.Response:
@@ -208,7 +199,7 @@ class TrackerNode(Node):
 
     def _on_click(self, point: Point) -> None:
         try:
-            side = self.settings.click_box_size
+            side = self.config.click_box_size
             ok, message, _ = self._request_target((point.x, point.y, side, side), 0, False, "")
         except Exception as error:  # nothing one message carries may stop the node
             self._count_internal_error("handling a click", error)
@@ -280,7 +271,7 @@ class TrackerNode(Node):
             self.get_logger().error(self.health.tracking_error)
 
     def _decode(self, message: Image | CompressedImage):
-        max_pixels = self.settings.max_input_pixels
+        max_pixels = self.config.max_input_pixels
         if isinstance(message, CompressedImage):
             return compressed_to_rgb(message, max_pixels)
         return image_to_rgb(message, max_pixels)
@@ -295,7 +286,7 @@ class TrackerNode(Node):
             return
         with self.lock:
             outcome = self._step(image, message.header)
-        self.detections_pub.publish(detections_message(message.header, outcome, self.settings.class_label))
+        self.detections_pub.publish(detections_message(message.header, outcome, self.config.class_label))
         done = time.monotonic()
         self.frames_processed += 1
         processing_ms = outcome.result.total_ms if outcome.result is not None else 0.0
@@ -305,8 +296,8 @@ class TrackerNode(Node):
         self.output_rate.tick(done)
         self.status_pub.publish(status_message(
             message.header, outcome, latency_ms=latency_ms, processing_ms=processing_ms,
-            frames_processed=self.frames_processed, frames_dropped=self.mailbox.dropped, backend=self.backend_name,
-            model=self.model_label, device=self.device_label, message=self.health.summary(done)[1],
+            frames_processed=self.frames_processed, frames_dropped=self.mailbox.dropped, backend=self.config.backend,
+            model=self.config.model_label, device=self.device_label, message=self.health.summary(done)[1],
         ))
         self._publish_debug(message.header, image, outcome)
 
@@ -334,11 +325,11 @@ class TrackerNode(Node):
 
     def _publish_debug(self, header: Header, image, outcome: FrameOutcome) -> None:
         """Draw the annotated frame only while someone subscribes, at most debug_max_rate Hz."""
-        settings = self.settings
-        if not settings.debug_image or self.debug_pub.get_subscription_count() == 0:
+        config = self.config
+        if not config.debug_image or self.debug_pub.get_subscription_count() == 0:
             return
         now = time.monotonic()
-        if settings.debug_max_rate > 0 and now - self.last_debug_time < 1.0 / settings.debug_max_rate:
+        if config.debug_max_rate > 0 and now - self.last_debug_time < 1.0 / config.debug_max_rate:
             return
         self.last_debug_time = now
         score = outcome.score if outcome.result is not None else None
@@ -377,7 +368,7 @@ class TrackerNode(Node):
             "bad_input_frames": health.bad_input.count, "last_input_error": health.bad_input.text,
             "internal_errors": health.internal.count, "last_internal_error": health.internal.text,
             "tracking_error": health.tracking_error,
-            "backend": self.backend_name, "model": self.model_label, "device": self.device_label,
+            "backend": self.config.backend, "model": self.config.model_label, "device": self.device_label,
         }
         array = DiagnosticArray()
         array.header.stamp = self.get_clock().now().to_msg()
