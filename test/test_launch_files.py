@@ -73,17 +73,6 @@ def test_launch_file_names_only_existing_executables_parameters_and_files(path: 
     assert "install(DIRECTORY launch config models DESTINATION share/${PROJECT_NAME})" in cmake
 
 
-def test_parameter_yaml_declares_exactly_the_node_parameters() -> None:
-    from asymtrack_ros.ros.parameters import PARAMETERS
-
-    document = yaml.safe_load((REPO / "config" / "tracker.yaml").read_text())
-    values = document["/**"]["ros__parameters"]
-    assert set(values) == set(PARAMETERS)
-    for name, value in values.items():
-        default = PARAMETERS[name][0]
-        assert type(value) is type(default), f"{name}: YAML {value!r} vs declared {default!r}"
-
-
 def module_constant(path: Path, name: str) -> object:
     """The literal value of a module-level ``name = ...`` in a launch file."""
     for node in ast.parse(path.read_text()).body:
@@ -452,11 +441,3 @@ def test_demo_launch_plays_a_video_into_the_tracker_on_the_given_image_topic(tmp
                   "image:=/cam/image_raw"), spinning_node("demo_launch_checker") as node:
         assert wait_until(lambda: "/cam/image_raw" in node_topics(node, "tracker", namespace)[0]
                           and "/cam/image_raw" in node_topics(node, "video_source", namespace)[1], timeout=60)
-
-
-def test_readme_parameter_table_is_the_one_the_node_defines() -> None:
-    from asymtrack_ros.ros.parameters import markdown_table
-
-    readme = (REPO / "README.md").read_text()
-    table = readme.split("<!-- parameters:start -->\n")[1].split("<!-- parameters:end -->")[0]
-    assert table.strip() == markdown_table(), "README table out of date: python -m asymtrack_ros.ros.parameters"

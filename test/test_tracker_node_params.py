@@ -104,38 +104,6 @@ def test_click_starts_tracking_and_sigint_leaves_no_shared_memory() -> None:
     assert not leftover, f"stale shared memory after shutdown: {sorted(leftover)}"
 
 
-def test_box_smoothing_parameters_reach_the_backend() -> None:
-    require_ros()
-    from asymtrack_ros.ros.node_config import NodeConfig
-    from asymtrack_ros.ros.parameters import PARAMETERS
-    from asymtrack_ros.tracking.box_smoothing import SmoothingOverrides
-
-    values = {name: spec[0] for name, spec in PARAMETERS.items()}
-    defaults = NodeConfig.parse(values).backend_options()["smoothing"]
-    assert [defaults.window_influence, defaults.size_update_rate, defaults.max_scale_step] == [None] * 3
-    tuned = NodeConfig.parse(values | {"backend": "torch", "window_influence": 0.0, "max_scale_step": 1.2})
-    assert tuned.backend_options()["smoothing"] == SmoothingOverrides(window_influence=0.0, size_update_rate=None,
-                                                                     max_scale_step=1.2)
-    assert "smoothing" not in NodeConfig.parse(values | {"backend": "opencv"}).backend_options()
-
-
-def test_node_config_is_typed_and_names_the_first_bad_value() -> None:
-    require_ros()
-    import pytest
-
-    from asymtrack_ros.ros.node_config import NodeConfig
-    from asymtrack_ros.ros.parameters import PARAMETERS
-
-    values = {name: spec[0] for name, spec in PARAMETERS.items()}
-    config = NodeConfig.parse(values | {"providers": ["CUDAExecutionProvider"], "lost_frames": 7})
-    assert config.providers == ("CUDAExecutionProvider",) and config.policy.lost_frames == 7
-    assert config.model_label == "asymtrack-tiny" and isinstance(config.max_input_pixels, int)
-    for name, value in (("threads", 0), ("diagnostics_period", float("nan")), ("input_reliability", "sometimes"),
-                        ("class_label", "a\tb"), ("max_input_pixels", 0), ("recover_frames", 0)):
-        with pytest.raises(ValueError, match=name.split("_")[0]):
-            NodeConfig.parse(values | {name: value})
-
-
 def test_qos_overrides_parameters_reach_the_input_subscription() -> None:
     require_ros()
     from rclpy.qos import QoSProfile, ReliabilityPolicy

@@ -17,8 +17,7 @@ import numpy as np
 from sensor_msgs.msg import CompressedImage, Image
 
 from asymtrack_ros.ros.compressed_header import ClaimedSize, HeaderError, claimed_size
-
-DEFAULT_MAX_PIXELS = 7680 * 4320  # 8K UHD
+from asymtrack_ros.ros.parameters import DEFAULT_MAX_PIXELS
 
 
 class ImageConversionError(ValueError):

@@ -1,13 +1,10 @@
-"""The tracker node's configuration: its parameters parsed once into a typed, validated value."""
+"""The tracker node's configuration: its parameters parsed once into a typed, validated value (no ROS import)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-
-from rcl_interfaces.msg import SetParametersResult
-from rclpy.parameter import Parameter
 
 from asymtrack_ros.ros.parameters import PARAMETERS
 from asymtrack_ros.ros.target_request import validate_label
@@ -100,13 +97,3 @@ def _typed(name: str, value: object) -> object:
 def _override(value: float) -> float | None:
     """A box-smoothing parameter: negative means the model directory's own value."""
     return value if value >= 0 else None
-
-
-def check_update(current: Mapping[str, object], updates: list[Parameter]) -> tuple[SetParametersResult,
-                                                                                   NodeConfig | None]:
-    """Validate a run-time change against the other current values; the new configuration if accepted."""
-    try:
-        updated = NodeConfig.parse({**current, **{p.name: p.value for p in updates if p.name in PARAMETERS}})
-    except (ValueError, TypeError, OverflowError) as error:
-        return SetParametersResult(successful=False, reason=str(error)), None
-    return SetParametersResult(successful=True), updated

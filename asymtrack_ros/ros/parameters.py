@@ -1,13 +1,12 @@
-"""The tracker node's parameters, defined once: declared from here, documented from here (README table,
-``config/tracker.yaml`` checked against it) and parsed into a ``node_config.NodeConfig``."""
+"""The tracker node's parameters, defined once: the node declares them from here, the README table is
+printed from here (``config/tracker.yaml`` is checked against it), ``node_config.NodeConfig`` parses them.
+Imports no ROS module."""
 
 from __future__ import annotations
 
-from rcl_interfaces.msg import ParameterDescriptor
-from rclpy.node import Node
-
-from asymtrack_ros.ros.image_conversion import DEFAULT_MAX_PIXELS
 from asymtrack_ros.tracking.monitor import LostPolicy
+
+DEFAULT_MAX_PIXELS = 7680 * 4320  # 8K UHD
 
 # name: (default, description, read_only). Read-only ones are fixed at start (backend, topics, QoS).
 PARAMETERS: dict[str, tuple[object, str, bool]] = {
@@ -46,17 +45,6 @@ PARAMETERS: dict[str, tuple[object, str, bool]] = {
     "debug_max_rate": (10.0, "maximum ~/debug_image rate in Hz (0 = every frame), 0..1000", False),
     "diagnostics_period": (1.0, "seconds between /diagnostics messages, 0.01..3600", True),
 }
-
-
-def declare_parameters(node: Node) -> None:
-    """Declare every parameter with its description (and read-only flag)."""
-    for name, (default, description, read_only) in PARAMETERS.items():
-        node.declare_parameter(name, default, ParameterDescriptor(description=description, read_only=read_only))
-
-
-def current_values(node: Node) -> dict[str, object]:
-    """Every parameter's current value by name."""
-    return {name: node.get_parameter(name).value for name in PARAMETERS}
 
 
 def markdown_table() -> str:

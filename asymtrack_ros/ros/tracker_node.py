@@ -16,8 +16,10 @@ from dataclasses import dataclass
 
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Point
+from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.qos_overriding_options import QoSOverridingOptions
 from sensor_msgs.msg import CompressedImage, Image
@@ -37,10 +39,10 @@ from asymtrack_ros.ros.image_conversion import (
 )
 from asymtrack_ros.ros.mailbox import LatestMailbox
 from asymtrack_ros.ros.messages import detections_message, diagnostic_status, status_message
-from asymtrack_ros.ros.node_config import NodeConfig, check_update
+from asymtrack_ros.ros.node_config import NodeConfig
 from asymtrack_ros.ros.node_health import NodeHealth
 from asymtrack_ros.ros.node_runner import run_node
-from asymtrack_ros.ros.parameters import current_values, declare_parameters
+from asymtrack_ros.ros.parameters import PARAMETERS
 from asymtrack_ros.ros.stamps import stamp_ns
 from asymtrack_ros.ros.stats import LatencyWindow, RateMeter
 from asymtrack_ros.ros.target_request import TargetRequestError, box_from_center, validate_label
@@ -77,8 +79,9 @@ class TrackerNode(Node):
 
     def __init__(self, **kwargs) -> None:
         super().__init__("tracker", **kwargs)
-        declare_parameters(self)
-        self.config = NodeConfig.parse(current_values(self))
+        for name, (default, description, read_only) in PARAMETERS.items():
+            self.declare_parameter(name, default, ParameterDescriptor(description=description, read_only=read_only))
+        self.config = NodeConfig.parse(self._parameter_values())
         self.add_on_set_parameters_callback(self._on_parameters)
 
         self.lock = threading.Lock()
@@ -177,14 +180,21 @@ class TrackerNode(Node):
         self.health.internal.report(text, time.monotonic())
         self.get_logger().error(f"unexpected error {text}", throttle_duration_sec=5.0)
 
-    def _on_parameters(self, updates):
-        result, config = check_update(current_values(self), updates)
-        if config is not None:
-            self.config = config
-            if self.session is not None:
-                with self.lock:
-                    self.session.set_policy(config.policy)
-        return result
+    def _parameter_values(self) -> dict[str, object]:
+        return {name: self.get_parameter(name).value for name in PARAMETERS}
+
+    def _on_parameters(self, updates: list[Parameter]) -> SetParametersResult:
+        """Accept a run-time change only if the whole configuration still parses; then use it."""
+        changed = {p.name: p.value for p in updates if p.name in PARAMETERS}
+        try:
+            config = NodeConfig.parse(self._parameter_values() | changed)
+        except (ValueError, TypeError, OverflowError) as error:
+            return SetParametersResult(successful=False, reason=str(error))
+        self.config = config
+        if self.session is not None:
+            with self.lock:
+                self.session.set_policy(config.policy)
+        return SetParametersResult(successful=True)
 
     def _on_set_target(self, request: SetTarget.Request, response: SetTarget.Response) -> SetTarget.Response:
         try:
