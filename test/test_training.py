@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -198,7 +199,19 @@ def _losses(run_dir: Path) -> list[float]:
         return [float(row["loss"]) for row in csv.DictReader(handle)]
 
 
-def test_short_run_lowers_the_loss_writes_loadable_checkpoints_and_resumes(tmp_path: Path) -> None:
+@dataclass(frozen=True)
+class ShortRun:
+    """A finished 5-epoch CPU run on a small generated dataset, shared by the tests below (read it, don't write)."""
+
+    data: Path
+    run_dir: Path
+    args: list[str]  # the command line that made it; append --run-dir / --set to vary it
+    losses: list[float]  # per-epoch losses of the 5 epochs
+
+
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory: pytest.TempPathFactory) -> ShortRun:
+    tmp_path = tmp_path_factory.mktemp("short_run")
     generate = GenerateConfig(
         path=str(tmp_path / "data"),
         num_sequences=3,
@@ -232,31 +245,71 @@ def test_short_run_lowers_the_loss_writes_loadable_checkpoints_and_resumes(tmp_p
         "run.log_every=1",
     ]
     assert main([*args, "--set", "optim.epochs=5"]) == 0
-    assert (run_dir / LOSS_PLOT).stat().st_size > 0
-    losses = _losses(run_dir)
+    return ShortRun(tmp_path / "data", run_dir, args, _losses(run_dir))
+
+
+@pytest.fixture(scope="module")
+def resumed_run(short_run: ShortRun, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the short run, rerun with the same command and 6 epochs: it should continue, not start over."""
+    run_dir = tmp_path_factory.mktemp("resumed") / "run"
+    shutil.copytree(short_run.run_dir, run_dir)
+    assert main([*short_run.args, "--run-dir", str(run_dir), "--set", "optim.epochs=6"]) == 0
+    return run_dir
+
+
+def test_short_run_lowers_the_loss_over_its_five_epochs(short_run: ShortRun) -> None:
+    losses = short_run.losses
     assert len(losses) == 5 and losses[-1] < losses[0]
-    state = torch.load(run_dir / TRAIN_STATE, weights_only=True)
+
+
+def test_short_run_draws_the_loss_plot(short_run: ShortRun) -> None:
+    assert (short_run.run_dir / LOSS_PLOT).stat().st_size > 0
+
+
+def test_short_run_train_state_records_the_last_epoch_pairs_seen_and_schedule(short_run: ShortRun) -> None:
+    state = torch.load(short_run.run_dir / TRAIN_STATE, weights_only=True)
     assert state["epoch"] == 5 and state["pairs_seen"] == 80 and len(state["scheduler"]["distribution"]) == 5
-    assert set(torch.load(run_dir / CHECKPOINT, weights_only=True)) == {"net"}
+
+
+def test_short_run_checkpoint_holds_only_the_net_and_loads_into_the_model(short_run: ShortRun) -> None:
+    assert set(torch.load(short_run.run_dir / CHECKPOINT, weights_only=True)) == {"net"}
+    load_weights(build_model("asymtrack", "tiny"), short_run.run_dir / CHECKPOINT)
+
+
+def test_trained_model_pair_ious_lie_in_0_1_with_valid_bins_and_repeat_exactly(short_run: ShortRun) -> None:
     model = build_model("asymtrack", "tiny")
-    load_weights(model, run_dir / CHECKPOINT)
-    videos = load_dataset(tmp_path / "data", "got10k")
+    load_weights(model, short_run.run_dir / CHECKPOINT)
+    videos = load_dataset(short_run.data, "got10k")
     ious, bins = pair_ious(model, videos, num_pairs=8, bins=IntervalBins(40, 10))
     assert ious.shape == bins.shape == (8,) and np.all((ious >= 0) & (ious <= 1)) and np.all((bins >= 1) & (bins <= 4))
     np.testing.assert_array_equal(pair_ious(model, videos, num_pairs=8, bins=IntervalBins(40, 10))[0], ious)
-    tracker = create_tracker("torch", "asymtrack", "tiny", weights=str(run_dir / CHECKPOINT))
+
+
+def test_torch_tracker_loads_the_trained_checkpoint_and_returns_a_box(short_run: ShortRun) -> None:
+    tracker = create_tracker("torch", "asymtrack", "tiny", weights=str(short_run.run_dir / CHECKPOINT))
     frame = np.zeros((144, 192, 3), np.uint8)
     tracker.initialize(frame, (60.0, 50.0, 30.0, 20.0))
     assert len(tracker.track(frame).box) == 4
+
+
+def test_rerun_with_more_epochs_resumes_after_the_last_epoch_instead_of_starting_over(resumed_run: Path) -> None:
     # same command with more epochs: continues from epoch 5 instead of starting over
-    assert main([*args, "--set", "optim.epochs=6"]) == 0
-    assert len(_losses(run_dir)) == 6 and torch.load(run_dir / TRAIN_STATE, weights_only=True)["pairs_seen"] == 96
-    assert sum(1 for _ in (run_dir / SCALARS_CSV).open()) == 1 + 6 * 2
-    assert read_checkpoint(run_dir / CHECKPOINT).keys() == build_model("asymtrack", "tiny").state_dict().keys()
+    assert len(_losses(resumed_run)) == 6
+    assert torch.load(resumed_run / TRAIN_STATE, weights_only=True)["pairs_seen"] == 96
+    assert sum(1 for _ in (resumed_run / SCALARS_CSV).open()) == 1 + 6 * 2
+
+
+def test_resumed_run_checkpoint_has_exactly_the_model_state_dict_keys(resumed_run: Path) -> None:
+    assert read_checkpoint(resumed_run / CHECKPOINT).keys() == build_model("asymtrack", "tiny").state_dict().keys()
+
+
+def test_new_run_from_init_weights_starts_below_the_first_loss_of_training_from_scratch(
+    short_run: ShortRun, resumed_run: Path, tmp_path: Path
+) -> None:
     # a new run fine-tunes from those weights: epoch 1 starts at the loss epoch 6 ended with, not from scratch
-    tuned_dir, init = tmp_path / "tuned", f"run.init_weights={run_dir / CHECKPOINT}"
-    assert main([*args, "--run-dir", str(tuned_dir), "--set", "optim.epochs=1", "--set", init]) == 0
-    assert _losses(tuned_dir)[0] < losses[0]
+    tuned_dir, init = tmp_path / "tuned", f"run.init_weights={resumed_run / CHECKPOINT}"
+    assert main([*short_run.args, "--run-dir", str(tuned_dir), "--set", "optim.epochs=1", "--set", init]) == 0
+    assert _losses(tuned_dir)[0] < short_run.losses[0]
 
 
 def test_plans_sample_scales_per_mode(tmp_path: Path) -> None:
