@@ -12,6 +12,7 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
+from asymtrack_ros.models.network import TrackerNetwork
 from asymtrack_ros.tracking.manifest import SEARCH_FILE, SEARCH_OUTPUTS, TEMPLATE_FILE, TensorSpec
 
 
@@ -22,7 +23,7 @@ class ExportError(RuntimeError):
 class TemplateGraph(nn.Module):
     """template -> the state tuple of ``encode_template`` (flattened NamedTuple)."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: TrackerNetwork) -> None:
         super().__init__()
         self.model = model
 
@@ -33,7 +34,7 @@ class TemplateGraph(nn.Module):
 class SearchGraph(nn.Module):
     """search + state tensors -> pred_boxes, prob_tl, prob_br of ``track_search``."""
 
-    def __init__(self, model: nn.Module, state_type: type) -> None:
+    def __init__(self, model: TrackerNetwork, state_type: type) -> None:
         super().__init__()
         self.model = model
         self.state_type = state_type
@@ -92,7 +93,7 @@ def boundary(path: Path) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]
     return specs(graph.input), specs(graph.output)
 
 
-def export_graphs(model: nn.Module, directory: Path, opset: int) -> tuple[str, ...]:
+def export_graphs(model: TrackerNetwork, directory: Path, opset: int) -> tuple[str, ...]:
     """Write ``template.onnx`` and ``search.onnx`` of a deploy-form model; returns the state names."""
     config = model.config
     template = torch.zeros(1, 3, config.template_size, config.template_size)
@@ -108,7 +109,7 @@ def export_graphs(model: nn.Module, directory: Path, opset: int) -> tuple[str, .
     return names
 
 
-def torch_parity(model: nn.Module, directory: Path, samples: int = 3, seed: int = 0) -> dict[str, float]:
+def torch_parity(model: TrackerNetwork, directory: Path, samples: int = 3, seed: int = 0) -> dict[str, float]:
     """ORT vs torch on random crops (normal, seeded), each running its own template graph.
 
     ``max_abs_diff_vs_torch``: over the search outputs (boxes and corner maps, what the tracker uses);

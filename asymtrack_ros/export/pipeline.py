@@ -12,7 +12,6 @@ from tempfile import TemporaryDirectory
 import onnx
 import onnxruntime as ort
 import torch
-from torch import nn
 
 import asymtrack_ros
 from asymtrack_ros.checkpoint import load_weights
@@ -21,6 +20,7 @@ from asymtrack_ros.export.graphs import ExportError, boundary, export_graphs, to
 from asymtrack_ros.export.precision import convert_fp16, quantize_int8
 from asymtrack_ros.models.config import ModelConfig
 from asymtrack_ros.models.factory import build_model, model_family
+from asymtrack_ros.models.network import TrackerNetwork
 from asymtrack_ros.tracking.box_smoothing import NO_SMOOTHING, BoxSmoothing
 from asymtrack_ros.tracking.checksums import sha256_file
 from asymtrack_ros.tracking.confidence import IDENTITY, ScoreCalibration
@@ -40,7 +40,7 @@ LOGGER = logging.getLogger(__name__)
 Weights = str | Path | Mapping[str, torch.Tensor] | None
 
 
-def deploy_model(model: str, variant: str, weights: Weights, random_init: bool, seed: int) -> nn.Module:
+def deploy_model(model: str, variant: str, weights: Weights, random_init: bool, seed: int) -> TrackerNetwork:
     """The network in export form: weights loaded (or seeded random), eval, OPE and BatchNorms folded."""
     if weights is None and not random_init:
         raise ValueError(f"no checkpoint given for {model}-{variant} (pass one, or random_init=True for tests)")

@@ -19,6 +19,7 @@ from torch import nn
 
 from asymtrack_ros.models.config import ModelConfig
 from asymtrack_ros.models.heads import CornerHead, fuse_corner_head, xyxy_to_cxcywh
+from asymtrack_ros.models.network import TrackerNetwork, tensor_sum, typed_module, typed_modules
 from asymtrack_ros.models.registry import register_model
 
 STAGE_DIMS = (32, 64, 128)
@@ -177,16 +178,17 @@ class OPE(nn.Module):
     def _conv(self, x: torch.Tensor) -> torch.Tensor:
         if self.fused:
             return self.rbr_reparam(x)
-        centre_kernel = sum(conv.weight.sum(dim=(2, 3), keepdim=True) for conv in self.rbr_conv)
-        out = sum(conv(x) for conv in self.rbr_conv)
+        branches = typed_modules(self.rbr_conv, nn.Conv2d)
+        centre_kernel = tensor_sum(conv.weight.sum(dim=(2, 3), keepdim=True) for conv in branches)
+        out = tensor_sum(conv(x) for conv in branches)
         return out - torch.sigmoid(self.theta) * F.conv2d(x, centre_kernel)
 
     def fused_weight(self) -> torch.Tensor:
         """W = sum_i (W_i - pad1(sigmoid(theta) * sum_hw W_i))."""
         theta = torch.sigmoid(self.theta)
-        return sum(
+        return tensor_sum(
             conv.weight - F.pad(theta * conv.weight.sum(dim=(2, 3), keepdim=True), (1, 1, 1, 1))
-            for conv in self.rbr_conv
+            for conv in typed_modules(self.rbr_conv, nn.Conv2d)
         )
 
     @torch.no_grad()
@@ -276,15 +278,15 @@ class Stage(nn.Module):
 
     @property
     def etm(self) -> ETM:
-        return self.blocks[self.depth]
+        return typed_module(self.blocks[self.depth], ETM)
 
     @property
     def ope(self) -> OPE:
-        return self.blocks[self.depth + self.has_etm]
+        return typed_module(self.blocks[self.depth + self.has_etm], OPE)
 
     @property
     def attention(self) -> AttentionBlock:
-        return self.blocks[-1]
+        return typed_module(self.blocks[-1], AttentionBlock)
 
     def modulate(self, x: torch.Tensor) -> torch.Tensor:
         """Run the modulation blocks."""
@@ -322,20 +324,21 @@ class EfficientModBackbone(nn.Module):
         """Template image (B, 3, H, W) -> :class:`TemplateState`."""
         z = self.patch_embed(channels_last(template))
         etm_prototypes = []
-        for stage in self.layers:
+        for stage in typed_modules(self.layers, Stage):
             z = stage.modulate(z)
             if stage.has_etm:
                 etm_prototypes.append(stage.etm.template_prototypes(z))
             z = stage.ope(z)
             if not stage.has_attention:  # the attention stage's OPE output is the template memory: stop there
                 z = stage.downsample(z)
-        return TemplateState(*etm_prototypes, template_tokens=z.flatten(1, 2))
+        etm1_prototypes, etm2_prototypes = etm_prototypes
+        return TemplateState(etm1_prototypes, etm2_prototypes, template_tokens=z.flatten(1, 2))
 
     def forward(self, search: torch.Tensor, state: TemplateState) -> torch.Tensor:
         """Search image (B, 3, H, W) -> channels-last features (B, H/32, W/32, 256)."""
         x = self.patch_embed(channels_last(search))
         etm_prototypes = iter((state.etm1_prototypes, state.etm2_prototypes))
-        for stage in self.layers:
+        for stage in typed_modules(self.layers, Stage):
             x = stage.modulate(x)
             if stage.has_etm:
                 x = stage.etm(x, next(etm_prototypes))
@@ -362,7 +365,7 @@ VARIANTS = {
 }
 
 
-class AsymTrack(nn.Module):
+class AsymTrack(TrackerNetwork):
     """Backbone + linear bottleneck + corner head; outputs normalised (cx, cy, w, h) in the search crop."""
 
     def __init__(self, variant: str) -> None:

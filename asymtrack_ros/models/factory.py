@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from torch import nn
-
 from asymtrack_ros.models import asymtrack, hit  # noqa: F401  (importing a family registers it)
 from asymtrack_ros.models.config import canonical_variant
+from asymtrack_ros.models.network import TrackerNetwork
 from asymtrack_ros.models.registry import FAMILIES, ModelFamily
 
 
@@ -22,7 +21,7 @@ def model_family(name: str) -> ModelFamily:
     return FAMILIES[family]
 
 
-def build_model(name: str, variant: str) -> nn.Module:
+def build_model(name: str, variant: str) -> TrackerNetwork:
     """Build a model in checkpoint (training) form, with randomly initialised weights."""
     family = model_family(name)
     canonical = canonical_variant(variant)

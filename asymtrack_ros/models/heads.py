@@ -31,6 +31,8 @@ def soft_argmax(score_map: torch.Tensor, coord: torch.Tensor) -> tuple[torch.Ten
 class CornerHead(nn.Module):
     """Corner predictor: features (B, C, fs, fs) -> normalised (x1, y1, x2, y2) and corner probabilities."""
 
+    coord: torch.Tensor  # buffer (2, fs*fs): the pixel position of every feature cell
+
     def __init__(self, in_channels: int = 256, channels: int = 256, feat_size: int = 8, stride: int = 32) -> None:
         super().__init__()
         self.feat_size = feat_size
@@ -64,17 +66,43 @@ def xyxy_to_cxcywh(boxes: torch.Tensor) -> torch.Tensor:
     return torch.stack(((x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1), dim=-1)
 
 
+def running_stats(bn: nn.modules.batchnorm._BatchNorm) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(running_mean, running_var)`` of a BatchNorm that tracks them (ValueError otherwise)."""
+    if bn.running_mean is None or bn.running_var is None:
+        raise ValueError(f"{bn} has no running statistics to fold")
+    return bn.running_mean, bn.running_var
+
+
+def _pair(values: tuple[int, ...]) -> tuple[int, int]:
+    first, second = values
+    return first, second
+
+
+def conv_like(conv: nn.Conv2d, device: torch.device | None = None, dtype: torch.dtype | None = None) -> nn.Conv2d:
+    """A new conv with a bias and ``conv``'s channels, kernel size, stride, padding, dilation and groups."""
+    padding = conv.padding if isinstance(conv.padding, str) else _pair(conv.padding)
+    return nn.Conv2d(
+        conv.in_channels, conv.out_channels, _pair(conv.kernel_size), _pair(conv.stride), padding,
+        _pair(conv.dilation), conv.groups, bias=True, device=device, dtype=dtype,
+    )
+
+
+def conv_bias(conv: nn.Conv2d) -> torch.Tensor:
+    """The bias of a conv built with one (ValueError otherwise)."""
+    if conv.bias is None:
+        raise ValueError(f"{conv} has no bias")
+    return conv.bias
+
+
 def fuse_conv_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
     """Fold an eval-mode BatchNorm into the preceding conv (exact up to float rounding)."""
-    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-    fused = nn.Conv2d(
-        conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
-        conv.dilation, conv.groups, bias=True, device=conv.weight.device, dtype=conv.weight.dtype,
-    )
-    bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
+    running_mean, running_var = running_stats(bn)
+    scale = bn.weight / torch.sqrt(running_var + bn.eps)
+    fused = conv_like(conv, device=conv.weight.device, dtype=conv.weight.dtype)
+    bias = conv.bias if conv.bias is not None else torch.zeros_like(running_mean)
     with torch.no_grad():
         fused.weight.copy_(conv.weight * scale.reshape(-1, 1, 1, 1))
-        fused.bias.copy_((bias - bn.running_mean) * scale + bn.bias)
+        conv_bias(fused).copy_((bias - running_mean) * scale + bn.bias)
     return fused
 
 

@@ -23,7 +23,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from asymtrack_ros.models.config import ModelConfig
-from asymtrack_ros.models.heads import CornerHead, fuse_corner_head, xyxy_to_cxcywh
+from asymtrack_ros.models.heads import CornerHead, conv_bias, conv_like, fuse_corner_head, running_stats, xyxy_to_cxcywh
+from asymtrack_ros.models.network import TrackerNetwork
 from asymtrack_ros.models.registry import register_model
 
 PATCH_STRIDE = 16
@@ -55,8 +56,9 @@ def folded_batchnorm(bn: nn.modules.batchnorm._BatchNorm) -> tuple[torch.Tensor,
     Evaluated in the authors' arithmetic order (``shift = beta - mean * gamma / std``), which makes the fused
     body bit-identical to their ``replace_batchnorm`` (``heads.fuse_conv_bn`` rounds differently, ~4e-6 on boxes).
     """
-    std = (bn.running_var + bn.eps) ** 0.5
-    return bn.weight / std, bn.bias - bn.running_mean * bn.weight / std
+    running_mean, running_var = running_stats(bn)
+    std = (running_var + bn.eps) ** 0.5
+    return bn.weight / std, bn.bias - running_mean * bn.weight / std
 
 
 class ConvBN(nn.Sequential):
@@ -71,10 +73,10 @@ class ConvBN(nn.Sequential):
         """The equivalent single conv (eval-mode BatchNorm folded in)."""
         c = self.c
         scale, shift = folded_batchnorm(self.bn)
-        fused = nn.Conv2d(c.in_channels, c.out_channels, c.kernel_size, c.stride, c.padding, c.dilation, c.groups)
+        fused = conv_like(c)
         with torch.no_grad():
             fused.weight.copy_(c.weight * scale[:, None, None, None])
-            fused.bias.copy_(shift)
+            conv_bias(fused).copy_(shift)
         return fused
 
 
@@ -164,6 +166,8 @@ def relative_bias_index(queries: np.ndarray, keys: np.ndarray, query_stride: int
 
 class BiasedAttention(nn.Module):
     """Shared part of LeViT attention: learned relative-position biases and the attention product."""
+
+    attention_bias_idxs: torch.Tensor  # buffer (Nq, Nk): index into ``attention_biases`` per query/key pair
 
     def __init__(
         self, num_heads: int, key_dim: int, value_dim: int, queries: TokenGrid, keys: TokenGrid, query_stride: int
@@ -350,7 +354,7 @@ class HiTTemplate(NamedTuple):
     template_tokens: torch.Tensor
 
 
-class HiT(nn.Module):
+class HiT(TrackerNetwork):
     """HiT tracker network in checkpoint form; ``fuse()`` gives the authors' tracker (inference) form."""
 
     def __init__(self, variant: str) -> None:

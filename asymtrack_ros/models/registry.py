@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from torch import nn
+    from asymtrack_ros.models.network import TrackerNetwork
 
-ModelBuilder = Callable[[str], "nn.Module"]
+ModelBuilder = Callable[[str], "TrackerNetwork"]
 CheckpointFilter = Callable[[dict[str, Any]], dict[str, Any]]
 
 
@@ -34,7 +34,7 @@ FAMILIES: dict[str, ModelFamily] = {}
 def register_model(
     name: str, variants: tuple[str, ...], checkpoint_filter: CheckpointFilter
 ) -> Callable[[ModelBuilder], ModelBuilder]:
-    """Decorator registering ``builder(variant) -> nn.Module`` with its variants and checkpoint filter."""
+    """Decorator registering ``builder(variant) -> TrackerNetwork`` with its variants and checkpoint filter."""
 
     def decorator(builder: ModelBuilder) -> ModelBuilder:
         FAMILIES[name] = ModelFamily(name, variants, builder, checkpoint_filter)

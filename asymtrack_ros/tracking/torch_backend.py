@@ -12,6 +12,7 @@ import torch
 from asymtrack_ros.checkpoint import load_weights
 from asymtrack_ros.devices import resolve_device
 from asymtrack_ros.models.factory import build_model, model_family
+from asymtrack_ros.models.network import TrackerNetwork
 from asymtrack_ros.tracking.base import DeviceInfo
 from asymtrack_ros.tracking.box_smoothing import NO_OVERRIDES, NO_SMOOTHING, SmoothingOverrides
 from asymtrack_ros.tracking.siamese import SearchOutput, SiameseTracker
@@ -22,7 +23,7 @@ Weights = str | Path | Mapping[str, torch.Tensor] | None
 class TorchRunner:
     """Runs ``encode_template`` / ``track_search`` of a built model under inference mode."""
 
-    def __init__(self, model: torch.nn.Module, device: torch.device, threads: int | None = None) -> None:
+    def __init__(self, model: TrackerNetwork, device: torch.device, threads: int | None = None) -> None:
         if threads:
             torch.set_num_threads(threads)
         self.model = model.eval().fuse().to(device)

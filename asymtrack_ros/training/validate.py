@@ -15,6 +15,7 @@ from torch.utils.data import DataLoader
 from asymtrack_ros.data.augment import AugmentConfig
 from asymtrack_ros.data.pairs import PairDataset
 from asymtrack_ros.data.sampling import IntervalBins, PairSampler
+from asymtrack_ros.models.network import TrackerNetwork
 from asymtrack_ros.sequences import TrackSequence
 from asymtrack_ros.training.losses import box_loss
 
@@ -22,7 +23,7 @@ VALIDATION_EPOCH = 10**6  # seeds the augmentation apart from any training epoch
 
 
 def pair_ious(
-    model: torch.nn.Module,
+    model: TrackerNetwork,
     videos: Sequence[TrackSequence],
     num_pairs: int = 512,
     seed: int = 0,
