@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 Box = tuple[float, float, float, float]
+
+
+def as_box(values: Iterable[float]) -> Box:
+    """Four numbers (a sequence, an array row) as a ``Box`` of Python floats; ValueError unless there are four."""
+    x, y, w, h = (float(v) for v in values)
+    return x, y, w, h
 
 
 def iou(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:

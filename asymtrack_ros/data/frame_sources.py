@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from asymtrack_ros.boxes import Box, as_box
 from asymtrack_ros.data.synthetic import generated_sequence
 from asymtrack_ros.reference import reference_dir
 
@@ -22,13 +23,13 @@ class FrameSequence:
 
     name: str
     frames: np.ndarray
-    init_box: tuple[float, float, float, float]
+    init_box: Box
 
 
 def video_sequence(path: str | Path, max_frames: int, init_box: tuple[float, ...] | None = None) -> FrameSequence:
     """Up to ``max_frames`` decoded frames; ``init_box`` defaults to a centred box of a fifth of the frame."""
     capture = cv2.VideoCapture(str(path))
-    frames = []
+    frames: list[np.ndarray] = []
     while len(frames) < max_frames:
         ok, bgr = capture.read()
         if not ok:
@@ -39,7 +40,7 @@ def video_sequence(path: str | Path, max_frames: int, init_box: tuple[float, ...
         raise ValueError(f"video {path} gave {len(frames)} frames (need at least 2)")
     height, width = frames[0].shape[:2]
     box = init_box or (0.4 * width, 0.4 * height, 0.2 * width, 0.2 * height)
-    return FrameSequence(f"video {Path(path).name}", np.stack(frames), tuple(float(v) for v in box))
+    return FrameSequence(f"video {Path(path).name}", np.stack(frames), as_box(box))
 
 
 def reference_sequence(max_frames: int) -> FrameSequence | None:
@@ -55,7 +56,7 @@ def reference_sequence(max_frames: int) -> FrameSequence | None:
 def synthetic_sequence(num_frames: int, seed: int) -> FrameSequence:
     """The generated sequence (textured object over textured background), seeded."""
     frames, boxes = generated_sequence(num_frames=num_frames, seed=seed)
-    return FrameSequence(f"generated (seed {seed})", frames, tuple(float(v) for v in boxes[0]))
+    return FrameSequence(f"generated (seed {seed})", frames, as_box(boxes[0]))
 
 
 def select_sequence(

@@ -114,7 +114,8 @@ class Background:
         self.asset, self.library, self.camera, self.rate = asset, library, camera, rate
         self.world_scale = world_scale
         self._capture: cv2.VideoCapture | None = None
-        self._position, self._frame = -1, None
+        self._position = -1
+        self._frame: np.ndarray | None = None
 
     def world_frame(self, t: int) -> np.ndarray:
         """The world image at frame ``t`` (float32 RGB): the photo, or the video frame at ``rate * t``."""
@@ -131,6 +132,8 @@ class Background:
                 break
             self._position += 1
             self._frame = self._resize(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+        if self._frame is None:
+            raise RuntimeError(f"no frame could be read from {self.library.absolute(self.asset)}")
         return self._frame
 
     def _resize(self, image: np.ndarray) -> np.ndarray:
@@ -295,7 +298,7 @@ def _leave_and_return(
     t_mid = int(middle)
     x, y = center[t_mid]
     distances = {(-1, 0): x, (1, 0): width - x, (0, -1): y, (0, 1): height - y}
-    direction = np.array(min(distances, key=distances.get), dtype=np.float64)
+    direction = np.array(min(distances, key=distances.__getitem__), dtype=np.float64)
     reach = (
         min(distances.values()) + 2.0 * float(size.max()) + 20
     )  # beyond the border by more than a rotated half-diagonal
@@ -353,7 +356,7 @@ def render_frame(scene: Scene, t: int) -> tuple[np.ndarray, FrameLabel]:
         composite(frame, placed_target, float(scene.target.gain[t]), _kernel(scene.target, t, scene.exposure))
     for actor in scene.occluders:
         drawn = _draw(frame, actor, t, scene.exposure)
-        if drawn is not None and visibility is not None:
+        if drawn is not None and placed_target is not None and visibility is not None:
             hit = overlap(placed_target, *drawn)
             if hit is not None:
                 rows, cols, alpha = hit
@@ -362,7 +365,8 @@ def render_frame(scene: Scene, t: int) -> tuple[np.ndarray, FrameLabel]:
     if scene.noise_sigma > 0:
         noise = np.empty_like(frame)
         cv2.setRNGSeed(scene.noise_seed + t)
-        cv2.randn(noise, 0.0, scene.noise_sigma)
+        # cv2's stubs type mean/stddev as arrays only; OpenCV takes scalars (cv::Scalar) here too.
+        cv2.randn(noise, 0.0, scene.noise_sigma)  # type: ignore[call-overload]
         frame += noise
     total_area = scene.target.sprite.area * abs(np.linalg.det(matrix[:, :2]))
     visible = 0.0 if visibility is None else float(min(1.0, visibility.sum() / total_area))

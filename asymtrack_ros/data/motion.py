@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 
 def catmull_rom(times: np.ndarray, values: np.ndarray, num_frames: int) -> np.ndarray:
@@ -36,21 +37,21 @@ def waypoint_times(rng: np.random.Generator, num_frames: int, spacing: tuple[flo
 def random_walk_track(
     rng: np.random.Generator,
     num_frames: int,
-    low: np.ndarray,
-    high: np.ndarray,
-    max_step: np.ndarray,
+    low: npt.ArrayLike,
+    high: npt.ArrayLike,
+    max_step: npt.ArrayLike,
     spacing: tuple[float, float] = (15, 50),
-    start: np.ndarray | None = None,
+    start: npt.ArrayLike | None = None,
 ) -> np.ndarray:
     """A (num_frames, D) smooth track whose waypoints random-walk inside ``[low, high]``.
 
     Consecutive waypoints differ by at most ``max_step`` per dimension, which bounds the speed.
     """
-    low, high, max_step = (np.asarray(v, dtype=np.float64) for v in (low, high, max_step))
+    lower, upper, step = (np.asarray(v, dtype=np.float64) for v in (low, high, max_step))
     times = waypoint_times(rng, num_frames, spacing)
-    points = [rng.uniform(low, high) if start is None else np.asarray(start, dtype=np.float64)]
+    points = [rng.uniform(lower, upper) if start is None else np.asarray(start, dtype=np.float64)]
     for _ in times[1:]:
-        points.append(np.clip(points[-1] + rng.uniform(-max_step, max_step), low, high))
+        points.append(np.clip(points[-1] + rng.uniform(-step, step), lower, upper))
     return catmull_rom(times, np.asarray(points), num_frames)
 
 

@@ -57,13 +57,13 @@ def shape_mask(rng: np.random.Generator, height: int, width: int, shape: str) ->
                 cv2.circle(mask, (x, y), radius, 1, -1)
     else:  # blob: smooth random radius around the centre, scaled to the patch
         angles = np.linspace(0, 2 * np.pi, 48, endpoint=False)
-        radius = np.ones_like(angles)
+        radii = np.ones_like(angles)
         for k in (2, 3, 5):
-            radius += rng.uniform(0, 0.35 / k * 2) * np.cos(k * angles + rng.uniform(0, 2 * np.pi))
-        x, y = radius * np.cos(angles), radius * np.sin(angles)
-        x = (x - x.min()) / np.ptp(x) * (width - 1)
-        y = (y - y.min()) / np.ptp(y) * (height - 1)
-        cv2.fillPoly(mask, [np.round(np.stack([x, y], 1)).astype(np.int32)], 1)
+            radii += rng.uniform(0, 0.35 / k * 2) * np.cos(k * angles + rng.uniform(0, 2 * np.pi))
+        xs, ys = radii * np.cos(angles), radii * np.sin(angles)
+        xs = (xs - xs.min()) / np.ptp(xs) * (width - 1)
+        ys = (ys - ys.min()) / np.ptp(ys) * (height - 1)
+        cv2.fillPoly(mask, [np.round(np.stack([xs, ys], 1)).astype(np.int32)], 1)
     return mask
 
 

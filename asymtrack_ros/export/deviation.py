@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from asymtrack_ros.boxes import Box
 from asymtrack_ros.data.synthetic import generated_sequence
 from asymtrack_ros.tracking.onnx_backend import OnnxRunner
 from asymtrack_ros.tracking.preprocessing import clip_box
@@ -15,7 +16,7 @@ NUDGE_PX = 0.01  # step error injected into the fp32 tracker to measure how much
 
 
 def follow(
-    tracker: SiameseTracker, frames: np.ndarray, init_box: tuple[float, ...], nudge_px: float = 0.0
+    tracker: SiameseTracker, frames: np.ndarray, init_box: Box, nudge_px: float = 0.0
 ) -> np.ndarray:
     """(N, 4) boxes of ``tracker`` following its own boxes, each moved ``nudge_px`` right before the next frame."""
     tracker.initialize(frames[0], init_box)
@@ -30,7 +31,7 @@ def follow(
 
 
 def box_deviation(
-    reference_dir: Path, candidate_dir: Path, frames: np.ndarray, init_box: tuple[float, ...]
+    reference_dir: Path, candidate_dir: Path, frames: np.ndarray, init_box: Box
 ) -> dict[str, float]:
     """Mean and max |difference| of (x, y, w, h) on ``frames``, two ways:
 

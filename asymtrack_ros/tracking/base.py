@@ -11,6 +11,13 @@ from asymtrack_ros.boxes import Box
 from asymtrack_ros.tracking.validation import validate_box, validate_image
 
 
+class NotInitializedError(RuntimeError):
+    """``track()`` before a successful ``initialize()``."""
+
+    def __init__(self) -> None:
+        super().__init__("track() called before initialize()")
+
+
 @dataclass(frozen=True)
 class DeviceInfo:
     """Where a backend actually runs (reported in status and diagnostics)."""
@@ -58,7 +65,7 @@ class Tracker(abc.ABC):
         """Locate the target in ``image``; ``search_scale`` > 1 widens the search region (re-acquisition)."""
         validate_image(image)
         if not self.is_initialized:
-            raise RuntimeError("track() called before initialize()")
+            raise NotInitializedError()
         return self._track(image, search_scale)
 
     def reposition(self, box: Box) -> None:

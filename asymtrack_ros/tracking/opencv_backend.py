@@ -12,7 +12,8 @@ import time
 import cv2
 import numpy as np
 
-from asymtrack_ros.tracking.base import Box, DeviceInfo, Tracker, TrackResult
+from asymtrack_ros.boxes import Box, as_box
+from asymtrack_ros.tracking.base import DeviceInfo, NotInitializedError, Tracker, TrackResult
 
 # algorithm -> class name; CSRT and KCF come with opencv-contrib, MIL with every build.
 ALGORITHMS = {"csrt": "TrackerCSRT", "kcf": "TrackerKCF", "mil": "TrackerMIL"}
@@ -61,13 +62,15 @@ class OpenCVTracker(Tracker):
 
     def _track(self, image: np.ndarray, search_scale: float) -> TrackResult:
         del search_scale  # fixed search neighbourhood
+        if self._tracker is None or self._box is None:
+            raise NotInitializedError()
         t0 = time.perf_counter()
         bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
         t1 = time.perf_counter()
         located, box = self._tracker.update(bgr)
         t2 = time.perf_counter()
         if located:
-            self._box = tuple(float(v) for v in box)
+            self._box = as_box(box)
         return TrackResult(
             box=self._box, score=None,
             preprocess_ms=(t1 - t0) * 1e3, inference_ms=(t2 - t1) * 1e3,

@@ -19,7 +19,9 @@ from asymtrack_ros.boxes import Box
 LARGE_CROP_RATIO = 2
 
 
-def sample_target(image: np.ndarray, box: Sequence[float], factor: float, output_size: int) -> tuple[np.ndarray, float]:
+def sample_target(
+    image: np.ndarray, box: Sequence[float] | np.ndarray, factor: float, output_size: int
+) -> tuple[np.ndarray, float]:
     """Square crop of side ``ceil(sqrt(w*h)*factor)`` centred on ``box``, resized to ``output_size``.
 
     Returns the (output_size, output_size, 3) uint8 crop and ``resize_factor = output_size / crop_side``.

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from asymtrack_ros.boxes import Box
+from asymtrack_ros.boxes import Box, as_box
 from asymtrack_ros.tracking.appearance import AppearanceCheck
-from asymtrack_ros.tracking.base import Tracker, TrackResult
+from asymtrack_ros.tracking.base import NotInitializedError, Tracker, TrackResult
 from asymtrack_ros.tracking.monitor import LostPolicy, TargetMonitor, TrackState
 
 
@@ -54,7 +54,7 @@ class TrackingSession:
         self.tracker.initialize(image, box)
         self._appearance = AppearanceCheck(image, box)
         self._frame_size = (image.shape[0], image.shape[1])
-        self.target_id, self._anchor = target_id, tuple(float(v) for v in box)
+        self.target_id, self._anchor = target_id, as_box(box)
         self.monitor.start()
 
     def set_policy(self, policy: LostPolicy) -> None:
@@ -72,6 +72,8 @@ class TrackingSession:
         if (image.shape[0], image.shape[1]) != self._frame_size:
             height, width = self._frame_size
             raise ValueError(f"the image size changed from {width}x{height} to {image.shape[1]}x{image.shape[0]}")
+        if self._appearance is None or self._anchor is None:
+            raise NotInitializedError()
         result = self.tracker.track(image, search_scale=self.monitor.search_scale)
         similarity = self._appearance.similarity(image, result.box)
         score = similarity if result.score is None else min(result.score, similarity)

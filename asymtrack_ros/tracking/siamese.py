@@ -17,7 +17,7 @@ import numpy as np
 
 from asymtrack_ros.boxes import Box
 from asymtrack_ros.models.config import ModelConfig
-from asymtrack_ros.tracking.base import DeviceInfo, Tracker, TrackResult
+from asymtrack_ros.tracking.base import DeviceInfo, NotInitializedError, Tracker, TrackResult
 from asymtrack_ros.tracking.box_smoothing import NO_SMOOTHING, BoxSmoothing
 from asymtrack_ros.tracking.confidence import IDENTITY, ScoreCalibration, corner_confidence
 from asymtrack_ros.tracking.preprocessing import Normalizer, clip_box, map_box_back, sample_target
@@ -106,8 +106,11 @@ class SiameseTracker(Tracker):
         self._box = box
 
     def _track(self, image: np.ndarray, search_scale: float) -> TrackResult:
+        previous = self._box
+        if previous is None:
+            raise NotInitializedError()
         t0 = time.perf_counter()
-        search, resize_factor = self.search_input(image, self._box, search_scale)
+        search, resize_factor = self.search_input(image, previous, search_scale)
         t1 = time.perf_counter()
         output = self.runner.track_search(search, self._template_state)
         t2 = time.perf_counter()
@@ -116,8 +119,8 @@ class SiameseTracker(Tracker):
         if self.smoothing.window_influence:
             pred_box = self.smoothing.corner_box(output.prob_tl[0], output.prob_br[0], feat_size)
         raw_score = corner_confidence(output.prob_tl, output.prob_br, feat_size)
-        box = self.map_back(pred_box, self._box, resize_factor)
-        box = self.smoothing.update(self._box, box, raw_score)
+        box = self.map_back(pred_box, previous, resize_factor)
+        box = self.smoothing.update(previous, box, raw_score)
         self._box = clip_box(box, image.shape[0], image.shape[1], margin=10)
         score = self.calibration(raw_score)
         t3 = time.perf_counter()
