@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
+from geometry_msgs.msg import PointStamped
 from std_msgs.msg import Header
 from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithPose
 
-from asymtrack_ros.msg import TrackerStatus
+from asymtrack_ros.msg import TargetOffset, TrackerStatus
+from asymtrack_ros.ros.follow_geometry import Bearing, ImageOffset
 from asymtrack_ros.tracking.session import FrameOutcome
 
 DIAGNOSTIC_LEVELS = {"OK": DiagnosticStatus.OK, "WARN": DiagnosticStatus.WARN, "ERROR": DiagnosticStatus.ERROR}
@@ -49,3 +51,22 @@ def status_message(header: Header, outcome: FrameOutcome | None, **fields: objec
         status.target_id = outcome.target_id
         status.score = float(outcome.score)
     return status
+
+
+def follow_message(header: Header, target_id: str, score: float, offset: ImageOffset,
+                   direction: Bearing | None) -> TargetOffset:
+    """TargetOffset of one tracked target (``direction`` None until camera_info has arrived)."""
+    message = TargetOffset(header=header, target_id=target_id, score=float(score),
+                           offset_x=float(offset.x), offset_y=float(offset.y),
+                           size_x=float(offset.width), size_y=float(offset.height))
+    if direction is not None:
+        message.has_bearing, message.yaw, message.pitch = True, float(direction.yaw), float(direction.pitch)
+    return message
+
+
+def ray_message(header: Header, direction: Bearing) -> PointStamped:
+    """The unit ray to the target in the camera's optical frame (the image header's frame_id)."""
+    message = PointStamped(header=header)
+    message.point.x, message.point.y, message.point.z = (float(v) for v in direction.ray)
+    return message
+

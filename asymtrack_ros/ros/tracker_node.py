@@ -15,19 +15,20 @@ import time
 from dataclasses import dataclass
 
 from diagnostic_msgs.msg import DiagnosticArray
-from geometry_msgs.msg import Point
+from geometry_msgs.msg import Point, PointStamped
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
-from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rclpy.qos_overriding_options import QoSOverridingOptions
-from sensor_msgs.msg import CompressedImage, Image
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 from std_srvs.srv import Trigger
 from vision_msgs.msg import Detection2DArray
 
-from asymtrack_ros.msg import TrackerStatus
+from asymtrack_ros.msg import TargetOffset, TrackerStatus
+from asymtrack_ros.ros.follow_geometry import Intrinsics, bearing, image_offset
 from asymtrack_ros.ros.frame_history import FrameHistory
 from asymtrack_ros.ros.image_conversion import (
     ImageConversionError,
@@ -38,7 +39,13 @@ from asymtrack_ros.ros.image_conversion import (
     rgb_to_image,
 )
 from asymtrack_ros.ros.mailbox import LatestMailbox
-from asymtrack_ros.ros.messages import detections_message, diagnostic_status, status_message
+from asymtrack_ros.ros.messages import (
+    detections_message,
+    diagnostic_status,
+    follow_message,
+    ray_message,
+    status_message,
+)
 from asymtrack_ros.ros.node_config import NodeConfig
 from asymtrack_ros.ros.node_health import NodeHealth
 from asymtrack_ros.ros.node_runner import run_node
@@ -95,6 +102,7 @@ class TrackerNode(Node):
         self.next_target_number = 1
         self.last_outcome: FrameOutcome | None = None
         self.last_debug_time = 0.0
+        self.intrinsics: Intrinsics | None = None
         self.session, backend_error = self._create_session()
         self.health = NodeHealth(backend_error=backend_error)
 
@@ -104,6 +112,8 @@ class TrackerNode(Node):
         self.detections_pub = publisher(Detection2DArray, "detections", 10)
         self.status_pub = publisher(TrackerStatus, "~/status", 10)
         self.debug_pub = publisher(Image, "~/debug_image", 2)
+        self.follow_pub = publisher(TargetOffset, "~/follow", 10)
+        self.ray_pub = publisher(PointStamped, "~/target_ray", 10)
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self._subscribe_input()
         self.create_service(SetTarget, "~/set_target", self._on_set_target)
@@ -136,6 +146,8 @@ class TrackerNode(Node):
         message_type, topic = (CompressedImage, f"{config.input_topic}/compressed") if config.compressed_input \
             else (Image, config.input_topic)
         self.create_subscription(message_type, topic, self._on_image, qos, qos_overriding_options=OVERRIDABLE_QOS)
+        camera_info = f"{self.resolve_topic_name(config.input_topic).rsplit('/', 1)[0]}/camera_info"
+        self.create_subscription(CameraInfo, camera_info, self._on_camera_info, qos_profile_sensor_data)
         if config.click_topic:  # clicks on the camera image or on the annotated debug image
             self.create_subscription(Point, config.click_topic, self._on_click, 10)
             self.create_subscription(Point, "~/debug_image_mouse_left", self._on_click, 10)
@@ -170,6 +182,14 @@ class TrackerNode(Node):
             return ReceivedFrame(message, claimed.width, claimed.height)
         check_layout(message, max_pixels)
         return ReceivedFrame(message, message.width, message.height)
+
+    def _on_camera_info(self, message: CameraInfo) -> None:
+        """Keep the newest usable intrinsics (the sibling ``camera_info`` of the image topic)."""
+        try:
+            self.intrinsics = Intrinsics.from_camera_info(message.k, message.d, message.distortion_model,
+                                                          message.width, message.height)
+        except (ValueError, TypeError) as error:
+            self._count_bad_input(error, time.monotonic())
 
     def _count_bad_input(self, error: Exception, now: float) -> None:
         self.health.bad_input.report(str(error), now)
@@ -297,6 +317,7 @@ class TrackerNode(Node):
         with self.lock:
             outcome = self._step(image, message.header)
         self.detections_pub.publish(detections_message(message.header, outcome, self.config.class_label))
+        self._publish_follow(message.header, outcome, image.shape[1], image.shape[0])
         done = time.monotonic()
         self.frames_processed += 1
         processing_ms = outcome.result.total_ms if outcome.result is not None else 0.0
@@ -326,6 +347,20 @@ class TrackerNode(Node):
             return FrameOutcome(TrackState.ERROR, target_id, None)
         self.last_outcome = outcome
         return outcome
+
+    def _publish_follow(self, header: Header, outcome: FrameOutcome, width: int, height: int) -> None:
+        """Offset (always) and bearing and ray (once camera_info is known) of a TRACKING target."""
+        box = outcome.box
+        if box is None:
+            return
+        intrinsics = self.intrinsics
+        if intrinsics is not None and (intrinsics.width, intrinsics.height) != (width, height):
+            intrinsics = intrinsics.scaled_to(width, height)
+        direction = bearing(box, intrinsics) if intrinsics is not None else None
+        offset = image_offset(box, width, height)
+        self.follow_pub.publish(follow_message(header, outcome.target_id, outcome.score, offset, direction))
+        if direction is not None:
+            self.ray_pub.publish(ray_message(header, direction))
 
     def _latency_ms(self, header: Header, received: float, done: float) -> float:
         """Image stamp -> publish on this node's clock; receive -> publish when the stamp is zero."""
