@@ -45,6 +45,12 @@ class RefusedObject:
         del state
 
 
+# typeshed describes neither the pure-Python unpickler's internals (``stack``, ``load_build``) nor its dispatch
+# table right (typed for the C ``Unpickler``): the handlers take the unpickler, typed Any here.
+_Handler = Callable[[Any], None]
+_BASE_LOAD_BUILD: _Handler = pickle._Unpickler.dispatch[pickle.BUILD[0]]  # pickle._Unpickler.load_build
+
+
 class Unpickler(pickle._Unpickler):
     """Tensor-rebuilding globals only; others become :class:`RefusedObject` subclasses; globals stay unmodified.
 
@@ -52,7 +58,8 @@ class Unpickler(pickle._Unpickler):
     tensors does not pass through it (``torch.load`` reads storages through ``persistent_load``).
     """
 
-    dispatch: ClassVar[dict[int, Callable[[pickle._Unpickler], None]]] = dict(pickle._Unpickler.dispatch)
+    dispatch: ClassVar[dict[int, _Handler]] = dict(pickle._Unpickler.dispatch)
+    stack: list[Any]  # the unpickler's value stack (set by ``load``)
 
     def __init__(self, file: IO[bytes], **kwargs: Any) -> None:
         super().__init__(file, **kwargs)
@@ -72,7 +79,7 @@ class Unpickler(pickle._Unpickler):
         target = self.stack[-2]
         if any(target is imported for imported in self._imported):
             raise pickle.UnpicklingError(f"refusing to set the state of the global {target!r}")
-        pickle._Unpickler.load_build(self)
+        _BASE_LOAD_BUILD(self)
 
     dispatch[pickle.BUILD[0]] = _load_build
 

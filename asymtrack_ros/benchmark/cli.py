@@ -9,6 +9,7 @@ import platform
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -73,7 +74,8 @@ def run_benchmark(
     for _ in range(rounds):
         for combo in combos:
             measurements[combo.label].run(trackers[combo.label], sequence)
-    results, baselines = [], {}
+    results: list[dict[str, Any]] = []
+    baselines: dict[tuple[str, str], np.ndarray] = {}
     for combo in combos:
         tracker, measurement = trackers[combo.label], measurements[combo.label]
         result = {"combo": combo.label, "backend": combo.backend, "model": combo.model, "variant": combo.variant,

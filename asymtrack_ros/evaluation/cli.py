@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from asymtrack_ros.cli_support import command_parser
 from asymtrack_ros.dataset_layouts import FORMATS, DatasetError, load_dataset
@@ -19,7 +20,7 @@ from asymtrack_ros.evaluation.ope import TrackerFactory, run_ope
 from asymtrack_ros.evaluation.report import write_report
 from asymtrack_ros.progress import Progress
 
-TrackerSpec = tuple[str, str, dict[str, object]]  # name, backend, create_tracker keyword arguments
+TrackerSpec = tuple[str, str, dict[str, Any]]  # name, backend, create_tracker keyword arguments
 TRACKER_METAVAR = "NAME=BACKEND[:key=value,...]"
 EXAMPLES = (
     "asymtrack-eval --dataset /data/LaSOT --out eval/lasot --max-sequences 10 \\\n"
@@ -35,7 +36,7 @@ def parse_tracker_spec(spec: str) -> TrackerSpec:
     backend, _, option_text = backend_spec.partition(":")
     if not name or not backend or "/" in name:
         raise argparse.ArgumentTypeError(f"tracker spec {spec!r} is not NAME=BACKEND[:key=value,...] (no / in NAME)")
-    options: dict[str, object] = {}
+    options: dict[str, Any] = {}
     for item in filter(None, option_text.split(",")):
         key, equals, value = item.partition("=")
         if not key or not equals:

@@ -27,7 +27,8 @@ def frame_records(session: TrackingSession, sequence: TrackSequence) -> list[tup
     records = []
     for index in range(start + 1, len(sequence)):
         outcome = session.step(sequence.read_frame(index))
-        tracker_score = math.nan if outcome.result.score is None else outcome.result.score
+        result = outcome.result
+        tracker_score = math.nan if result is None or result.score is None else result.score
         records.append((bool(sequence.absent[index]), outcome.state == TrackState.LOST, outcome.score, tracker_score))
     return records
 

@@ -69,13 +69,17 @@ def describe_directory(
     smoothing: BoxSmoothing = NO_SMOOTHING, calibration: ScoreCalibration = IDENTITY,
 ) -> ModelManifest:
     """Manifest of the ONNX files in ``directory`` (boundaries and checksums read from the files); writes it."""
-    graphs = []
-    for name in (TEMPLATE_FILE, SEARCH_FILE):
+
+    def graph_spec(name: str) -> GraphSpec:
         inputs, outputs = boundary(directory / name)
-        graphs.append(GraphSpec(name, sha256_file(directory / name), inputs, outputs))
+        return GraphSpec(name, sha256_file(directory / name), inputs, outputs)
+
+    template, search = graph_spec(TEMPLATE_FILE), graph_spec(SEARCH_FILE)
     exporter = {"asymtrack_ros": asymtrack_ros.__version__, "torch": torch.__version__, "onnx": onnx.__version__,
                 "onnxruntime": ort.__version__}
-    manifest = ModelManifest(config, precision, opset, *graphs, source, exporter, validation, smoothing, calibration)
+    manifest = ModelManifest(
+        config, precision, opset, template, search, source, exporter, validation, smoothing, calibration
+    )
     write_manifest(directory, manifest)
     return manifest
 

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import types
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,7 +92,7 @@ class TrainConfig:
     run: RunConfig = field(default_factory=RunConfig)
 
 
-def load_config(path: Path | str, overrides: list[str] = ()) -> TrainConfig:
+def load_config(path: Path | str, overrides: Sequence[str] = ()) -> TrainConfig:
     """Read a YAML/JSON config file and apply ``section.key=value`` overrides (values parsed as YAML)."""
     raw = yaml.safe_load(Path(path).read_text()) or {}
     for override in overrides:
@@ -132,7 +133,7 @@ def _convert(hint: Any, value: Any) -> Any:
         if value is None:
             return None
         return _convert(next(arg for arg in args if arg is not type(None)), value)
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return from_dict(hint, value)
     if origin is tuple:
         return tuple(_convert(args[0], v) for v in value)
