@@ -15,7 +15,7 @@ from asymtrack_ros.data.frame_sources import select_sequence
 from asymtrack_ros.data.synthetic import generated_sequence
 
 
-def test_combo_syntax() -> None:
+def test_combo_strings_parse_into_backend_model_variant_and_precision_and_bad_combos_raise() -> None:
     assert parse_combo("torch:asymtrack:T") == Combo("torch", "asymtrack", "tiny")
     assert parse_combo("onnx:asymtrack:small") == Combo("onnx", "asymtrack", "small", "fp32")
     assert parse_combo("onnx:hit:b:int8").label == "onnx:hit:base:int8"
@@ -38,7 +38,7 @@ def test_generated_sequence_is_seeded_and_inside_the_frame() -> None:
     assert sequence.init_box == tuple(boxes[0]) and "generated" in sequence.name
 
 
-def test_percentiles() -> None:
+def test_percentiles_interpolate_p50_and_p99_and_give_the_mean() -> None:
     stats = percentiles(list(range(1, 101)))
     assert stats["p50"] == pytest.approx(50.5) and stats["p99"] == pytest.approx(99.01) and stats["mean"] == 50.5
 

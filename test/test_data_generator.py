@@ -72,7 +72,9 @@ def test_splits_keep_groups_together_and_hold_some_out() -> None:
     assert sorted(set(split.values())) == ["heldout", "train"]
 
 
-def test_layout_labels_and_loader(library: AssetLibrary, tmp_path: Path) -> None:
+def test_generated_dataset_has_got10k_layout_consistent_labels_and_loads_back(
+    library: AssetLibrary, tmp_path: Path
+) -> None:
     reported: list[str] = []
     names = generate_dataset(tmp_path, library, 3, "train", seed=1, config=SMALL, workers=2, progress=reported.append)
     assert (tmp_path / "list.txt").read_text().split() == names == sorted(reported)
@@ -135,7 +137,7 @@ def test_box_is_the_exact_extent_of_the_drawn_sprite() -> None:
         np.testing.assert_allclose(screen_extent(sprite, matrix), drawn, atol=1.0)
 
 
-def test_cover_classes() -> None:
+def test_visible_fractions_map_to_got10k_cover_classes_0_to_8() -> None:
     assert [cover_class(v) for v in (0.0, 0.01, 0.15, 0.5, 0.95, 1.0)] == [0, 1, 2, 4, 7, 8]
 
 

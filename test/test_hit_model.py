@@ -104,7 +104,9 @@ def test_reference_outputs_unfused_and_fused(vectors: tuple[dict, dict]) -> None
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_checkpoint_and_fused_layout(variant: str, keys_manifest: dict) -> None:
+def test_hit_key_layout_and_param_counts_match_the_manifest_before_and_after_fusing(
+    variant: str, keys_manifest: dict
+) -> None:
     entry = keys_manifest[variant]
     buffers = set(entry["buffers"])
     model = build_model("hit", variant)

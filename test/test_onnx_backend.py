@@ -76,7 +76,7 @@ def test_missing_gpu_provider_is_a_visible_warning(model_dir: Path, caplog) -> N
     assert "CUDAExecutionProvider" in caplog.text
 
 
-def test_provider_choice() -> None:
+def test_requested_providers_follow_device_and_explicit_list_and_refuse_unknown_devices() -> None:
     assert requested_providers("cpu") == (CPU_PROVIDER,)
     assert requested_providers("auto")[-1] == CPU_PROVIDER
     assert requested_providers("cpu", ["CUDAExecutionProvider"]) == ("CUDAExecutionProvider",)

@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 CORE_MODULES = ["asymtrack_ros.models", "asymtrack_ros.tracking", "asymtrack_ros.reference"]
 
 
-def test_layout_per_design_card() -> None:
+def test_repository_root_has_the_design_card_directories_and_files() -> None:
     for entry in ["asymtrack_ros", "launch", "config", "msg", "srv", "models", "test", "package.xml", "setup.py"]:
         assert (REPO / entry).exists(), f"{entry} missing at the repository root"
 

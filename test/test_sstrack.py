@@ -42,7 +42,7 @@ def test_gradient_matches_finite_differences() -> None:
     np.testing.assert_allclose(success_gradient(p, d), numeric, rtol=1e-6)
 
 
-def test_limits_of_d() -> None:
+def test_success_gradient_is_the_papers_closed_form_at_d_0_and_uniform_at_d_1() -> None:
     r, c = 7, 0.6
     # d = 0 (failures absorb): dS/dp_i = sum_{m=i-1}^{r-1} c^m / r, the paper's closed form; easy bins first
     closed_form = [sum(c**m for m in range(i - 1, r)) / r for i in range(1, r + 1)]

@@ -27,7 +27,9 @@ def run_sequence(tracker, frames: np.ndarray, init_box) -> np.ndarray:
 
 @needs_vectors
 @pytest.mark.parametrize("path", VECTOR_FILES, ids=[p.stem for p in VECTOR_FILES])
-def test_crops_are_bit_exact(path, megamind_frames) -> None:
+def test_template_and_search_crops_and_normalisation_match_the_reference_vectors_bit_exactly(
+    path, megamind_frames
+) -> None:
     arrays, meta = load_vectors(path)
     box = tuple(arrays["seq_init_box"])
     template, _ = sample_target(megamind_frames[0], box, meta["template_factor"], meta["template_size"])
