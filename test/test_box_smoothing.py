@@ -77,14 +77,17 @@ def test_a_low_score_holds_the_box() -> None:
         ({"window_influence": "a lot"}, "bad box smoothing values"),
     ],
 )
-def test_bad_values_are_refused(values: dict, message: str) -> None:
+def test_from_mapping_refuses_out_of_range_unknown_and_non_numeric_values(values: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         BoxSmoothing.from_mapping(values)
 
 
-def test_json_round_trip_and_overrides() -> None:
+def test_box_smoothing_survives_a_json_round_trip() -> None:
     assert BoxSmoothing.from_mapping(json.loads(json.dumps(NO_SMOOTHING.to_json()))) == NO_SMOOTHING
     assert BoxSmoothing.from_mapping(SMOOTHING.to_json()) == SMOOTHING
+
+
+def test_replace_and_overrides_change_only_the_given_values_and_accept_inf() -> None:
     assert SMOOTHING.replace(size_update_rate=None, max_scale_step="inf") == BoxSmoothing(0.3, 0.5, math.inf)
     assert SmoothingOverrides(max_scale_step=math.inf).apply(SMOOTHING) == BoxSmoothing(0.3, 0.5, math.inf)
     assert NO_OVERRIDES.apply(SMOOTHING) == SMOOTHING

@@ -102,13 +102,13 @@ def got10k_dataset(tmp_path: Path) -> Path:
 # ----------------------------------------------------------------------------------------------- metrics
 
 
-def test_iou_hand_cases() -> None:
+def test_iou_of_equal_shifted_nested_disjoint_and_nan_boxes_matches_hand_values() -> None:
     ground_truth = np.array([[0, 0, 30, 10], [0, 0, 30, 10], [0, 0, 20, 20], [0, 0, 10, 10], [0, 0, 10, 10]], float)
     boxes = np.array([[0, 0, 30, 10], [10, 0, 30, 10], [0, 0, 10, 10], [20, 20, 5, 5], [np.nan, 0, 10, 10]], float)
     np.testing.assert_array_equal(iou(boxes, ground_truth), [1.0, 0.5, 0.25, 0.0, 0.0])
 
 
-def test_perfect_tracker_scores() -> None:
+def test_a_perfect_tracker_gets_full_success_precision_and_overlap_scores() -> None:
     ground_truth = moving_boxes(8)
     scores = evaluate_sequence(ground_truth, ground_truth, np.ones(8, dtype=bool))
     np.testing.assert_array_equal(scores.success_curve, [1.0] * 20 + [0.0])
@@ -117,7 +117,7 @@ def test_perfect_tracker_scores() -> None:
     assert (scores.ao, scores.sr50, scores.sr75) == (1.0, 1.0, 1.0)
 
 
-def test_half_overlap_scores() -> None:
+def test_half_overlap_boxes_get_iou_0_5_and_hand_computed_curves_and_scores() -> None:
     ground_truth = moving_boxes(5)
     scores = evaluate_sequence(ground_truth + HALF_WIDTH_SHIFT, ground_truth, np.ones(5, dtype=bool))
     np.testing.assert_array_equal(scores.ious, [0.5] * 5)
@@ -168,7 +168,9 @@ def test_pool_scores_averages_curves_per_sequence_and_pools_ious_per_frame() -> 
 # ---------------------------------------------------------------------------------------------- datasets
 
 
-def test_got10k_layout(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_got10k_loader_marks_absent_and_zero_cover_frames_reads_rgb_and_skips_first_box_only_sequences(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     boxes = moving_boxes(4)
     for name in ("GOT-10k_Val_000001", "GOT-10k_Val_000002"):
         write_frames(tmp_path / name, boxes, "{:08d}.jpg")
@@ -193,7 +195,7 @@ def test_got10k_layout(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None
     assert image[y, x, 0] > 200 and image[y, x, 2] < 60  # red arrives in channel 0: RGB
 
 
-def test_lasot_layout(tmp_path: Path) -> None:
+def test_lasot_loader_marks_occluded_out_of_view_and_zero_boxes_absent_from_root_or_category(tmp_path: Path) -> None:
     boxes = moving_boxes(5)
     boxes[1] = 0.0  # LaSOT writes 0,0,0,0 where the target is absent
     sequence_dir = tmp_path / "airplane" / "airplane-1"
@@ -226,7 +228,9 @@ def test_otb_layout_separators_and_multiple_targets(tmp_path: Path) -> None:
     assert sequences[0].frames[0].name == "0001.jpg"
 
 
-def test_uav123_layout_with_nan_rows(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_uav123_loader_marks_nan_rows_absent_initialises_after_them_and_skips_boxes_without_frames(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     boxes = moving_boxes(4)
     boxes[0] = np.nan  # target absent at the start
     write_frames(tmp_path / "data_seq" / "UAV123" / "bike1", boxes, "{:06d}.jpg")
@@ -310,7 +314,9 @@ def test_run_ope_compares_trackers_created_once(got10k_dataset: Path) -> None:
 # ------------------------------------------------------------------------------------------------ reports
 
 
-def test_write_report_files(got10k_dataset: Path, tmp_path: Path) -> None:
+def test_write_report_writes_sequence_csv_summary_json_per_frame_results_and_plots(
+    got10k_dataset: Path, tmp_path: Path
+) -> None:
     sequences = load_dataset(got10k_dataset)
     results = run_ope({"exact": RedBoxTracker, "shifted": lambda: RedBoxTracker(tuple(HALF_WIDTH_SHIFT))}, sequences)
     out = tmp_path / "report"
@@ -340,7 +346,7 @@ def test_write_report_files(got10k_dataset: Path, tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------------------------- CLI
 
 
-def test_parse_tracker_spec() -> None:
+def test_tracker_spec_parses_name_backend_and_typed_options_and_refuses_malformed_specs() -> None:
     assert parse_tracker_spec("fast=onnx") == ("fast", "onnx", {})
     assert parse_tracker_spec("a=onnx:model=asymtrack,device=cuda:0,threads=2,fp16=true") == (
         "a",
@@ -360,14 +366,21 @@ def test_run_evaluation_with_injected_factories(got10k_dataset: Path, tmp_path: 
     assert (exact["precision"], exact["norm_precision"], exact["ao"]) == (1.0, 1.0, 1.0)
 
 
-def test_main_end_to_end(
-    got10k_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.fixture
+def fake_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``create_tracker("fake", dx=...)`` makes a RedBoxTracker shifted by dx pixels."""
+
     def fake_create_tracker(backend: str, **options: object) -> Tracker:
         assert backend == "fake"
         return RedBoxTracker((float(options.get("dx", 0)), 0.0, 0.0, 0.0))
 
     monkeypatch.setattr("asymtrack_ros.tracking.create_tracker", fake_create_tracker, raising=False)
+
+
+@pytest.mark.usefixtures("fake_backend")
+def test_eval_cli_scores_each_tracker_prints_progress_and_writes_summary_and_plots(
+    got10k_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "out"
     argv = ["--dataset", str(got10k_dataset), "--format", "got10k", "--out", str(out)]
     assert main([*argv, "--tracker", "exact=fake", "--tracker", "shifted=fake:dx=10"]) == 0
@@ -382,6 +395,11 @@ def test_main_end_to_end(
     for plot in PLOTS:
         assert (out / plot.filename).stat().st_size > 0
 
+
+@pytest.mark.usefixtures("fake_backend")
+def test_eval_cli_exits_on_a_missing_dataset_or_a_repeated_tracker_name(got10k_dataset: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    argv = ["--dataset", str(got10k_dataset), "--format", "got10k", "--out", str(out)]
     with pytest.raises(SystemExit):
         main(["--dataset", str(tmp_path / "missing"), "--out", str(out), "--tracker", "exact=fake"])
     with pytest.raises(SystemExit):
