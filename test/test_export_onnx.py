@@ -93,20 +93,26 @@ def test_model_json_is_valid_and_records_parity(tiny_dir: Path) -> None:
         (lambda d: d["graphs"]["search"]["outputs"].reverse(), "must be named"),
     ],
 )
-def test_schema_check_names_the_problem(tiny_dir: Path, edit, message: str) -> None:
+def test_model_json_schema_check_names_the_broken_entry(tiny_dir: Path, edit, message: str) -> None:
     data = copy.deepcopy(json.loads((tiny_dir / MODEL_JSON).read_text()))
     edit(data)
     assert any(message in problem for problem in manifest_problems(data)), manifest_problems(data)
 
 
-def test_export_refuses_bad_requests(tmp_path: Path, capsys) -> None:
+def test_export_model_refuses_a_missing_checkpoint_and_an_unknown_precision(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no checkpoint"):
         export_model(tmp_path / "a")
     with pytest.raises(ValueError, match="precision"):
         export_model(tmp_path / "b", precision="int4", random_init=True)
+
+
+def test_export_that_differs_from_pytorch_raises_and_writes_nothing(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="differs from PyTorch"):
         export_model(tmp_path / "c", random_init=True, tolerance=0.0)
     assert not (tmp_path / "c").exists()  # nothing is written unless the export validated
+
+
+def test_export_cli_exits_1_and_names_a_missing_checkpoint(tmp_path: Path, capsys) -> None:
     missing = tmp_path / "missing.pth"
     assert export_main([str(missing), "--out", str(tmp_path / "d")]) == 1
     assert str(missing) in capsys.readouterr().err
@@ -156,7 +162,9 @@ def test_onnx_tracker_matches_torch_and_official_runs(path: Path, megamind_frame
 
 @pytest.mark.skipif(not ASYMTRACK_VECTOR_FILES, reason="no asymtrack_*_vectors.npz in the reference directory")
 @pytest.mark.parametrize("path", ASYMTRACK_VECTOR_FILES, ids=[p.stem for p in ASYMTRACK_VECTOR_FILES])
-def test_fp16_on_the_reference_sequence(path: Path, megamind_frames, tmp_path: Path) -> None:
+def test_fp16_export_stays_within_half_a_pixel_per_frame_on_the_reference_sequence(
+    path: Path, megamind_frames, tmp_path: Path
+) -> None:
     """Per-step fp16 error on the real frames is small: AsymTrack's large ETM activations (1e5 and more with the
     reference weights, beyond float16) stay fp32.
 

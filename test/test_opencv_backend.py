@@ -25,7 +25,9 @@ def test_contrib_build_has_csrt_and_kcf() -> None:
 
 
 @pytest.mark.parametrize("algorithm", ["csrt", "kcf", "mil"])
-def test_follows_the_generated_object(algorithm: str, sequence) -> None:
+def test_opencv_tracker_follows_the_generated_object_without_score_and_times_each_step(
+    algorithm: str, sequence
+) -> None:
     frames, truth = sequence
     tracker = create_tracker("opencv", algorithm=algorithm, threads=1)
     tracker.initialize(frames[0], tuple(truth[0]))
@@ -64,7 +66,7 @@ def test_opencv_gets_bgr_and_keeps_the_box_when_lost(located: bool, monkeypatch)
     assert (result.score, result.box) == ((None, (1.0, 2.0, 3.0, 4.0)) if located else (None, (10.0, 10.0, 8.0, 8.0)))
 
 
-def test_reinitialise_and_bad_requests(sequence) -> None:
+def test_track_before_initialize_is_refused_and_reinitialising_follows_the_new_box(sequence) -> None:
     frames, truth = sequence
     tracker = create_tracker("opencv", algorithm="kcf")
     with pytest.raises(RuntimeError, match="before initialize"):
@@ -72,6 +74,12 @@ def test_reinitialise_and_bad_requests(sequence) -> None:
     tracker.initialize(frames[0], tuple(truth[0]))
     tracker.initialize(frames[5], tuple(truth[5]))
     assert mean_iou(np.array([tracker.track(frames[6]).box]), truth[6:7]) > 0.5
+
+
+def test_opencv_backend_refuses_unknown_algorithms_weights_gpus_and_non_rgb_frames(sequence) -> None:
+    frames, truth = sequence
+    tracker = create_tracker("opencv", algorithm="kcf")
+    tracker.initialize(frames[0], tuple(truth[0]))
     with pytest.raises(ValueError, match="not available"):
         create_tracker("opencv", algorithm="goturn")
     with pytest.raises(ValueError, match="no weights"):
