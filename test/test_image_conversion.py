@@ -47,7 +47,9 @@ def message(pixels: np.ndarray, encoding: str, padding: int = 3, bigendian: bool
         ("rgb16", RGB.astype(np.uint16) * 256 + 255, RGB),
     ],
 )
-def test_encodings_with_row_padding(encoding: str, pixels: np.ndarray, expected: np.ndarray) -> None:
+def test_integer_encodings_with_padded_rows_convert_to_rgb_in_both_byte_orders(
+    encoding: str, pixels: np.ndarray, expected: np.ndarray
+) -> None:
     from asymtrack_ros.ros.image_conversion import image_to_rgb
 
     np.testing.assert_array_equal(image_to_rgb(message(pixels, encoding)), expected)
@@ -55,12 +57,17 @@ def test_encodings_with_row_padding(encoding: str, pixels: np.ndarray, expected:
         np.testing.assert_array_equal(image_to_rgb(message(pixels, encoding, bigendian=True)), expected)
 
 
-def test_float_and_yuv_encodings() -> None:
+def test_float_image_is_stretched_to_grey_rgb_spanning_0_to_255() -> None:
     from asymtrack_ros.ros.image_conversion import image_to_rgb
 
     depth = np.linspace(0.5, 4.0, 35, dtype=np.float32).reshape(5, 7, 1)
     converted = image_to_rgb(message(depth, "32FC1"))
     assert converted.shape == (5, 7, 3) and converted.min() == 0 and converted.max() == 255
+
+
+def test_packed_yuv422_encodings_decode_close_to_the_source_rgb() -> None:
+    from asymtrack_ros.ros.image_conversion import image_to_rgb
+
     bgr = cv2.cvtColor(np.ascontiguousarray(RGB[:, :6]), cv2.COLOR_RGB2BGR)
     yuv = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV)
     uyvy = np.empty((5, 6, 2), np.uint8)
@@ -73,29 +80,43 @@ def test_float_and_yuv_encodings() -> None:
         assert np.abs(decoded.astype(int)[..., 1] - RGB[:, :6, 1].astype(int)).mean() < 40, encoding
 
 
-def test_bad_layouts_and_round_trips() -> None:
-    from sensor_msgs.msg import CompressedImage
-
-    from asymtrack_ros.ros.image_conversion import (
-        ImageConversionError,
-        compressed_to_rgb,
-        image_to_rgb,
-        rgb_to_compressed,
-        rgb_to_image,
-    )
+def test_unsupported_encoding_is_refused() -> None:
+    from asymtrack_ros.ros.image_conversion import ImageConversionError, image_to_rgb
 
     with pytest.raises(ImageConversionError, match="unsupported encoding"):
         image_to_rgb(message(RGB, "bayer_rggb8"))
+
+
+def test_data_shorter_than_step_times_height_is_refused() -> None:
+    from asymtrack_ros.ros.image_conversion import ImageConversionError, image_to_rgb
+
     short = message(RGB, "rgb8")
     short.data = short.data[:-10]
     with pytest.raises(ImageConversionError, match="step\\*height"):
         image_to_rgb(short)
+
+
+def test_step_narrower_than_a_row_of_pixels_is_refused() -> None:
+    from asymtrack_ros.ros.image_conversion import ImageConversionError, image_to_rgb
+
     narrow = message(RGB, "rgb8", padding=0)
     narrow.step = 20
     with pytest.raises(ImageConversionError, match="less than width"):
         image_to_rgb(narrow)
+
+
+def test_corrupt_jpeg_is_refused() -> None:
+    from sensor_msgs.msg import CompressedImage
+
+    from asymtrack_ros.ros.image_conversion import ImageConversionError, compressed_to_rgb
+
     with pytest.raises(ImageConversionError, match="corrupt JPEG"):
         compressed_to_rgb(CompressedImage(format="jpeg", data=array("B", b"\xff\xd8not a jpeg")))
+
+
+def test_rgb_survives_bgr8_rgb8_and_png_round_trips() -> None:
+    from asymtrack_ros.ros.image_conversion import compressed_to_rgb, image_to_rgb, rgb_to_compressed, rgb_to_image
+
     np.testing.assert_array_equal(image_to_rgb(rgb_to_image(RGB, "bgr8")), RGB)
     np.testing.assert_array_equal(image_to_rgb(rgb_to_image(RGB, "rgb8")), RGB)
     np.testing.assert_array_equal(compressed_to_rgb(rgb_to_compressed(RGB, "png")), RGB)
