@@ -37,7 +37,7 @@ from asymtrack_ros.training.validate import pair_ious
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_box_loss_terms() -> None:
+def test_box_loss_is_zero_for_a_perfect_box_and_matches_hand_computed_l1_and_giou_terms() -> None:
     target = torch.tensor([[0.5, 0.5, 0.2, 0.4]])
     perfect = box_loss(target.clone(), target)
     assert perfect.total.item() == pytest.approx(0.0, abs=1e-6) and perfect.iou.item() == pytest.approx(1.0)
@@ -144,7 +144,7 @@ def test_search_box_inverts_the_trackers_map_back() -> None:
         np.testing.assert_allclose(mapped, box, atol=1e-3)
 
 
-def test_default_config_and_overrides() -> None:
+def test_tiny_synthetic_config_defaults_load_and_set_overrides_apply() -> None:
     config = load_config(
         ROOT / "config/train_asymtrack_tiny_synthetic.yaml", ["sampling.mode=random", "optim.epochs=3"]
     )
@@ -167,7 +167,7 @@ def test_unknown_config_key_is_rejected(tmp_path: Path) -> None:
         load_config(path)
 
 
-def test_coco_and_trackingnet_sources(tmp_path: Path) -> None:
+def test_coco_source_keeps_only_large_non_crowd_annotations_as_stills(tmp_path: Path) -> None:
     cv2.imwrite(str(tmp_path / "a.jpg"), np.zeros((40, 60, 3), np.uint8))
     annotations = {
         "images": [{"id": 1, "file_name": "a.jpg"}],
@@ -181,6 +181,9 @@ def test_coco_and_trackingnet_sources(tmp_path: Path) -> None:
     videos, stills = load_source(SourceConfig("coco", str(tmp_path), annotations=str(tmp_path / "instances.json")))
     assert videos == [] and [s.name for s in stills] == ["coco_7"]
     np.testing.assert_array_equal(stills[0].ground_truth, [[5, 6, 20, 15]])
+
+
+def test_trackingnet_source_orders_frames_numerically_and_reads_the_boxes(tmp_path: Path) -> None:
     chunk = tmp_path / "tn" / "TRAIN_0"
     (chunk / "frames" / "seq").mkdir(parents=True)
     (chunk / "anno").mkdir()
@@ -312,15 +315,24 @@ def test_new_run_from_init_weights_starts_below_the_first_loss_of_training_from_
     assert _losses(tuned_dir)[0] < short_run.losses[0]
 
 
-def test_plans_sample_scales_per_mode(tmp_path: Path) -> None:
+def _plan_inputs(run_dir: Path) -> tuple[TrainConfig, list]:
+    """The tiny synthetic config and one 90-frame video, for planning epochs."""
     boxes = np.tile([10.0, 10.0, 20.0, 20.0], (90, 1))
     videos = [make_sequence("v", [f"{i}.jpg" for i in range(90)], boxes)]
-    config = load_config(ROOT / "config/train_asymtrack_tiny_synthetic.yaml", [f"run.run_dir={tmp_path}"])
+    return load_config(ROOT / "config/train_asymtrack_tiny_synthetic.yaml", [f"run.run_dir={run_dir}"]), videos
+
+
+def test_sstrack_epoch_plan_draws_only_scheduled_bins_weighted_by_their_scales(tmp_path: Path) -> None:
+    config, videos = _plan_inputs(tmp_path)
     trainer = Trainer(config, videos, [])
     trainer.scheduler.distribution = np.array([0.5, 0.3, 0.2, 0.0, 0.0, 0.0, 0.0, 0.0])
     plan, weights = trainer.plan_epoch(0)
     assert len(plan) == 2000 and {pair.bin for pair in plan} <= {0, 1, 2}
     np.testing.assert_allclose(weights, trainer.scheduler.scales[[pair.bin for pair in plan]])
+
+
+def test_random_epoch_plan_covers_every_bin_with_unit_weights(tmp_path: Path) -> None:
+    config, videos = _plan_inputs(tmp_path)
     random_trainer = Trainer(replace(config, sampling=replace(config.sampling, mode="random")), videos, [])
     plan, weights = random_trainer.plan_epoch(0)
     assert np.all(weights == 1.0) and {pair.bin for pair in plan} == {0, 1, 2, 3}
