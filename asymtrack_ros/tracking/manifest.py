@@ -3,9 +3,10 @@
 A model directory holds :data:`TEMPLATE_FILE`, :data:`SEARCH_FILE` and :data:`MODEL_JSON`. ``model.json`` is
 the only description of the model the ONNX backend gets (it never imports torch): crop geometry,
 normalisation, graph input/output names and shapes, the sha256 of each ONNX file, the source checkpoint, the
-exporting tool versions and, optional, the box smoothing that suits the model (``"tracker"``,
-``box_smoothing.py``; absent: none) and its score calibration (``"score_calibration"``, ``confidence.py``;
-absent: raw scores). Every problem raises :class:`ModelDirError` naming the offending file.
+exporting tool versions and, optional, the box smoothing and the global re-detection settings that suit the model
+(``"tracker"``, ``box_smoothing.py`` and ``redetection.py``; absent: no smoothing, the default re-detection) and its
+score calibration (``"score_calibration"``, ``confidence.py``; absent: raw scores). Every problem raises
+:class:`ModelDirError` naming the offending file.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from asymtrack_ros.models.config import ModelConfig
 from asymtrack_ros.tracking.box_smoothing import NO_SMOOTHING, BoxSmoothing
 from asymtrack_ros.tracking.checksums import ChecksumError, verify_checksum
 from asymtrack_ros.tracking.confidence import IDENTITY, ScoreCalibration
+from asymtrack_ros.tracking.redetection import DEFAULT_REDETECTION, REDETECTION_KEYS, RedetectionSettings
 
 MODEL_JSON = "model.json"
 TEMPLATE_FILE = "template.onnx"
@@ -75,6 +77,7 @@ class ModelManifest:
     validation: dict[str, Any] = field(default_factory=dict)
     smoothing: BoxSmoothing = NO_SMOOTHING
     calibration: ScoreCalibration = IDENTITY
+    redetection: RedetectionSettings = DEFAULT_REDETECTION
 
     @property
     def state_names(self) -> tuple[str, ...]:
@@ -109,7 +112,8 @@ class ModelManifest:
             precision=values["precision"], opset=values["opset"], template=values["graphs"]["template"],
             search=values["graphs"]["search"], source_checkpoint=values["source_checkpoint"],
             exporter=values["exporter"], validation=values["validation"],
-            smoothing=values.get("tracker", NO_SMOOTHING), calibration=values.get("score_calibration", IDENTITY),
+            calibration=values.get("score_calibration", IDENTITY),
+            **values.get("tracker", {}),
         )
         problems = manifest.consistency_problems()
         if problems:
@@ -143,7 +147,7 @@ class ModelManifest:
             "source_checkpoint": self.source_checkpoint,
             "exporter": self.exporter,
             "validation": self.validation,
-            "tracker": self.smoothing.to_json(),
+            "tracker": {**self.smoothing.to_json(), **self.redetection.to_json()},
             "score_calibration": asdict(self.calibration),
         }
 
@@ -264,6 +268,15 @@ def _calibration(value: Any) -> ScoreCalibration:
     return ScoreCalibration(**numbers)
 
 
+def _tracker_section(value: Any) -> dict[str, Any]:
+    """The ``"tracker"`` object as :class:`ModelManifest` fields: its smoothing and its re-detection keys."""
+    section = _object(value)
+    redetection = {key: number for key, number in section.items() if key in REDETECTION_KEYS}
+    smoothing = {key: number for key, number in section.items() if key not in REDETECTION_KEYS}
+    return {"smoothing": BoxSmoothing.from_mapping(smoothing),
+            "redetection": RedetectionSettings.from_mapping(redetection)}
+
+
 def _graphs(value: Any) -> dict[str, GraphSpec]:
     if not (isinstance(value, dict) and set(value) == {"template", "search"}):
         raise ValueError("needs exactly template and search")
@@ -329,6 +342,6 @@ FIELDS: dict[str, Callable[[Any], Any]] = {
 }
 # Keys that may be absent (older model directories).
 OPTIONAL_FIELDS: dict[str, Callable[[Any], Any]] = {
-    "tracker": lambda v: BoxSmoothing.from_mapping(_object(v)),
+    "tracker": _tracker_section,
     "score_calibration": _calibration,
 }

@@ -20,6 +20,7 @@ from asymtrack_ros.tracking.base import DeviceInfo
 from asymtrack_ros.tracking.box_smoothing import NO_OVERRIDES, SmoothingOverrides
 from asymtrack_ros.tracking.installed_models import default_model_dir
 from asymtrack_ros.tracking.manifest import GraphSpec, ModelDirError, ModelManifest, read_manifest
+from asymtrack_ros.tracking.redetection import NO_REDETECTION_OVERRIDES, RedetectionOverrides
 from asymtrack_ros.tracking.siamese import SearchOutput, SiameseTracker
 
 LOGGER = logging.getLogger(__name__)
@@ -177,15 +178,18 @@ def create(
     graph_optimization: str = "all",
     spinning: bool = True,
     smoothing: SmoothingOverrides = NO_OVERRIDES,
+    redetection: RedetectionOverrides = NO_REDETECTION_OVERRIDES,
 ) -> SiameseTracker:
     """ONNX Runtime tracker for an exported model directory (``asymtrack-export``).
 
     ``model_dir=None`` uses :func:`default_model_dir` (model, variant); otherwise model and variant come
     from the directory's ``model.json``. ``providers`` (priority order) overrides ``device``; ``threads``,
     ``graph_optimization`` and ``spinning``: see :func:`session_options`. The score calibration and the box
-    smoothing are the ones in ``model.json``; ``smoothing`` overrides single smoothing values (see
-    ``box_smoothing.py``).
+    smoothing and global re-detection are the ones in ``model.json``; ``smoothing`` and ``redetection`` override
+    single values (see ``box_smoothing.py``, ``redetection.py``).
     """
     directory = Path(model_dir) if model_dir is not None else default_model_dir(model, variant)
     runner = OnnxRunner(directory, requested_providers(device, providers), threads, graph_optimization, spinning)
-    return SiameseTracker(runner, smoothing.apply(runner.manifest.smoothing), runner.manifest.calibration)
+    manifest = runner.manifest
+    return SiameseTracker(runner, smoothing.apply(manifest.smoothing), manifest.calibration,
+                          manifest.redetection.replace(redetection))

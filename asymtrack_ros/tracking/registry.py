@@ -13,6 +13,7 @@ from typing import Any
 
 from asymtrack_ros.tracking.base import Tracker
 from asymtrack_ros.tracking.box_smoothing import SmoothingOverrides
+from asymtrack_ros.tracking.redetection import REDETECTION_KEYS, RedetectionOverrides
 
 # name -> "module:factory"; each factory takes its backend's own keyword arguments.
 BACKENDS: dict[str, str] = {
@@ -41,17 +42,24 @@ def create_tracker(backend: str, model: str | None = None, variant: str | None =
 
     ``model`` and ``variant`` (network backends) may also be given by position. Single box smoothing values
     (``window_influence=...``, see ``box_smoothing.py``) are gathered into one ``smoothing``
-    :class:`SmoothingOverrides`. An option the backend does not take raises ValueError.
+    :class:`SmoothingOverrides`, single re-detection values (``global_search_every=...``, ``redetection.py``) into
+    one ``redetection`` :class:`RedetectionOverrides`. An option the backend does not take raises ValueError.
     """
     factory = backend_factory(backend)
     options |= {name: value for name, value in (("model", model), ("variant", variant)) if value is not None}
-    single = {key: options.pop(key) for key in SMOOTHING_KEYS if key in options}
-    if single:
-        if "smoothing" in options:
-            raise ValueError(f"give smoothing= or single smoothing values {sorted(single)}, not both")
-        options["smoothing"] = SmoothingOverrides(**single)
+    _gather(options, "smoothing", SMOOTHING_KEYS, SmoothingOverrides)
+    _gather(options, "redetection", REDETECTION_KEYS, RedetectionOverrides)
     unknown = sorted(set(options) - set(inspect.signature(factory).parameters))
     if unknown:
         taken = sorted(inspect.signature(factory).parameters)
         raise ValueError(f"the {backend} backend takes no {', '.join(unknown)} (its options: {', '.join(taken)})")
     return factory(**options)
+
+
+def _gather(options: dict[str, Any], name: str, keys: tuple[str, ...], overrides: Callable[..., object]) -> None:
+    """Replace the single values ``keys`` in ``options`` by one ``options[name] = overrides(**values)``."""
+    single = {key: options.pop(key) for key in keys if key in options}
+    if single:
+        if name in options:
+            raise ValueError(f"give {name}= or single {name} values {sorted(single)}, not both")
+        options[name] = overrides(**single)

@@ -1,4 +1,4 @@
-"""One tracked target over time: a Tracker plus the lost/recovered monitor."""
+"""One tracked target over time: a Tracker plus the lost/recovered monitor and, while LOST, the global search."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from asymtrack_ros.boxes import Box, as_box
 from asymtrack_ros.tracking.appearance import AppearanceCheck
 from asymtrack_ros.tracking.base import NotInitializedError, Tracker, TrackResult
 from asymtrack_ros.tracking.monitor import LostPolicy, TargetMonitor, TrackState
+from asymtrack_ros.tracking.redetection import Candidate, GlobalSearch, RegionSearch
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,11 @@ class TrackingSession:
     """Start, step and stop tracking one target.
 
     While LOST the search region widens around the last confidently tracked box: a low-score
-    prediction never drags the search region away from where the target was last seen.
+    prediction never drags the search region away from where the target was last seen. Trackers that
+    can search given regions (:class:`RegionSearch`, with ``redetection`` enabled) also search the whole
+    frame while LOST (``redetection.py``): a candidate moves the tracker there, and the tracker follows
+    it while its score stays at or above ``recover_score``, until the monitor confirms it (TRACKING) or
+    the score drops (back to the last confident box).
     """
 
     def __init__(self, tracker: Tracker, policy: LostPolicy) -> None:
@@ -44,6 +49,10 @@ class TrackingSession:
         self._anchor: Box | None = None
         self._appearance: AppearanceCheck | None = None
         self._frame_size: tuple[int, int] = (0, 0)
+        self._global: GlobalSearch | None = None
+        if isinstance(tracker, RegionSearch) and tracker.redetection.enabled:
+            self._global = GlobalSearch(tracker, tracker.redetection)
+        self._following = False
 
     @property
     def state(self) -> TrackState:
@@ -56,6 +65,7 @@ class TrackingSession:
         self._frame_size = (image.shape[0], image.shape[1])
         self.target_id, self._anchor = target_id, as_box(box)
         self.monitor.start()
+        self._reset_search()
 
     def set_policy(self, policy: LostPolicy) -> None:
         """Use ``policy`` from the next frame on (validated; ValueError leaves the current one)."""
@@ -64,6 +74,7 @@ class TrackingSession:
     def stop(self) -> None:
         self.monitor.stop()
         self.target_id, self._anchor = "", None
+        self._reset_search()
 
     def step(self, image: np.ndarray) -> FrameOutcome:
         """Track one frame (IDLE: nothing to do). ValueError when the frame size differs from the first frame's."""
@@ -74,12 +85,33 @@ class TrackingSession:
             raise ValueError(f"the image size changed from {width}x{height} to {image.shape[1]}x{image.shape[0]}")
         if self._appearance is None or self._anchor is None:
             raise NotInitializedError()
+        was_lost = self.monitor.state == TrackState.LOST
         result = self.tracker.track(image, search_scale=self.monitor.search_scale)
         similarity = self._appearance.similarity(image, result.box)
         score = similarity if result.score is None else min(result.score, similarity)
+        if was_lost and not self._following and score < self.monitor.policy.recover_score:
+            candidate = self._search_globally(image, self._anchor, self._appearance)
+            if candidate is not None:
+                result, score, self._following = candidate.result, candidate.score, True
+                self.tracker.reposition(result.box)
         state = self.monitor.update(score)
-        if state == TrackState.TRACKING and score >= self.monitor.policy.lost_score:
-            self._anchor = result.box
+        if state == TrackState.TRACKING:
+            self._reset_search()
+            if score >= self.monitor.policy.lost_score:
+                self._anchor = result.box
         elif state == TrackState.LOST:
-            self.tracker.reposition(self._anchor)
+            self._following = self._following and score >= self.monitor.policy.recover_score
+            if not self._following:
+                self.tracker.reposition(self._anchor)
         return FrameOutcome(state, self.target_id, result, score)
+
+    def _search_globally(self, image: np.ndarray, anchor: Box, appearance: AppearanceCheck) -> Candidate | None:
+        """A global-search candidate on this LOST frame, if one is due and found (see ``redetection.py``)."""
+        if self._global is None or not self._global.due():
+            return None
+        return self._global.search(image, anchor, appearance, self.monitor.policy.recover_score)
+
+    def _reset_search(self) -> None:
+        self._following = False
+        if self._global is not None:
+            self._global.reset()

@@ -10,6 +10,7 @@ maps. Runners only execute networks. The crop, normalise and map-back steps are 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -21,6 +22,7 @@ from asymtrack_ros.tracking.base import DeviceInfo, NotInitializedError, Tracker
 from asymtrack_ros.tracking.box_smoothing import NO_SMOOTHING, BoxSmoothing
 from asymtrack_ros.tracking.confidence import IDENTITY, ScoreCalibration, corner_confidence
 from asymtrack_ros.tracking.preprocessing import Normalizer, clip_box, map_box_back, sample_target
+from asymtrack_ros.tracking.redetection import DEFAULT_REDETECTION, RedetectionSettings
 
 
 @dataclass(frozen=True)
@@ -49,15 +51,19 @@ class SiameseTracker(Tracker):
     """Tracker around a :class:`NetworkRunner`; every target gets a fresh template state.
 
     ``smoothing`` (default: none, the official trackers' behaviour) adds motion priors to the box;
-    ``calibration`` (default: identity) maps the corner-map score to a probability of being on target.
+    ``calibration`` (default: identity) maps the corner-map score to a probability of being on target;
+    ``redetection`` tells a :class:`TrackingSession` how to search the whole frame while LOST
+    (``redetection.py``, through :meth:`search_regions`).
     """
 
     def __init__(
-        self, runner: NetworkRunner, smoothing: BoxSmoothing = NO_SMOOTHING, calibration: ScoreCalibration = IDENTITY
+        self, runner: NetworkRunner, smoothing: BoxSmoothing = NO_SMOOTHING, calibration: ScoreCalibration = IDENTITY,
+        redetection: RedetectionSettings = DEFAULT_REDETECTION,
     ) -> None:
         self.runner = runner
         self.smoothing = smoothing
         self.calibration = calibration
+        self.redetection = redetection
         self.config = runner.config
         self.model_name, self.variant = runner.config.name, runner.config.variant
         self.normalize = Normalizer(runner.config.mean, runner.config.std)
@@ -77,6 +83,11 @@ class SiameseTracker(Tracker):
     def box(self) -> Box | None:
         """The current target box (x, y, w, h); the next search region is centred on it."""
         return self._box
+
+    @property
+    def search_factor(self) -> float:
+        """Search crop side over the target's sqrt(w*h) at the normal search scale."""
+        return self.config.search_factor
 
     def reposition(self, box: Box) -> None:
         if self._box is not None:
@@ -109,10 +120,7 @@ class SiameseTracker(Tracker):
         previous = self._box
         if previous is None:
             raise NotInitializedError()
-        t0 = time.perf_counter()
-        search, resize_factor = self.search_input(image, previous, search_scale)
-        t1 = time.perf_counter()
-        output = self.runner.track_search(search, self._template_state)
+        output, resize_factor, timings = self._search(image, previous, search_scale)
         t2 = time.perf_counter()
         feat_size = round(float(np.sqrt(output.prob_tl.shape[-1])))
         pred_box = output.pred_box
@@ -123,8 +131,33 @@ class SiameseTracker(Tracker):
         box = self.smoothing.update(previous, box, raw_score)
         self._box = clip_box(box, image.shape[0], image.shape[1], margin=10)
         score = self.calibration(raw_score)
-        t3 = time.perf_counter()
-        return TrackResult(
-            box=self._box, score=score,
-            preprocess_ms=(t1 - t0) * 1e3, inference_ms=(t2 - t1) * 1e3, postprocess_ms=(t3 - t2) * 1e3,
-        )
+        return TrackResult(self._box, score, *timings, postprocess_ms=(time.perf_counter() - t2) * 1e3)
+
+    def search_regions(self, image: np.ndarray, boxes: Sequence[Box]) -> list[TrackResult]:
+        """The network's box and calibrated score in the normal search region around each of ``boxes``.
+
+        No motion priors (they belong to the tracked box) and the tracker's own box stays where it is; the
+        template state is the cached one. One search-branch pass per box (the exported graphs take batch 1).
+        """
+        if self._box is None:
+            raise NotInitializedError()
+        results = []
+        for box in boxes:
+            output, resize_factor, timings = self._search(image, box, 1.0)
+            t2 = time.perf_counter()
+            feat_size = round(float(np.sqrt(output.prob_tl.shape[-1])))
+            found = clip_box(self.map_back(output.pred_box, box, resize_factor), image.shape[0], image.shape[1])
+            score = self.calibration(corner_confidence(output.prob_tl, output.prob_br, feat_size))
+            results.append(TrackResult(found, score, *timings, postprocess_ms=(time.perf_counter() - t2) * 1e3))
+        return results
+
+    def _search(
+        self, image: np.ndarray, box: Box, search_scale: float
+    ) -> tuple[SearchOutput, float, tuple[float, float]]:
+        """Crop around ``box`` and run the search branch: output, resize factor, (preprocess, inference) ms."""
+        t0 = time.perf_counter()
+        search, resize_factor = self.search_input(image, box, search_scale)
+        t1 = time.perf_counter()
+        output = self.runner.track_search(search, self._template_state)
+        t2 = time.perf_counter()
+        return output, resize_factor, ((t1 - t0) * 1e3, (t2 - t1) * 1e3)

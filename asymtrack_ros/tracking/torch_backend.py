@@ -15,6 +15,7 @@ from asymtrack_ros.models.factory import build_model, model_family
 from asymtrack_ros.models.network import TrackerNetwork
 from asymtrack_ros.tracking.base import DeviceInfo
 from asymtrack_ros.tracking.box_smoothing import NO_OVERRIDES, NO_SMOOTHING, SmoothingOverrides
+from asymtrack_ros.tracking.redetection import DEFAULT_REDETECTION, NO_REDETECTION_OVERRIDES, RedetectionOverrides
 from asymtrack_ros.tracking.siamese import SearchOutput, SiameseTracker
 
 Weights = str | Path | Mapping[str, torch.Tensor] | None
@@ -54,15 +55,18 @@ def create(
     random_init: bool = False,
     threads: int | None = None,
     smoothing: SmoothingOverrides = NO_OVERRIDES,
+    redetection: RedetectionOverrides = NO_REDETECTION_OVERRIDES,
 ) -> SiameseTracker:
     """Torch tracker. ``weights``: official or own checkpoint path, or a state dict.
 
     Without weights it refuses unless ``random_init=True`` (random weights track nothing). No box smoothing
-    except the values ``smoothing`` sets (``box_smoothing.py``).
+    except the values ``smoothing`` sets (``box_smoothing.py``); the default global re-detection with the values
+    ``redetection`` sets (``redetection.py``).
     """
     network = build_model(model, variant)
     if weights is not None:
         load_weights(network, weights, model_family(model).checkpoint_filter)
     elif not random_init:
         raise ValueError(f"no weights given for {model}-{variant}: pass weights=... (or random_init=True for tests)")
-    return SiameseTracker(TorchRunner(network, resolve_device(device), threads), smoothing.apply(NO_SMOOTHING))
+    runner = TorchRunner(network, resolve_device(device), threads)
+    return SiameseTracker(runner, smoothing.apply(NO_SMOOTHING), redetection=DEFAULT_REDETECTION.replace(redetection))

@@ -1,0 +1,167 @@
+"""Global re-detection while LOST: grid geometry, settings, and re-acquisition with a scripted network."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from asymtrack_ros.boxes import Box, iou
+from asymtrack_ros.models.config import ModelConfig
+from asymtrack_ros.tracking import create_tracker
+from asymtrack_ros.tracking.base import DeviceInfo
+from asymtrack_ros.tracking.manifest import MODEL_JSON, ModelManifest
+from asymtrack_ros.tracking.monitor import LostPolicy, TrackState
+from asymtrack_ros.tracking.redetection import (
+    NO_REDETECTION,
+    RedetectionOverrides,
+    RedetectionSettings,
+    RegionSearch,
+    grid_boxes,
+)
+from asymtrack_ros.tracking.session import TrackingSession
+from asymtrack_ros.tracking.siamese import SearchOutput, SiameseTracker
+
+FEAT = 16  # corner map side of the scripted network
+FRAME = (240, 320)  # height, width
+RED, BLUE, GREY = (230, 20, 20), (20, 20, 230), (128, 128, 128)
+SIDE = 20  # target side in pixels: search crops are 80 px (factor 4)
+POLICY = LostPolicy(lost_score=0.35, recover_score=0.5, lost_frames=1, recover_frames=2)
+
+
+class ColourRunner:
+    """A scripted network: a peaked corner pair on the saturated square in the search crop, flat maps without one.
+
+    Mean 0 / std 1 normalisation, so the crop it receives is the RGB crop / 255.
+    """
+
+    config = ModelConfig("scripted", "tiny", template_size=32, search_size=64, mean=(0.0,) * 3, std=(1.0,) * 3)
+    device_info = DeviceInfo(backend="scripted", device="cpu")
+
+    def __init__(self) -> None:
+        self.search_calls = 0
+
+    def encode_template(self, template: np.ndarray) -> str:
+        return "template"
+
+    def track_search(self, search: np.ndarray, state: str) -> SearchOutput:
+        self.search_calls += 1
+        channels = search[0]
+        rows, cols = np.nonzero(channels.max(axis=0) - channels.min(axis=0) > 0.5)
+        if not len(rows):
+            flat = np.full((1, FEAT * FEAT), 1.0 / (FEAT * FEAT), np.float32)
+            return SearchOutput(np.array([0.5, 0.5, 0.1, 0.1], np.float32), flat, flat)
+        size = search.shape[-1]
+        x1, y1, x2, y2 = cols.min() / size, rows.min() / size, (cols.max() + 1) / size, (rows.max() + 1) / size
+        maps = []
+        for x, y in ((x1, y1), (x2, y2)):
+            one_hot = np.zeros((1, FEAT * FEAT), np.float32)
+            one_hot[0, min(int(y * FEAT), FEAT - 1) * FEAT + min(int(x * FEAT), FEAT - 1)] = 1.0
+            maps.append(one_hot)
+        box = np.array([(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1], np.float32)
+        return SearchOutput(box, maps[0], maps[1])
+
+
+def frame(square: Box | None, colour: tuple[int, int, int] = RED) -> np.ndarray:
+    """A grey frame with a coloured square (none when ``square`` is None)."""
+    image = np.full((*FRAME, 3), GREY, np.uint8)
+    if square is not None:
+        x, y, w, h = (int(v) for v in square)
+        image[y : y + h, x : x + w] = colour
+    return image
+
+
+START: Box = (50.0, 50.0, SIDE, SIDE)
+FAR: Box = (260.0, 190.0, SIDE, SIDE)  # beyond the widest local search around START (2.5 x 80 px)
+
+
+def run(settings: RedetectionSettings, returned: Box = FAR, colour: tuple[int, int, int] = RED,
+        absent_frames: int = 20, visible_frames: int = 20) -> tuple[list[TrackState], list[Box], ColourRunner]:
+    """Target visible at START, absent, then back at ``returned``: the state and box of every frame after the first."""
+    runner = ColourRunner()
+    session = TrackingSession(SiameseTracker(runner, redetection=settings), POLICY)
+    session.start(frame(START), START, "t")
+    script = [START] * 5 + [None] * absent_frames + [returned] * visible_frames
+    outcomes = [session.step(frame(square, RED if square == START else colour)) for square in script]
+    boxes = [o.result.box if o.result is not None else (np.nan,) * 4 for o in outcomes]
+    return [o.state for o in outcomes], boxes, runner
+
+
+def test_grid_crops_cover_the_frame_with_the_requested_overlap() -> None:
+    boxes = grid_boxes((240, 320), (0.0, 0.0, 20.0, 20.0), search_factor=4.0, overlap=0.5)
+    centres = sorted({b[0] + 10 for b in boxes}), sorted({b[1] + 10 for b in boxes})
+    assert centres == ([40.0, 80.0, 120.0, 160.0, 200.0, 240.0, 280.0], [40.0, 80.0, 120.0, 160.0, 200.0])
+    assert len(boxes) == 35 and all(b[2:] == (20.0, 20.0) for b in boxes)
+    assert grid_boxes((240, 320), (0.0, 0.0, 100.0, 100.0), 4.0, 0.5) == [(110.0, 70.0, 100.0, 100.0)], \
+        "a crop larger than the frame: one, centred"
+
+
+def test_target_returning_far_away_is_found_by_the_global_search_and_confirmed_in_recover_frames() -> None:
+    states, boxes, _ = run(RedetectionSettings(global_search_every=1, global_search_crops=0))
+    absent, back = states[5:25], states[25:]
+    assert TrackState.TRACKING not in absent, "no absent frame may be reported as TRACKING"
+    assert back[: POLICY.recover_frames - 1] == [TrackState.LOST] * (POLICY.recover_frames - 1)
+    assert back[POLICY.recover_frames - 1 :] == [TrackState.TRACKING] * (20 - POLICY.recover_frames + 1)
+    overlaps = iou(np.array(boxes[25:]), np.array([FAR] * 20))
+    assert overlaps[0] > 0.3 and overlaps[1:].min() > 0.8, "the tracker is re-centred on the target"
+
+
+def test_without_the_global_search_the_far_return_is_never_reacquired() -> None:
+    states, _, _ = run(NO_REDETECTION)
+    assert TrackState.TRACKING not in states[5:]
+
+
+def test_a_bounded_pass_covers_the_grid_over_several_frames_at_a_bounded_cost() -> None:
+    crops = 4
+    states, _, runner = run(RedetectionSettings(global_search_every=1, global_search_crops=crops), absent_frames=7)
+    first_tracking = states.index(TrackState.TRACKING, 12)
+    assert first_tracking - 12 < -(-35 // crops) + POLICY.recover_frames, "every crop visited once in ceil(35/4) passes"
+    assert runner.search_calls <= len(states) * (1 + crops)
+
+
+def test_global_passes_run_every_nth_lost_frame() -> None:
+    runner_calls = []
+    for every in (1, 3):
+        _, _, runner = run(RedetectionSettings(global_search_every=every, global_search_crops=0), visible_frames=0)
+        runner_calls.append(runner.search_calls - 25)  # one local search per frame
+    assert runner_calls == [19 * 35, 7 * 35]  # the first absent frame turns LOST; then 19 LOST frames: 1, 4, ..., 19
+
+
+def test_a_look_alike_for_the_network_but_not_in_appearance_is_never_confirmed() -> None:
+    states, _, _ = run(RedetectionSettings(global_search_every=1, global_search_crops=0), colour=BLUE)
+    assert TrackState.TRACKING not in states[5:]
+
+
+def test_settings_validate_parse_and_merge_overrides() -> None:
+    with pytest.raises(ValueError, match="global_search_overlap"):
+        RedetectionSettings(global_search_overlap=0.95)
+    with pytest.raises(ValueError, match="global_search_every"):
+        RedetectionSettings(global_search_every=-1)
+    parsed = RedetectionSettings.from_mapping({"global_search_every": 3.0, "global_search_overlap": 0.25})
+    assert parsed == RedetectionSettings(3, 0.25, RedetectionSettings.global_search_crops)
+    with pytest.raises(ValueError, match="whole number"):
+        RedetectionSettings.from_mapping({"global_search_crops": 2.5})
+    with pytest.raises(ValueError, match="unknown"):
+        RedetectionSettings.from_mapping({"global_search_rate": 1})
+    assert parsed.replace(RedetectionOverrides(global_search_crops=0)) == RedetectionSettings(3, 0.25, 0)
+
+
+def test_model_json_tracker_section_and_create_tracker_options_set_the_global_search() -> None:
+    data = json.loads((Path(__file__).resolve().parents[1] / "models" / "asymtrack-tiny" / MODEL_JSON).read_text())
+    data["tracker"] |= {"global_search_every": 5, "global_search_crops": 2}
+    manifest = ModelManifest.from_json(data)
+    assert manifest.redetection == RedetectionSettings(5, 0.5, 2)
+    assert ModelManifest.from_json(json.loads(json.dumps(manifest.to_json()))) == manifest
+    tracker = create_tracker("onnx", threads=1, global_search_every=0)
+    assert isinstance(tracker, RegionSearch) and not tracker.redetection.enabled
+
+
+def test_opencv_trackers_cannot_search_globally_so_their_sessions_behave_as_before() -> None:
+    tracker = create_tracker("opencv", algorithm="kcf")
+    assert not isinstance(tracker, RegionSearch)
+    session = TrackingSession(tracker, POLICY)
+    session.start(frame(START), START, "t")
+    states = [session.step(frame(square)) for square in [START] * 3 + [None] * 5 + [FAR] * 5]
+    assert states[-1].state == TrackState.LOST
