@@ -39,6 +39,7 @@ setup(
             "asymtrack-generate = asymtrack_ros.data.cli:main",
             "asymtrack-train = asymtrack_ros.training.cli:main",
             "tracker_node = asymtrack_ros.ros.tracker_node:main",
+            "managed_tracker_node = asymtrack_ros.ros.managed_tracker_node:main",
             "video_source_node = asymtrack_ros.ros.video_source_node:main",
         ]
     },

@@ -1,6 +1,8 @@
 """Start the asymtrack_ros tracker on a camera topic (optionally with rviz2).
 
     ros2 launch asymtrack_ros track.launch.py image:=/camera/image_raw backend:=onnx rviz:=true
+    ros2 launch asymtrack_ros track.launch.py managed:=true            # lifecycle node, configured and activated
+    ros2 launch asymtrack_ros track.launch.py managed:=true autostart:=false   # stays unconfigured
 
 Node parameters come from ``params_file``; the launch arguments that default to "" override it only when given.
 Every check (rviz2 installed, valid booleans) runs before any process starts, so a failed launch leaves none.
@@ -10,12 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.actions import DeclareLaunchArgument, EmitEvent, OpaqueFunction, RegisterEventHandler
+from launch.events import matches_action
 from launch.launch_context import LaunchContext
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
-from launch_ros.actions import Node
+from launch_ros.actions import LifecycleNode, Node
 from launch_ros.descriptions import ParameterValue
+from launch_ros.event_handlers import OnStateTransition
+from launch_ros.events.lifecycle import ChangeState
 from launch_ros.substitutions import ExecutableInPackage, FindPackageShare
+from lifecycle_msgs.msg import Transition
 
 from launch import LaunchDescription
 
@@ -34,6 +40,8 @@ ARGUMENTS: dict[str, tuple[str, str]] = {
     "use_sim_time": ("", "true | false: use /clock (empty: the params_file value, else false)"),
     "rviz": ("false", "start rviz2 with config/asymtrack.rviz (the launch fails before starting anything "
                       "if rviz2 is not installed)"),
+    "managed": ("false", "true: the lifecycle node (managed_tracker_node), driven through ~/change_state"),
+    "autostart": ("true", "with managed:=true, configure and activate it at launch"),
 }
 # Launch arguments that override a node parameter of the same name when not empty, and the parameter's type.
 OVERRIDES: dict[str, type] = {
@@ -66,7 +74,17 @@ def topic_remappings(image: str) -> list[tuple[str, str]]:
     return [("image", image), ("image/compressed", f"{image}/compressed"), ("image_mouse_left", f"{image}_mouse_left")]
 
 
-def launch_setup(context: LaunchContext) -> list[Node]:
+def auto_activation(tracker: LifecycleNode) -> list:
+    """Configure the managed tracker at launch and activate it once it is inactive."""
+    def change(transition_id: int) -> EmitEvent:
+        return EmitEvent(event=ChangeState(lifecycle_node_matcher=matches_action(tracker), transition_id=transition_id))
+
+    activate = OnStateTransition(target_lifecycle_node=tracker, goal_state="inactive",
+                                 entities=[change(Transition.TRANSITION_ACTIVATE)])
+    return [RegisterEventHandler(activate), change(Transition.TRANSITION_CONFIGURE)]
+
+
+def launch_setup(context: LaunchContext) -> list:
     """Validate the arguments, then the rviz2 and tracker nodes (rviz2 checked first: nothing starts on failure)."""
     value = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
     overrides = {name: ParameterValue(v, value_type=str) if isinstance(v, str) else v
@@ -88,16 +106,18 @@ def launch_setup(context: LaunchContext) -> list[Node]:
             arguments=["-d", PathJoinSubstitution([FindPackageShare("asymtrack_ros"), "config", "asymtrack.rviz"])],
             remappings=remappings,
         ))
-    tracker = Node(
+    managed = parse_bool("managed", value["managed"])
+    autostart = parse_bool("autostart", value["autostart"])
+    tracker = (LifecycleNode if managed else Node)(
         package="asymtrack_ros",
-        executable="tracker_node",
+        executable="managed_tracker_node" if managed else "tracker_node",
         name="tracker",
         namespace=value["namespace"],
         output="screen",
         parameters=[value["params_file"], overrides],
         remappings=remappings,
     )
-    return [*nodes, tracker]
+    return [*nodes, tracker, *(auto_activation(tracker) if managed and autostart else [])]
 
 
 def generate_launch_description() -> LaunchDescription:

@@ -39,8 +39,18 @@ def installed_executables() -> set[str]:
     return names
 
 
+NODE_ACTIONS = {"Node", "LifecycleNode"}
+
+
 def node_calls(tree: ast.AST) -> list[ast.Call]:
-    return [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "Node"]
+    """Calls of launch_ros Node / LifecycleNode, also as ``(LifecycleNode if managed else Node)(...)``."""
+    return [n for n in ast.walk(tree) if isinstance(n, ast.Call)
+            and {getattr(f, "id", "") for f in ast.walk(n.func)} & NODE_ACTIONS]
+
+
+def constants(expression: ast.AST) -> list[str]:
+    """Every string constant an expression can evaluate to (``"a" if x else "b"`` -> both)."""
+    return [n.value for n in ast.walk(expression) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
 
 
 def keyword(call: ast.Call, name: str):
@@ -53,17 +63,20 @@ def test_launch_file_names_only_existing_executables_parameters_and_files(path: 
     from asymtrack_ros.ros.video_source_node import PARAMETERS as SOURCE_PARAMETERS
 
     tree = ast.parse(path.read_text())
-    known_parameters = {"tracker_node": set(PARAMETERS) | {"use_sim_time"}, "video_source_node": set(SOURCE_PARAMETERS)}
+    tracker_parameters = set(PARAMETERS) | {"use_sim_time"}
+    known_parameters = {"tracker_node": tracker_parameters, "managed_tracker_node": tracker_parameters,
+                        "video_source_node": set(SOURCE_PARAMETERS)}
     for call in node_calls(tree):
-        package, executable = keyword(call, "package").value, keyword(call, "executable").value
-        if package != "asymtrack_ros":
-            assert (package, executable) == ("rviz2", "rviz2")
-            continue
-        assert executable in installed_executables(), f"{path.name}: unknown executable {executable}"
-        for item in ast.walk(keyword(call, "parameters")):
-            if isinstance(item, ast.Dict):
-                names = {k.value for k in item.keys if k is not None}
-                assert names <= known_parameters[executable], f"{path.name}: unknown parameters {names}"
+        package = keyword(call, "package").value
+        for executable in constants(keyword(call, "executable")):
+            if package != "asymtrack_ros":
+                assert (package, executable) == ("rviz2", "rviz2")
+                continue
+            assert executable in installed_executables(), f"{path.name}: unknown executable {executable}"
+            for item in ast.walk(keyword(call, "parameters")):
+                if isinstance(item, ast.Dict):
+                    names = {k.value for k in item.keys if k is not None}
+                    assert names <= known_parameters[executable], f"{path.name}: unknown parameters {names}"
     share_files = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") ==
                    "PathJoinSubstitution"]
     for join in share_files:
@@ -216,6 +229,21 @@ def test_track_launch_topics_follow_image_and_namespace(load_with_stand_ins) -> 
     for node in (rviz, tracker):
         assert dict(node.kwargs["remappings"]) == expected and node.kwargs["namespace"] == "/robot"
     assert rviz.kwargs["package"] == "rviz2" and tracker.kwargs["executable"] == "tracker_node"
+
+
+def test_track_launch_managed_starts_the_lifecycle_node_and_activates_it_unless_told_not_to(
+        load_with_stand_ins) -> None:
+    track = load_with_stand_ins(TRACK_LAUNCH)
+    tracker, handler, configure = track.launch_setup(_FakeContext(track_configurations(managed="true"), set()))
+    assert type(tracker).__name__ == "LifecycleNode" and tracker.kwargs["executable"] == "managed_tracker_node"
+    assert type(handler).__name__ == "RegisterEventHandler" and type(configure).__name__ == "EmitEvent"
+    on_inactive = handler.args[0]
+    assert on_inactive.kwargs["goal_state"] == "inactive" and on_inactive.kwargs["target_lifecycle_node"] is tracker
+    (activate,) = on_inactive.kwargs["entities"]
+    assert activate.kwargs["event"].kwargs["transition_id"] == 3  # TRANSITION_ACTIVATE
+    assert configure.kwargs["event"].kwargs["transition_id"] == 1  # TRANSITION_CONFIGURE
+    (idle,) = track.launch_setup(_FakeContext(track_configurations(managed="true", autostart="false"), set()))
+    assert type(idle).__name__ == "LifecycleNode"
 
 
 def test_track_launch_without_rviz2_fails_before_starting_anything(load_with_stand_ins) -> None:

@@ -18,6 +18,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Point, PointStamped
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 from rclpy.executors import SingleThreadedExecutor
+from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
@@ -81,8 +82,14 @@ class PendingTarget:
     target_id: str
 
 
-class TrackerNode(Node):
-    """The asymtrack_ros tracker node (see README for topics, services, parameters and guarantees)."""
+class TrackerNodeBase(Node):
+    """Everything of the tracker node, in the phases of a managed node (see README for the interfaces).
+
+    ``_configure`` loads the model and creates the publishers, ``_activate`` subscribes, offers the
+    services and starts the worker, ``_deactivate`` undoes that (the CPU is idle), ``_cleanup`` frees
+    the model and the publishers. :class:`TrackerNode` runs configure and activate at construction;
+    :class:`ManagedTrackerNode` runs each on its lifecycle transition.
+    """
 
     def __init__(self, **kwargs) -> None:
         super().__init__("tracker", **kwargs)
@@ -95,6 +102,7 @@ class TrackerNode(Node):
         self.mailbox = LatestMailbox()
         self.pending_targets = LatestMailbox()
         self.stopping = threading.Event()
+        self.worker: threading.Thread | None = None
         self.history = FrameHistory(self.config.frame_history)
         self.input_rate, self.output_rate = RateMeter(), RateMeter()
         self.latency, self.processing = LatencyWindow(), LatencyWindow()
@@ -103,6 +111,16 @@ class TrackerNode(Node):
         self.last_outcome: FrameOutcome | None = None
         self.last_debug_time = 0.0
         self.intrinsics: Intrinsics | None = None
+        self.session: TrackingSession | None = None
+        self.health = NodeHealth()
+        self._output_publishers: list = []
+        self._input_subscriptions: list = []
+        self._offered_services: list = []
+        self._diagnostics_timer = None
+
+    # --- phases ------------------------------------------------------------------------------
+    def _configure(self) -> str:
+        """Load the model and create the publishers; returns the backend error ("" when it loaded)."""
         self.session, backend_error = self._create_session()
         self.health = NodeHealth(backend_error=backend_error)
 
@@ -115,13 +133,40 @@ class TrackerNode(Node):
         self.follow_pub = publisher(TargetOffset, "~/follow", 10)
         self.ray_pub = publisher(PointStamped, "~/target_ray", 10)
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self._subscribe_input()
-        self.create_service(SetTarget, "~/set_target", self._on_set_target)
-        self.create_service(Trigger, "~/reset", self._on_reset)
-        self.create_timer(self.config.diagnostics_period, self._publish_diagnostics)
+        self._output_publishers = [self.detections_pub, self.status_pub, self.debug_pub, self.follow_pub,
+                                   self.ray_pub, self.diagnostics_pub]
+        return backend_error
 
+    def _activate(self) -> None:
+        """Subscribe, offer the services, start the diagnostics timer and the worker."""
+        self._input_subscriptions = self._subscribe_input()
+        self._offered_services = [self.create_service(SetTarget, "~/set_target", self._on_set_target),
+                                  self.create_service(Trigger, "~/reset", self._on_reset)]
+        self._diagnostics_timer = self.create_timer(self.config.diagnostics_period, self._publish_diagnostics)
+        self.stopping = threading.Event()
         self.worker = threading.Thread(target=self._process_loop, name="tracker-worker", daemon=True)
         self.worker.start()
+
+    def _deactivate(self) -> None:
+        """Stop processing: no subscriptions, services or timer, the worker joined, the target dropped."""
+        self.stop()
+        for subscription in self._input_subscriptions:
+            self.destroy_subscription(subscription)
+        for service in self._offered_services:
+            self.destroy_service(service)
+        if self._diagnostics_timer is not None:
+            self.destroy_timer(self._diagnostics_timer)
+        self._input_subscriptions, self._offered_services, self._diagnostics_timer = [], [], None
+        self.mailbox.take(timeout=0.0)
+        self.pending_targets.take(timeout=0.0)
+        if self.session is not None:
+            self.session.stop()
+
+    def _cleanup(self) -> None:
+        """Free the model and the publishers."""
+        for publisher in self._output_publishers:
+            self.destroy_publisher(publisher)
+        self._output_publishers, self.session = [], None
 
     # --- set-up ---------------------------------------------------------------------------
     def _create_session(self) -> tuple[TrackingSession | None, str]:
@@ -137,20 +182,24 @@ class TrackerNode(Node):
         self.get_logger().info(f"backend {info.backend} on {info.device} providers={list(info.providers)}")
         return TrackingSession(tracker, self.config.policy), ""
 
-    def _subscribe_input(self) -> None:
-        """The camera input: best effort, depth 1 by default (``input_*`` parameters, then ``qos_overrides``)."""
+    def _subscribe_input(self) -> list:
+        """The camera input: best effort, depth 1 by default (``input_*`` parameters, then ``qos_overrides``);
+        its sibling camera_info; clicks."""
         config = self.config
         reliability = ReliabilityPolicy.BEST_EFFORT if config.input_reliability == "best_effort" \
             else ReliabilityPolicy.RELIABLE
         qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=config.input_depth, reliability=reliability)
         message_type, topic = (CompressedImage, f"{config.input_topic}/compressed") if config.compressed_input \
             else (Image, config.input_topic)
-        self.create_subscription(message_type, topic, self._on_image, qos, qos_overriding_options=OVERRIDABLE_QOS)
         camera_info = f"{self.resolve_topic_name(config.input_topic).rsplit('/', 1)[0]}/camera_info"
-        self.create_subscription(CameraInfo, camera_info, self._on_camera_info, qos_profile_sensor_data)
+        subscriptions = [
+            self.create_subscription(message_type, topic, self._on_image, qos, qos_overriding_options=OVERRIDABLE_QOS),
+            self.create_subscription(CameraInfo, camera_info, self._on_camera_info, qos_profile_sensor_data),
+        ]
         if config.click_topic:  # clicks on the camera image or on the annotated debug image
-            self.create_subscription(Point, config.click_topic, self._on_click, 10)
-            self.create_subscription(Point, "~/debug_image_mouse_left", self._on_click, 10)
+            subscriptions += [self.create_subscription(Point, config.click_topic, self._on_click, 10),
+                              self.create_subscription(Point, "~/debug_image_mouse_left", self._on_click, 10)]
+        return subscriptions
 
     @property
     def device_label(self) -> str:
@@ -288,13 +337,14 @@ class TrackerNode(Node):
     def _start_pending_target(self) -> None:
         """Start the newest validated request, if any, on its own frame (one start per processed frame)."""
         pending = self.pending_targets.take(timeout=0.0)
-        if pending is None:
+        session = self.session
+        if pending is None or session is None:  # no session: set_target accepts no request
             return
         request: PendingTarget = pending[0]
         try:
             image = self._decode(request.frame.message)
             with self.lock:
-                self.session.start(image, request.box, request.target_id)
+                session.start(image, request.box, request.target_id)
                 self.health.tracking_error = ""
         except (ImageConversionError, ValueError) as error:
             self.health.tracking_error = f"target {request.target_id} not started: {error}"
@@ -429,7 +479,54 @@ class TrackerNode(Node):
     def stop(self) -> None:
         """Stop the worker thread (before the executor and rclpy shut down)."""
         self.stopping.set()
-        self.worker.join(timeout=5)
+        if self.worker is not None:
+            self.worker.join(timeout=5)
+            self.worker = None
+
+
+class TrackerNode(TrackerNodeBase):
+    """The plain tracker node: configured and active from construction on (``ros2 run asymtrack_ros tracker_node``).
+
+    A backend that fails to load leaves it running in ERROR state with the reason in every output.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._configure()
+        self._activate()
+
+
+class ManagedTrackerNode(TrackerNodeBase, LifecycleNode):
+    """The tracker as a managed (lifecycle) node (``ros2 run asymtrack_ros managed_tracker_node``).
+
+    Driven through ``~/change_state`` / ``~/get_state``: configure loads the model (and fails if it
+    cannot), activate subscribes and publishes, deactivate stops all processing, cleanup frees the
+    model, shutdown exits cleanly from any state.
+    """
+
+    def on_configure(self, state: State) -> TransitionCallbackReturn:
+        if self._configure():
+            self._cleanup()
+            return TransitionCallbackReturn.FAILURE
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: State) -> TransitionCallbackReturn:
+        self._activate()
+        return super().on_activate(state)
+
+    def on_deactivate(self, state: State) -> TransitionCallbackReturn:
+        self._deactivate()
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: State) -> TransitionCallbackReturn:
+        self._cleanup()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: State) -> TransitionCallbackReturn:
+        if self._input_subscriptions or self.worker is not None:
+            self._deactivate()
+        self._cleanup()
+        return TransitionCallbackReturn.SUCCESS
 
 
 def main(args: list[str] | None = None) -> int:
