@@ -13,6 +13,7 @@ import yaml
 from asymtrack_ros.ros.node_config import NodeConfig
 from asymtrack_ros.ros.parameters import PARAMETERS, markdown_table
 from asymtrack_ros.tracking.box_smoothing import SmoothingOverrides
+from asymtrack_ros.tracking.redetection import RedetectionOverrides
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULTS = {name: spec[0] for name, spec in PARAMETERS.items()}
@@ -25,6 +26,15 @@ def test_box_smoothing_parameters_reach_the_backend() -> None:
     assert tuned.backend_options()["smoothing"] == SmoothingOverrides(window_influence=0.0, size_update_rate=None,
                                                                      max_scale_step=1.2)
     assert "smoothing" not in NodeConfig.parse(DEFAULTS | {"backend": "opencv"}).backend_options()
+
+
+def test_global_search_parameters_reach_the_backend_and_out_of_range_ones_are_refused() -> None:
+    assert NodeConfig.parse(DEFAULTS).backend_options()["redetection"] == RedetectionOverrides()
+    tuned = NodeConfig.parse(DEFAULTS | {"global_search_every": 0, "global_search_crops": 6})
+    assert tuned.backend_options()["redetection"] == RedetectionOverrides(global_search_every=0, global_search_crops=6)
+    assert "redetection" not in NodeConfig.parse(DEFAULTS | {"backend": "opencv"}).backend_options()
+    with pytest.raises(ValueError, match="global_search_overlap"):
+        NodeConfig.parse(DEFAULTS | {"global_search_overlap": 0.95})
 
 
 def test_node_config_is_typed() -> None:

@@ -10,6 +10,7 @@ from asymtrack_ros.ros.parameters import PARAMETERS
 from asymtrack_ros.ros.target_request import validate_label
 from asymtrack_ros.tracking.box_smoothing import SmoothingOverrides
 from asymtrack_ros.tracking.monitor import LostPolicy
+from asymtrack_ros.tracking.redetection import DEFAULT_REDETECTION, REDETECTION_KEYS, RedetectionOverrides
 
 MAX_CLICK_BOX_SIZE = 10_000.0  # pixels
 MAX_DEBUG_RATE = 1_000.0  # Hz
@@ -39,6 +40,7 @@ class NodeConfig:
     providers: tuple[str, ...]
     threads: int
     smoothing: SmoothingOverrides
+    redetection: RedetectionOverrides
     input_topic: str
     compressed_input: bool
     input_reliability: str
@@ -66,7 +68,9 @@ class NodeConfig:
         policy = LostPolicy(**{name: typed.pop(name) for name in POLICY_FIELDS})
         policy.validate()
         smoothing = SmoothingOverrides(**{name: _override(typed.pop(name)) for name in SMOOTHING_FIELDS})
-        return cls(**typed, policy=policy, smoothing=smoothing)
+        redetection = RedetectionOverrides(**{name: _override(typed.pop(name)) for name in REDETECTION_KEYS})
+        DEFAULT_REDETECTION.replace(redetection)  # ValueError names a re-detection value out of range
+        return cls(**typed, policy=policy, smoothing=smoothing, redetection=redetection)
 
     @property
     def model_label(self) -> str:
@@ -77,7 +81,8 @@ class NodeConfig:
         if self.backend == "opencv":
             return {"algorithm": self.algorithm}
         options: dict[str, object] = {"model": self.model, "variant": self.variant, "threads": self.threads,
-                                      "smoothing": self.smoothing, "device": self.device}
+                                      "smoothing": self.smoothing, "redetection": self.redetection,
+                                      "device": self.device}
         if self.backend == "onnx":
             providers = [p for p in self.providers if p != "auto"]
             options |= {"model_dir": self.model_dir or None, "providers": providers or None}
@@ -95,5 +100,5 @@ def _typed(name: str, value: object) -> object:
 
 
 def _override(value: float) -> float | None:
-    """A box-smoothing parameter: negative means the model directory's own value."""
+    """A box-smoothing or re-detection parameter: negative means the model directory's own value."""
     return value if value >= 0 else None

@@ -24,6 +24,12 @@ PARAMETERS: dict[str, tuple[object, str, bool]] = {
                          True),
     "max_scale_step": (-1.0, "box smoothing: largest size ratio per frame, >= 1; -1 = the model's", True),
     "hold_score": (-1.0, "box smoothing: score under which the box stays put, [0, 1]; -1 = the model's", True),
+    "global_search_every": (-1, "while LOST (onnx, torch): search the whole frame every N-th LOST frame, 0 = never, "
+                            "0..10000; -1 = the model's", True),
+    "global_search_overlap": (-1.0, "global search: overlap of adjacent search crops, [0, 0.9]; -1 = the model's",
+                              True),
+    "global_search_crops": (-1, "global search: most search crops per LOST frame (a larger grid takes several), "
+                            "0 = all, 0..10000; -1 = the model's", True),
     "input_topic": ("image", "camera topic (relative: remap or namespace it)", True),
     "compressed_input": (False, "subscribe to <input_topic>/compressed (sensor_msgs/CompressedImage)", True),
     "input_reliability": ("best_effort", "input QoS reliability: best_effort | reliable (qos_overrides win)", True),
