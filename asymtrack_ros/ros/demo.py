@@ -31,7 +31,7 @@ def sequence_video(sequence: TrackSequence, out_dir: Path, fps: float) -> Path:
     """Write the sequence's frames as an MJPG AVI the video source node can play."""
     path = out_dir / f"{sequence.name}.avi"
     first = sequence.read_frame(0)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (first.shape[1], first.shape[0]))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps, (first.shape[1], first.shape[0]))
     for index in range(len(sequence)):
         writer.write(cv2.cvtColor(sequence.read_frame(index), cv2.COLOR_RGB2BGR))
     writer.release()

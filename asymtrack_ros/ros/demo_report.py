@@ -63,7 +63,7 @@ def annotated(frame: FrameResult, fps: float) -> np.ndarray:
 def write_video(path: Path, frames: Sequence[FrameResult], fps: float) -> None:
     """Annotated MJPG AVI of every published frame (unprocessed frames marked as such)."""
     height, width = frames[0].image.shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps, (width, height))
     for frame in frames:
         writer.write(cv2.cvtColor(annotated(frame, fps), cv2.COLOR_RGB2BGR))
     writer.release()

@@ -104,10 +104,10 @@ def _to_rgb8(pixels: np.ndarray, encoding: Encoding) -> np.ndarray:
         pixels = scaled.astype(np.uint8)
     elif pixels.dtype.itemsize == 2:
         pixels = (pixels.astype(np.uint16) >> 8).astype(np.uint8)
-    if encoding.channels == 2:
-        return cv2.cvtColor(pixels, encoding.to_rgb)
     if encoding.to_rgb is None:
         return pixels
+    if encoding.channels == 2:
+        return cv2.cvtColor(pixels, encoding.to_rgb)
     return cv2.cvtColor(pixels[..., 0] if encoding.channels == 1 else pixels, encoding.to_rgb)
 
 
@@ -146,7 +146,7 @@ def rgb_to_image(image_rgb: np.ndarray, encoding: str = "bgr8") -> Image:
     pixels = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR) if encoding == "bgr8" else image_rgb
     message = Image(height=pixels.shape[0], width=pixels.shape[1], encoding=encoding, step=pixels.shape[1] * 3)
     data = array("B")
-    data.frombytes(np.ascontiguousarray(pixels))
+    data.frombytes(np.ascontiguousarray(pixels).data)
     message.data = data
     return message
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
+from typing import Any, TypeVar
 
 from asymtrack_ros.ros.parameters import PARAMETERS
 from asymtrack_ros.ros.target_request import validate_label
 from asymtrack_ros.tracking.box_smoothing import SmoothingOverrides
 from asymtrack_ros.tracking.monitor import LostPolicy
-from asymtrack_ros.tracking.redetection import DEFAULT_REDETECTION, REDETECTION_KEYS, RedetectionOverrides
+from asymtrack_ros.tracking.redetection import DEFAULT_REDETECTION, RedetectionOverrides
 
+Number = TypeVar("Number", int, float)
 MAX_CLICK_BOX_SIZE = 10_000.0  # pixels
 MAX_DEBUG_RATE = 1_000.0  # Hz
 MAX_INPUT_PIXELS = 2**31 - 1
@@ -58,29 +60,53 @@ class NodeConfig:
     @classmethod
     def parse(cls, values: Mapping[str, object]) -> NodeConfig:
         """The configuration of parameter ``values``; ValueError names the first bad one."""
-        typed = {name: _typed(name, values[name]) for name in PARAMETERS}
+        read = ParameterReader(values)
+        config = cls(
+            backend=read.text("backend"), model=read.text("model"), variant=read.text("variant"),
+            model_dir=read.text("model_dir"), weights=read.text("weights"), algorithm=read.text("algorithm"),
+            device=read.text("device"), providers=read.texts("providers"), threads=read.integer("threads"),
+            smoothing=SmoothingOverrides(**{name: _override(read.real(name)) for name in SMOOTHING_FIELDS}),
+            redetection=RedetectionOverrides(
+                global_search_every=_override(read.integer("global_search_every")),
+                global_search_overlap=_override(read.real("global_search_overlap")),
+                global_search_crops=_override(read.integer("global_search_crops")),
+            ),
+            input_topic=read.text("input_topic"), compressed_input=read.flag("compressed_input"),
+            input_reliability=read.text("input_reliability"), input_depth=read.integer("input_depth"),
+            max_input_pixels=read.integer("max_input_pixels"), click_topic=read.text("click_topic"),
+            click_box_size=read.real("click_box_size"), frame_history=read.integer("frame_history"),
+            class_label=read.text("class_label"),
+            policy=LostPolicy(
+                lost_score=read.real("lost_score"), recover_score=read.real("recover_score"),
+                lost_frames=read.integer("lost_frames"), recover_frames=read.integer("recover_frames"),
+                search_step=read.real("search_step"), max_search_scale=read.real("max_search_scale"),
+            ),
+            debug_image=read.flag("debug_image"), debug_max_rate=read.real("debug_max_rate"),
+            diagnostics_period=read.real("diagnostics_period"),
+        )
+        unread = set(PARAMETERS) - read.names
+        if unread:
+            raise TypeError(f"NodeConfig.parse does not read the parameters {sorted(unread)}")
         for name, (low, high) in LIMITS.items():
-            if not (math.isfinite(typed[name]) and low <= typed[name] <= high):
+            number = read.number(name)
+            if not (math.isfinite(number) and low <= number <= high):
                 raise ValueError(f"{name} must lie in [{low:g}, {high:g}], not {values[name]!r}")
-        if typed["input_reliability"] not in RELIABILITIES:
+        if config.input_reliability not in RELIABILITIES:
             raise ValueError(f"input_reliability must be best_effort or reliable, not {values['input_reliability']!r}")
-        validate_label(typed["class_label"], "class_label")
-        policy = LostPolicy(**{name: typed.pop(name) for name in POLICY_FIELDS})
-        policy.validate()
-        smoothing = SmoothingOverrides(**{name: _override(typed.pop(name)) for name in SMOOTHING_FIELDS})
-        redetection = RedetectionOverrides(**{name: _override(typed.pop(name)) for name in REDETECTION_KEYS})
-        DEFAULT_REDETECTION.replace(redetection)  # ValueError names a re-detection value out of range
-        return cls(**typed, policy=policy, smoothing=smoothing, redetection=redetection)
+        validate_label(config.class_label, "class_label")
+        config.policy.validate()
+        DEFAULT_REDETECTION.replace(config.redetection)  # ValueError names a re-detection value out of range
+        return config
 
     @property
     def model_label(self) -> str:
         return "opencv" if self.backend == "opencv" else f"{self.model}-{self.variant}"
 
-    def backend_options(self) -> dict[str, object]:
+    def backend_options(self) -> dict[str, Any]:
         """``create_tracker`` keyword arguments for the configured backend."""
         if self.backend == "opencv":
             return {"algorithm": self.algorithm}
-        options: dict[str, object] = {"model": self.model, "variant": self.variant, "threads": self.threads,
+        options: dict[str, Any] = {"model": self.model, "variant": self.variant, "threads": self.threads,
                                       "smoothing": self.smoothing, "redetection": self.redetection,
                                       "device": self.device}
         if self.backend == "onnx":
@@ -91,14 +117,50 @@ class NodeConfig:
         return options
 
 
-def _typed(name: str, value: object) -> object:
-    """``value`` as the type of the parameter's declared default."""
-    default = PARAMETERS[name][0]
-    if isinstance(default, list):
+class ParameterReader:
+    """Parameter values, each read as the type of its declared default (``parameters.PARAMETERS``)."""
+
+    def __init__(self, values: Mapping[str, object]) -> None:
+        self.values = values
+        self.names: set[str] = set()  # the parameters read so far
+
+    def _value(self, name: str, kind: type) -> object:
+        declared = type(PARAMETERS[name][0])
+        if declared is not kind:
+            raise TypeError(f"parameter {name} is declared {declared.__name__}, not {kind.__name__}")
+        self.names.add(name)
+        return self.values[name]
+
+    def text(self, name: str) -> str:
+        return str(self._value(name, str))
+
+    def flag(self, name: str) -> bool:
+        return bool(self._value(name, bool))
+
+    def integer(self, name: str) -> int:
+        return int(_scalar(name, self._value(name, int)))
+
+    def real(self, name: str) -> float:
+        return float(_scalar(name, self._value(name, float)))
+
+    def number(self, name: str) -> float:
+        """An int or float parameter, as its declared type."""
+        return self.integer(name) if type(PARAMETERS[name][0]) is int else self.real(name)
+
+    def texts(self, name: str) -> tuple[str, ...]:
+        value = self._value(name, list)
+        if not isinstance(value, Iterable):
+            raise TypeError(f"{name} must be a list of strings, not {value!r}")
         return tuple(str(item) for item in value)
-    return type(default)(value)
 
 
-def _override(value: float) -> float | None:
+def _scalar(name: str, value: object) -> int | float | str:
+    """``value`` if ``int()``/``float()`` can take it (a number or a numeric string)."""
+    if not isinstance(value, int | float | str):
+        raise TypeError(f"{name} must be a number, not {value!r}")
+    return value
+
+
+def _override(value: Number) -> Number | None:
     """A box-smoothing or re-detection parameter: negative means the model directory's own value."""
     return value if value >= 0 else None

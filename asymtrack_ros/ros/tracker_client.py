@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
@@ -20,7 +21,7 @@ from asymtrack_ros.msg import TrackerStatus
 from asymtrack_ros.ros.stamps import ns_stamp
 from asymtrack_ros.srv import SetTarget
 
-Hook = Callable[[object], None]
+Message = TypeVar("Message")
 
 
 @dataclass
@@ -35,21 +36,23 @@ class Recorded:
 class TrackerClient:
     """Talks to the tracker node under ``namespace`` (``<ns>/detections``, ``<ns>/tracker/...``, ``/diagnostics``)."""
 
-    def __init__(self, node: Node, namespace: str, on_detections: Hook | None = None,
-                 on_status: Hook | None = None) -> None:
+    def __init__(self, node: Node, namespace: str, on_detections: Callable[[Detection2DArray], None] | None = None,
+                 on_status: Callable[[TrackerStatus], None] | None = None) -> None:
         self.node, self.namespace = node, namespace
         self.lock = threading.Lock()
         self.recorded = Recorded()
-        self._hooks = {"detections": on_detections, "statuses": on_status}
-        node.create_subscription(Detection2DArray, f"{namespace}/detections", self._keep("detections"), 100)
-        node.create_subscription(TrackerStatus, f"{namespace}/tracker/status", self._keep("statuses"), 100)
+        node.create_subscription(
+            Detection2DArray, f"{namespace}/detections", self._keep("detections", on_detections), 100
+        )
+        node.create_subscription(TrackerStatus, f"{namespace}/tracker/status", self._keep("statuses", on_status), 100)
         node.create_subscription(DiagnosticArray, "/diagnostics", self._keep("diagnostics"), 10)
         self.set_target_client = node.create_client(SetTarget, f"{namespace}/tracker/set_target")
         self.reset_client = node.create_client(Trigger, f"{namespace}/tracker/reset")
 
-    def _keep(self, name: str) -> Callable[[object], None]:
-        def callback(message) -> None:
-            hook = self._hooks.get(name)
+    def _keep(self, name: str, hook: Callable[[Message], None] | None = None) -> Callable[[Message], None]:
+        """A subscription callback: ``hook(message)``, then the message appended to ``recorded.<name>``."""
+
+        def callback(message: Message) -> None:
             if hook is not None:
                 hook(message)
             with self.lock:

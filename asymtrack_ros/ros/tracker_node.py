@@ -23,6 +23,7 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rclpy.qos_overriding_options import QoSOverridingOptions
+from rclpy.timer import Timer
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 from std_srvs.srv import Trigger
@@ -116,7 +117,7 @@ class TrackerNodeBase(Node):
         self._output_publishers: list = []
         self._input_subscriptions: list = []
         self._offered_services: list = []
-        self._diagnostics_timer = None
+        self._diagnostics_timer: Timer | None = None
 
     # --- phases ------------------------------------------------------------------------------
     def _configure(self) -> str:
