@@ -18,6 +18,7 @@ from asymtrack_ros.cli_support import command_parser
 from asymtrack_ros.dataset_layouts import FORMATS, DatasetError, load_dataset
 from asymtrack_ros.evaluation.ope import TrackerFactory, run_ope
 from asymtrack_ros.evaluation.report import write_report
+from asymtrack_ros.evaluation.robustness import REACQUIRE_WITHIN
 from asymtrack_ros.progress import Progress
 
 TrackerSpec = tuple[str, str, dict[str, Any]]  # name, backend, create_tracker keyword arguments
@@ -129,9 +130,10 @@ def _positive_int(text: str) -> int:
 
 
 def _print_summary(summary: dict) -> None:
-    columns = ("auc", "precision", "norm_precision", "ao", "sr50", "sr75", "fps")
+    columns = ("auc", "precision", "norm_precision", "ao", "sr50", "sr75", "false_tracking",
+               f"reacquired_within_{REACQUIRE_WITHIN}", "absent_tracking", "fps")
     width = max(len("tracker"), *(len(name) for name in summary["trackers"]))
-    print(f"{'tracker':<{width}}  " + "  ".join(f"{column:>14}" for column in columns))
+    print(f"{'tracker':<{width}}  " + "  ".join(f"{column:>15}" for column in columns))
     for name, numbers in summary["trackers"].items():
         cells = ("n/a" if numbers[column] is None else f"{numbers[column]:.4f}" for column in columns)
-        print(f"{name:<{width}}  " + "  ".join(f"{cell:>14}" for cell in cells))
+        print(f"{name:<{width}}  " + "  ".join(f"{cell:>15}" for cell in cells))

@@ -15,6 +15,7 @@ import numpy as np
 from asymtrack_ros.cli_support import command_parser
 from asymtrack_ros.dataset_layouts import load_dataset
 from asymtrack_ros.evaluation.cli import TRACKER_METAVAR, parse_tracker_spec, tracker_factories
+from asymtrack_ros.evaluation.ope import session_outcomes
 from asymtrack_ros.sequences import TrackSequence
 from asymtrack_ros.tracking.monitor import LostPolicy, TrackState
 from asymtrack_ros.tracking.session import TrackingSession
@@ -22,11 +23,8 @@ from asymtrack_ros.tracking.session import TrackingSession
 
 def frame_records(session: TrackingSession, sequence: TrackSequence) -> list[tuple[bool, bool, float, float]]:
     """(absent, lost, published confidence, raw tracker score or NaN) per frame after initialisation."""
-    start = sequence.init_frame
-    session.start(sequence.read_frame(start), tuple(sequence.ground_truth[start]), sequence.name)
     records = []
-    for index in range(start + 1, len(sequence)):
-        outcome = session.step(sequence.read_frame(index))
+    for index, outcome, _ in session_outcomes(session, sequence):
         result = outcome.result
         tracker_score = math.nan if result is None or result.score is None else result.score
         records.append((bool(sequence.absent[index]), outcome.state == TrackState.LOST, outcome.score, tracker_score))

@@ -1,26 +1,33 @@
 """One-pass evaluation (OPE): initialise once on the first frame with a visible target, then track every later frame.
 
-No re-initialisation after failures. Frames before the initialisation frame (target absent at the start) are not
-tracked. Each tracker is created once by its factory and re-initialised per sequence (``Tracker.initialize``
-resets every cached state).
+Each tracker runs inside a :class:`TrackingSession` (lost monitor, appearance check, global re-detection), as
+the node runs it: the recorded box is the tracker's box of every frame (also while LOST), next to the
+published score and the state. No re-initialisation after failures. Frames before the initialisation frame
+(target absent at the start) are not tracked. Each tracker is created once by its factory and re-initialised per
+sequence (``Tracker.initialize`` resets every cached state; each sequence gets a new session).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
+from asymtrack_ros.boxes import iou
 from asymtrack_ros.evaluation.metrics import Scores, evaluate_sequence, scored_frames
+from asymtrack_ros.evaluation.robustness import Robustness, evaluate_robustness
 from asymtrack_ros.sequences import TrackSequence
 from asymtrack_ros.tracking.base import Tracker
+from asymtrack_ros.tracking.monitor import LostPolicy, TrackState
+from asymtrack_ros.tracking.session import FrameOutcome, TrackingSession
 
 logger = logging.getLogger(__name__)
 
 TrackerFactory = Callable[[], Tracker]
+DEFAULT_POLICY = LostPolicy()
 TIMING_FIELDS = ("preprocess_ms", "inference_ms", "postprocess_ms", "wall_ms")
 
 
@@ -28,10 +35,12 @@ TIMING_FIELDS = ("preprocess_ms", "inference_ms", "postprocess_ms", "wall_ms")
 class SequenceResult:
     """One tracker's pass over one sequence.
 
-    ``boxes`` (N, 4), ``confidences`` (N,) and ``timings_ms`` (N, len(TIMING_FIELDS)) are NaN on frames that were
-    not tracked (``confidences`` also where the tracker has no score); the ``init_frame`` row of ``boxes`` holds
-    the ground truth the tracker started from. ``wall_ms`` is the wall-clock time of ``Tracker.track`` (frame
-    decoding excluded), the other timings are the tracker's own.
+    ``boxes`` (N, 4), ``confidences`` (N,), ``published`` (N,) and ``timings_ms`` (N, len(TIMING_FIELDS)) are NaN
+    on frames that were not tracked (``confidences``, the tracker's own score, also where the tracker has none;
+    ``published`` is the session's score); ``states`` holds the session's :class:`TrackState` (IDLE where not
+    tracked). The ``init_frame`` row of ``boxes`` holds the ground truth the tracker started from. ``wall_ms`` is
+    the wall-clock time of ``TrackingSession.step`` (frame decoding excluded), the other timings are the
+    tracker's own.
     """
 
     tracker: str
@@ -41,6 +50,9 @@ class SequenceResult:
     confidences: np.ndarray
     timings_ms: np.ndarray
     scores: Scores
+    published: np.ndarray
+    states: np.ndarray
+    robustness: Robustness
 
     @property
     def tracked_timings_ms(self) -> np.ndarray:
@@ -48,24 +60,40 @@ class SequenceResult:
         return self.timings_ms[self.init_frame + 1 :]
 
 
-def run_sequence(tracker: Tracker, sequence: TrackSequence, tracker_name: str) -> SequenceResult:
-    """Run ``tracker`` over ``sequence`` once and score it."""
+def session_outcomes(session: TrackingSession, sequence: TrackSequence) -> Iterator[tuple[int, FrameOutcome, float]]:
+    """Start ``session`` on the sequence's initialisation frame, then step it over every later frame:
+    (frame index, outcome, wall-clock ms of the step) per frame."""
+    start = sequence.init_frame
+    session.start(sequence.read_frame(start), tuple(sequence.ground_truth[start]), sequence.name)
+    for index in range(start + 1, len(sequence)):
+        image = sequence.read_frame(index)
+        began = time.perf_counter()
+        outcome = session.step(image)
+        yield index, outcome, (time.perf_counter() - began) * 1e3
+
+
+def run_sequence(
+    tracker: Tracker, sequence: TrackSequence, tracker_name: str, policy: LostPolicy = DEFAULT_POLICY
+) -> SequenceResult:
+    """Run ``tracker`` in a :class:`TrackingSession` with ``policy`` over ``sequence`` once and score it."""
     num_frames, init_frame = len(sequence), sequence.init_frame
     boxes = np.full((num_frames, 4), np.nan)
-    confidences = np.full(num_frames, np.nan)
+    confidences, published = np.full(num_frames, np.nan), np.full(num_frames, np.nan)
+    states = np.full(num_frames, int(TrackState.IDLE))
     timings_ms = np.full((num_frames, len(TIMING_FIELDS)), np.nan)
     boxes[init_frame] = sequence.ground_truth[init_frame]
-    tracker.initialize(sequence.read_frame(init_frame), tuple(boxes[init_frame]))
-    for index in range(init_frame + 1, num_frames):
-        image = sequence.read_frame(index)
-        start = time.perf_counter()
-        result = tracker.track(image)
-        wall_ms = (time.perf_counter() - start) * 1e3
-        boxes[index] = result.box
+    for index, outcome, wall_ms in session_outcomes(TrackingSession(tracker, policy), sequence):
+        result = outcome.result
+        if result is None:
+            raise RuntimeError(f"the session stopped on frame {index} of {sequence.name}")
+        boxes[index], published[index], states[index] = result.box, outcome.score, outcome.state
         confidences[index] = np.nan if result.score is None else result.score
         timings_ms[index] = (result.preprocess_ms, result.inference_ms, result.postprocess_ms, wall_ms)
     scores = evaluate_sequence(boxes, sequence.ground_truth, scored_frames(sequence.absent, init_frame))
-    return SequenceResult(tracker_name, sequence.name, init_frame, boxes, confidences, timings_ms, scores)
+    robustness = evaluate_robustness(iou(boxes, sequence.ground_truth), sequence.absent, init_frame, published,
+                                     states == TrackState.TRACKING)
+    return SequenceResult(tracker_name, sequence.name, init_frame, boxes, confidences, timings_ms, scores,
+                          published, states, robustness)
 
 
 def run_ope(

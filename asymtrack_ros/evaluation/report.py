@@ -2,9 +2,11 @@
 
 Layout under the output directory::
 
-    results/<tracker>/<sequence>.csv   frame, box, confidence and timings of every frame (NaN: not tracked)
-    sequences.csv                      one row per tracker and sequence: metrics and mean timings
-    summary.json                       per tracker: dataset-level metrics, timings, curves; the thresholds
+    results/<tracker>/<sequence>.csv   frame, box, confidence, published score, state and timings of every frame
+                                       (NaN: not tracked)
+    sequences.csv                      one row per tracker and sequence: metrics, robustness and mean timings
+    summary.json                       per tracker: dataset-level metrics, robustness (false tracking,
+                                       re-acquisition: ``robustness.py``), timings, curves; the thresholds
     success_plot.png, precision_plot.png, norm_precision_plot.png   all trackers, legend sorted by value
 
 Plots need matplotlib (the ``eval`` extra), imported only when plotting.
@@ -29,6 +31,7 @@ from asymtrack_ros.evaluation.metrics import (
     pool_scores,
 )
 from asymtrack_ros.evaluation.ope import TIMING_FIELDS, SequenceResult, timing_summary
+from asymtrack_ros.evaluation.robustness import pool_robustness
 
 SEQUENCE_CSV = "sequences.csv"
 SUMMARY_JSON = "summary.json"
@@ -105,16 +108,17 @@ def write_report(out_dir: Path | str, results: Mapping[str, list[SequenceResult]
 
 
 def write_frame_results(path: Path, result: SequenceResult) -> None:
-    """One CSV row per frame: index, box, confidence and timings."""
+    """One CSV row per frame: index, box, confidence (the tracker's), published score, state and timings."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    table = np.column_stack([np.arange(len(result.boxes)), result.boxes, result.confidences, result.timings_ms])
-    header = ",".join(("frame", "x", "y", "w", "h", "confidence", *TIMING_FIELDS))
-    formats = ["%d", *["%.3f"] * 4, "%.5f", *["%.3f"] * len(TIMING_FIELDS)]
+    table = np.column_stack([np.arange(len(result.boxes)), result.boxes, result.confidences, result.published,
+                             result.states, result.timings_ms])
+    header = ",".join(("frame", "x", "y", "w", "h", "confidence", "published", "state", *TIMING_FIELDS))
+    formats = ["%d", *["%.3f"] * 4, "%.5f", "%.5f", "%d", *["%.3f"] * len(TIMING_FIELDS)]
     np.savetxt(path, table, fmt=formats, delimiter=",", header=header, comments="")
 
 
 def write_sequence_csv(path: Path, results: Mapping[str, list[SequenceResult]]) -> None:
-    """One row per tracker and sequence: frame counts, metrics and mean timings."""
+    """One row per tracker and sequence: frame counts, metrics, robustness and mean timings."""
     rows = [
         {
             "tracker": result.tracker,
@@ -123,6 +127,7 @@ def write_sequence_csv(path: Path, results: Mapping[str, list[SequenceResult]]) 
             "init_frame": result.init_frame,
             "scored_frames": result.scores.num_frames,
             **result.scores.summary(),
+            **result.robustness.summary(),
             **timing_summary(result.tracked_timings_ms),
         }
         for tracker_results in results.values()
@@ -135,18 +140,23 @@ def write_sequence_csv(path: Path, results: Mapping[str, list[SequenceResult]]) 
 
 
 def summarize(results: Mapping[str, list[SequenceResult]], overall: Mapping[str, Scores], dataset: str) -> dict:
-    """JSON-ready summary: thresholds and, per tracker, dataset metrics, mean timings and curves (null: undefined)."""
+    """JSON-ready summary: thresholds and, per tracker, dataset metrics, robustness (with every return's
+    re-acquisition delay, null: never), mean timings and curves (null: undefined)."""
     trackers = {}
     for name, tracker_results in results.items():
         scores = overall[name]
+        robustness = pool_robustness(result.robustness for result in tracker_results)
         numbers = {
             **scores.summary(),
+            **robustness.summary(),
             **timing_summary(np.concatenate([result.tracked_timings_ms for result in tracker_results])),
         }
         trackers[name] = {
             "sequences": len(tracker_results),
             "scored_frames": scores.num_frames,
             **{key: _finite_or_none(value) for key, value in numbers.items()},
+            "reacquisition_delays": {result.sequence: list(result.robustness.reacquisition_delays)
+                                     for result in tracker_results if result.robustness.reacquisition_delays},
             **{plot.curve: _finite_list(getattr(scores, plot.curve)) for plot in PLOTS},
         }
     return {

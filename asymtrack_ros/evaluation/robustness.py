@@ -1,0 +1,114 @@
+"""What a robot acting on the tracker cares about beyond overlap: confident mistakes and finding the target again.
+
+* False tracking (:func:`false_tracking_frames`): scored frames (``metrics.scored_frames``) whose box has IoU 0
+  with the truth while the published score (what the session publishes: the tracker's score capped by the
+  appearance check) is at least :data:`CONFIDENT_SCORE`. The confidently-wrong failure a robot follows.
+* Re-acquisition (:func:`reacquisition_delays`): a return is a frame after the initialisation frame where the
+  target is visible again after an absence. Per return, the frames from the return until the session says
+  TRACKING with IoU > :data:`REACQUIRED_IOU` (0: on the return frame itself); None when that does not happen
+  before the target leaves again or the sequence ends. Summarised as the share re-acquired within
+  :data:`REACQUIRE_WITHIN` frames (delay <= 15), next to the share of absent frames reported as TRACKING.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+CONFIDENT_SCORE = 0.5
+REACQUIRED_IOU = 0.3
+REACQUIRE_WITHIN = 15  # frames
+
+
+def false_tracking_frames(ious: np.ndarray, published_scores: np.ndarray, scored: np.ndarray) -> int:
+    """Scored frames with IoU 0 (a NaN box counts as 0) and a published score >= :data:`CONFIDENT_SCORE`."""
+    wrong = np.nan_to_num(np.asarray(ious, dtype=float), nan=0.0) <= 0.0
+    confident = np.asarray(published_scores, dtype=float) >= CONFIDENT_SCORE
+    return int((wrong & confident & np.asarray(scored, dtype=bool)).sum())
+
+
+def target_returns(absent: np.ndarray, init_frame: int) -> list[int]:
+    """Frames after ``init_frame`` where the target is visible and was absent on the frame before."""
+    absent = np.asarray(absent, dtype=bool)
+    return [int(index) for index in np.flatnonzero(absent[:-1] & ~absent[1:]) + 1 if index > init_frame]
+
+
+def reacquisition_delays(
+    absent: np.ndarray, init_frame: int, tracking: np.ndarray, ious: np.ndarray
+) -> list[int | None]:
+    """Per return (:func:`target_returns`): frames until TRACKING with IoU > :data:`REACQUIRED_IOU`, or None."""
+    absent = np.asarray(absent, dtype=bool)
+    found = np.asarray(tracking, dtype=bool) & (np.nan_to_num(np.asarray(ious, dtype=float), nan=0.0) > REACQUIRED_IOU)
+    delays: list[int | None] = []
+    for start in target_returns(absent, init_frame):
+        leaves = np.flatnonzero(absent[start:])
+        stop = start + int(leaves[0]) if len(leaves) else len(absent)
+        hits = np.flatnonzero(found[start:stop])
+        delays.append(int(hits[0]) if len(hits) else None)
+    return delays
+
+
+@dataclass(frozen=True)
+class Robustness:
+    """Frame counts and re-acquisition delays of one sequence, or of a dataset (:func:`pool_robustness`)."""
+
+    scored_frames: int
+    false_tracking_frames: int
+    absent_frames: int
+    absent_tracking_frames: int
+    reacquisition_delays: tuple[int | None, ...]
+
+    @property
+    def false_tracking(self) -> float:
+        """Share of scored frames tracked confidently (score >= 0.5) with IoU 0; NaN without scored frames."""
+        return self.false_tracking_frames / self.scored_frames if self.scored_frames else float("nan")
+
+    @property
+    def absent_tracking(self) -> float:
+        """Share of absent frames (after initialisation) reported as TRACKING; NaN without absent frames."""
+        return self.absent_tracking_frames / self.absent_frames if self.absent_frames else float("nan")
+
+    @property
+    def reacquired_within(self) -> float:
+        """Share of returns re-acquired within :data:`REACQUIRE_WITHIN` frames; NaN without returns."""
+        delays = self.reacquisition_delays
+        hits = sum(delay is not None and delay <= REACQUIRE_WITHIN for delay in delays)
+        return hits / len(delays) if delays else float("nan")
+
+    def summary(self) -> dict[str, float]:
+        """The headline numbers by name (NaN: undefined)."""
+        return {"false_tracking": self.false_tracking, "returns": float(len(self.reacquisition_delays)),
+                f"reacquired_within_{REACQUIRE_WITHIN}": self.reacquired_within,
+                "absent_tracking": self.absent_tracking}
+
+
+def evaluate_robustness(
+    ious: np.ndarray, absent: np.ndarray, init_frame: int, published_scores: np.ndarray, tracking: np.ndarray
+) -> Robustness:
+    """:class:`Robustness` of one sequence from per-frame IoUs (NaN: no box or no truth), absence flags, published
+    scores and TRACKING flags (frames up to ``init_frame`` are not counted)."""
+    absent = np.asarray(absent, dtype=bool)
+    after_init = np.arange(len(absent)) > init_frame
+    scored = after_init & ~absent
+    tracking = np.asarray(tracking, dtype=bool)
+    return Robustness(
+        scored_frames=int(scored.sum()),
+        false_tracking_frames=false_tracking_frames(ious, published_scores, scored),
+        absent_frames=int((after_init & absent).sum()),
+        absent_tracking_frames=int((after_init & absent & tracking).sum()),
+        reacquisition_delays=tuple(reacquisition_delays(absent, init_frame, tracking, ious)),
+    )
+
+
+def pool_robustness(items: Iterable[Robustness]) -> Robustness:
+    """Dataset figures: frame counts summed, every return's delay kept (frame- and return-weighted)."""
+    items = list(items)
+    return Robustness(
+        scored_frames=sum(item.scored_frames for item in items),
+        false_tracking_frames=sum(item.false_tracking_frames for item in items),
+        absent_frames=sum(item.absent_frames for item in items),
+        absent_tracking_frames=sum(item.absent_tracking_frames for item in items),
+        reacquisition_delays=tuple(delay for item in items for delay in item.reacquisition_delays),
+    )

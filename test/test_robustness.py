@@ -1,0 +1,86 @@
+"""False tracking and re-acquisition: hand-computed figures on small arrays, and their place in asymtrack-eval."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from asymtrack_ros.evaluation.report import SUMMARY_JSON, write_report
+from asymtrack_ros.evaluation.robustness import (
+    Robustness,
+    evaluate_robustness,
+    false_tracking_frames,
+    pool_robustness,
+    reacquisition_delays,
+    target_returns,
+)
+
+# frame:        0     1      2      3     4     5      6      7      8      9     10     11
+ABSENT = np.array([0, 0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 0], bool)
+TRACKING = np.array([1, 1, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0], bool)
+IOUS = np.array([1.0, 0.8, 0.0, 0.0, 0.0, 0.0, 0.2, 0.6, 0.0, 0.0, 0.0, 0.0])
+SCORES = np.array([np.nan, 0.9, 0.7, 0.6, 0.1, 0.2, 0.5, 0.8, 0.1, 0.4, 0.55, 0.3])
+
+
+def test_false_tracking_counts_scored_frames_with_iou_0_and_a_score_of_at_least_one_half() -> None:
+    scored = ~ABSENT & (np.arange(12) > 0)
+    # scored frames 1, 2, 5, 6, 7, 9, 10, 11; IoU 0 at 2, 5, 9, 10, 11; score >= 0.5 among them: 2 (0.7), 10 (0.55)
+    assert false_tracking_frames(IOUS, SCORES, scored) == 2
+    assert false_tracking_frames(np.array([np.nan, 0.0]), np.array([0.9, np.nan]), np.ones(2, bool)) == 1, \
+        "a NaN box counts as IoU 0; a NaN score is not confident"
+
+
+def test_returns_and_the_frames_until_tracking_with_iou_above_0_3() -> None:
+    assert target_returns(ABSENT, init_frame=0) == [5, 9]
+    assert target_returns(ABSENT, init_frame=5) == [9], "a return before or on the initialisation frame is none"
+    # return 5: TRACKING at 6 with IoU 0.2 (no), at 7 with 0.6 -> 2 frames; return 9: never TRACKING again -> None
+    assert reacquisition_delays(ABSENT, 0, TRACKING, IOUS) == [2, None]
+
+
+def test_a_reacquisition_after_the_target_left_again_belongs_to_the_next_return() -> None:
+    absent = np.array([0, 1, 0, 0, 1, 0, 0], bool)
+    tracking = np.array([1, 0, 0, 0, 0, 0, 1], bool)
+    ious = np.array([1.0, 0.0, 0.9, 0.9, 0.0, 0.9, 0.9])
+    assert reacquisition_delays(absent, 0, tracking, ious) == [None, 1]
+
+
+def test_sequence_figures_and_pooled_dataset_figures() -> None:
+    figures = evaluate_robustness(IOUS, ABSENT, 0, SCORES, TRACKING)
+    assert figures == Robustness(scored_frames=8, false_tracking_frames=2, absent_frames=3, absent_tracking_frames=1,
+                                 reacquisition_delays=(2, None))
+    assert (figures.false_tracking, figures.absent_tracking, figures.reacquired_within) == (2 / 8, 1 / 3, 0.5)
+    late = Robustness(scored_frames=2, false_tracking_frames=0, absent_frames=1, absent_tracking_frames=0,
+                      reacquisition_delays=(16,))  # 16 frames: not within 15
+    pooled = pool_robustness([figures, late])
+    assert (pooled.false_tracking, pooled.absent_tracking) == (0.2, 0.25)
+    assert pooled.reacquired_within == pytest.approx(1 / 3)
+    empty = pool_robustness([])
+    assert all(math.isnan(value) for value in (empty.false_tracking, empty.absent_tracking, empty.reacquired_within))
+
+
+def test_eval_report_has_every_trackers_robustness_in_summary_and_sequence_table(tmp_path: Path) -> None:
+    from test_evaluation import RedBoxTracker, moving_boxes, write_frames
+
+    from asymtrack_ros.evaluation import run_ope
+    from asymtrack_ros.sequences import make_sequence
+
+    boxes = moving_boxes(8)
+    boxes[3:5] = np.nan  # the target leaves for two frames and comes back
+    write_frames(tmp_path / "frames", boxes)
+    sequence = make_sequence("leaves", sorted((tmp_path / "frames").iterdir()), boxes)
+    results = run_ope({"exact": RedBoxTracker}, [sequence])
+    result = results["exact"][0]
+    assert result.robustness.reacquisition_delays == (0,)  # found again on the return frame, still TRACKING
+    assert list(result.states[1:]) == [1] * 7 and np.isfinite(result.published[1:]).all()
+    summary = write_report(tmp_path / "report", results)
+    row = json.loads((tmp_path / "report" / SUMMARY_JSON).read_text())["trackers"]["exact"]
+    assert row == summary["trackers"]["exact"]
+    assert (row["false_tracking"], row["returns"], row["reacquired_within_15"]) == (0.0, 1.0, 1.0)
+    assert row["absent_tracking"] == 1.0, "a tracker that keeps its box reports TRACKING on both absent frames"
+    assert row["reacquisition_delays"] == {"leaves": [0]}
+    header = (tmp_path / "report" / "sequences.csv").read_text().splitlines()[0].split(",")
+    assert {"false_tracking", "returns", "reacquired_within_15", "absent_tracking"} <= set(header)
