@@ -128,7 +128,7 @@ def test_wrong_input_shape_at_run_time_names_the_file(model_dir: Path) -> None:
 def test_default_model_dir_and_bad_options(model_dir: Path) -> None:
     with pytest.raises(ModelDirError, match="asymtrack-export"):
         default_model_dir("asymtrack", "nonexistent")
-    with pytest.raises(ValueError, match="takes no weights"):
+    with pytest.raises(ValueError, match="model_dir or weights, not both"):
         create_tracker("onnx", model_dir=model_dir, weights="ckpt.pth")
     with pytest.raises(ValueError, match="graph_optimization"):
         create_tracker("onnx", model_dir=model_dir, graph_optimization="max")

@@ -22,6 +22,7 @@ from asymtrack_ros.tracking.installed_models import default_model_dir
 from asymtrack_ros.tracking.manifest import GraphSpec, ModelDirError, ModelManifest, read_manifest
 from asymtrack_ros.tracking.redetection import NO_REDETECTION_OVERRIDES, RedetectionOverrides
 from asymtrack_ros.tracking.siamese import SearchOutput, SiameseTracker
+from asymtrack_ros.tracking.weights_export import model_dir_for_weights
 
 LOGGER = logging.getLogger(__name__)
 
@@ -173,6 +174,7 @@ def create(
     variant: str = "tiny",
     device: str = "auto",
     model_dir: str | Path | None = None,
+    weights: str | Path | None = None,
     providers: Sequence[str] | None = None,
     threads: int | None = None,
     graph_optimization: str = "all",
@@ -183,12 +185,19 @@ def create(
     """ONNX Runtime tracker for an exported model directory (``asymtrack-export``).
 
     ``model_dir=None`` uses :func:`default_model_dir` (model, variant); otherwise model and variant come
-    from the directory's ``model.json``. ``providers`` (priority order) overrides ``device``; ``threads``,
+    from the directory's ``model.json``. ``weights`` (a checkpoint, instead of ``model_dir``) is exported
+    once into a cache and reused (``asymtrack_ros/export/cache.py``; needs ``asymtrack_ros.export`` loaded).
+    ``providers`` (priority order) overrides ``device``; ``threads``,
     ``graph_optimization`` and ``spinning``: see :func:`session_options`. The score calibration and the box
     smoothing and global re-detection are the ones in ``model.json``; ``smoothing`` and ``redetection`` override
     single values (see ``box_smoothing.py``, ``redetection.py``).
     """
-    directory = Path(model_dir) if model_dir is not None else default_model_dir(model, variant)
+    if weights is not None and model_dir is not None:
+        raise ValueError("give the onnx backend model_dir or weights, not both")
+    if weights is not None:
+        directory = model_dir_for_weights(weights, model, variant)
+    else:
+        directory = Path(model_dir) if model_dir is not None else default_model_dir(model, variant)
     runner = OnnxRunner(directory, requested_providers(device, providers), threads, graph_optimization, spinning)
     manifest = runner.manifest
     return SiameseTracker(runner, smoothing.apply(manifest.smoothing), manifest.calibration,
