@@ -29,6 +29,17 @@ def test_summary_counts_states_and_scores_iou_on_processed_frames() -> None:
     assert summary["mean_iou_vs_ground_truth"] == round((1.0 + 1 / 3 + 0.0) / 3, 3)
 
 
+def test_summary_gives_the_frames_from_each_return_of_the_target_until_tracking_it_again() -> None:
+    box = (10.0, 10.0, 20.0, 20.0)
+    states = [TrackState.TRACKING, TrackState.TRACKING, TrackState.LOST, TrackState.LOST, TrackState.TRACKING,
+              TrackState.LOST, TrackState.LOST, TrackState.LOST]
+    recorded = [FrameResult(IMAGE, box if state == TrackState.TRACKING else None, 0.5, state, 1.0, 1.0)
+                for state in states]
+    truth = [box, box, None, box, box, None, box, box]  # returns on frames 3 (TRACKING on 4) and 6 (never)
+    assert summarize(recorded, truth, wall_s=1.0)["reacquired_within_frames"] == [1, None]
+    assert "reacquired_within_frames" not in summarize(recorded, None, wall_s=1.0)
+
+
 def test_report_writes_video_preview_plot_and_summary(tmp_path: Path) -> None:
     summary = write_report(tmp_path, frames(), None, wall_s=1.0, fps=15.0)
     assert json.loads((tmp_path / "summary.json").read_text()) == summary

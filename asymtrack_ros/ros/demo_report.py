@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from asymtrack_ros.boxes import Box, iou
+from asymtrack_ros.evaluation.robustness import reacquisition_delays
 from asymtrack_ros.tracking.monitor import TrackState
 from asymtrack_ros.visualization import annotate
 
@@ -30,11 +31,13 @@ class FrameResult:
 
 
 def summarize(frames: Sequence[FrameResult], ground_truth: Sequence[Box | None] | None, wall_s: float) -> dict:
-    """Frames, rates, latency, drops and (with ground truth) mean IoU over processed frames."""
+    """Frames, rates, latency, drops and, with ground truth (None: target absent), the mean IoU over processed frames
+    and ``reacquired_within_frames``: per return of the target, the frames until TRACKING with IoU > 0.3 (None:
+    never; ``evaluation/robustness.py``)."""
     processed = [f for f in frames if f.state is not None]
     latencies = np.array([f.latency_ms for f in processed], dtype=float)
     processing = np.array([f.processing_ms for f in processed], dtype=float)
-    summary = {
+    summary: dict[str, object] = {
         "frames_published": len(frames),
         "frames_processed": len(processed),
         "frames_dropped": len(frames) - len(processed),
@@ -51,7 +54,21 @@ def summarize(frames: Sequence[FrameResult], ground_truth: Sequence[Box | None] 
                  if f.state is not None and gt is not None]  # a frame without a box scores IoU 0
         ious = iou(np.array([box for box, _ in pairs]).reshape(-1, 4), np.array([gt for _, gt in pairs]).reshape(-1, 4))
         summary["mean_iou_vs_ground_truth"] = round(float(np.mean(ious)), 3) if ious.size else None
+        summary["reacquired_within_frames"] = reacquisitions(frames, ground_truth)
     return summary
+
+
+def reacquisitions(frames: Sequence[FrameResult], ground_truth: Sequence[Box | None]) -> list[int | None]:
+    """Per return of the target after the first processed frame: frames until TRACKING with IoU > 0.3, or None."""
+    count = min(len(frames), len(ground_truth))
+    processed = [index for index in range(count) if frames[index].state is not None]
+    if not processed:
+        return []
+    absent = np.array([gt is None for gt in ground_truth[:count]])
+    boxes = np.array([NO_BOX if f.box is None else f.box for f in frames[:count]], dtype=float).reshape(-1, 4)
+    truth = np.array([NO_BOX if gt is None else gt for gt in ground_truth[:count]], dtype=float).reshape(-1, 4)
+    tracking = np.array([f.state == TrackState.TRACKING for f in frames[:count]])
+    return reacquisition_delays(absent, processed[0], tracking, iou(boxes, truth))
 
 
 def annotated(frame: FrameResult, fps: float) -> np.ndarray:
