@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command (`make test`, `.ci/run`): ruff, then pytest with DDS confined to loopback.
+# The test command (`make test`, `.ci/run`): ruff, mypy, then pytest with DDS confined to loopback.
 # Where the kernel allows it, pytest runs in a fresh network namespace whose only interface is
 # loopback, so no DDS packet can leave the machine whatever a profile says; elsewhere the
 # FastDDS profile (UDP on 127.0.0.1 + shared memory) and ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST do.
@@ -11,6 +11,7 @@ source scripts/ros_env.sh || exit 1
 export ROS_DOMAIN_ID="${ROS_DOMAIN_ID_OVERRIDE:-$(( (RANDOM % 100) + 1 ))}"
 
 ruff check . || exit 1
+mypy || exit 1  # the package, as mypy.ini configures it
 
 pytest_cmd=(python -m pytest -ra "$@")
 if unshare -n true 2>/dev/null; then
