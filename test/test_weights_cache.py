@@ -91,3 +91,35 @@ def test_without_the_exporter_the_onnx_backend_says_how_to_enable_it(monkeypatch
     monkeypatch.setattr(weights_export, "_registered", [])
     with pytest.raises(ValueError, match=r"import asymtrack_ros\.export"):
         create_tracker("onnx", weights=checkpoint)
+
+
+def node_backend_status(checkpoint: Path, name: str):
+    """The /diagnostics status of an onnx tracker node started with ``weights:=checkpoint``."""
+    from asymtrack_ros.ros.tracker_client import TrackerClient
+
+    from ros_fixtures import node_process, spinning_node, wait_until
+
+    args = ("-r", "__ns:=/cached", "-p", "backend:=onnx", "-p", f"weights:={checkpoint}",
+            "-p", "diagnostics_period:=0.2")
+    with spinning_node(name) as node, node_process("asymtrack_ros.ros.tracker_node", *args):
+        client = TrackerClient(node, "/cached")
+
+        def tracker_statuses() -> list:
+            return [s for a in client.snapshot("diagnostics") for s in a.status if s.name.endswith("tracker")]
+
+        assert wait_until(lambda: bool(tracker_statuses()), timeout=120), "the node published no diagnostics"
+        return tracker_statuses()[-1]
+
+
+@pytest.mark.ros
+def test_the_node_exports_a_checkpoint_for_onnx_once_and_reuses_it(checkpoint: Path) -> None:
+    from ros_fixtures import require_ros
+
+    require_ros()
+    first = node_backend_status(checkpoint, "cache_checker_export")
+    (entry,) = cache_root().iterdir()
+    written = (entry / "model.json").stat().st_mtime_ns
+    second = node_backend_status(checkpoint, "cache_checker_reuse")
+    assert first.level != b"\x02" and second.level != b"\x02", (first.message, second.message)
+    assert [p.name for p in cache_root().iterdir()] == [entry.name]
+    assert (entry / "model.json").stat().st_mtime_ns == written, "the second start exported again"

@@ -107,13 +107,11 @@ class NodeConfig:
         if self.backend == "opencv":
             return {"algorithm": self.algorithm}
         options: dict[str, Any] = {"model": self.model, "variant": self.variant, "threads": self.threads,
-                                      "smoothing": self.smoothing, "redetection": self.redetection,
-                                      "device": self.device}
+                                   "smoothing": self.smoothing, "redetection": self.redetection,
+                                   "device": self.device, "weights": self.weights or None}
         if self.backend == "onnx":
             providers = [p for p in self.providers if p != "auto"]
             options |= {"model_dir": self.model_dir or None, "providers": providers or None}
-        elif self.backend == "torch":
-            options |= {"weights": self.weights or None}
         return options
 
 

@@ -14,7 +14,8 @@ PARAMETERS: dict[str, tuple[object, str, bool]] = {
     "model": ("asymtrack", "model family: asymtrack | hit (ignored by opencv)", True),
     "variant": ("tiny", "model variant: tiny | small | base", True),
     "model_dir": ("", "ONNX model directory (empty: the shipped default model)", True),
-    "weights": ("", "torch checkpoint path ({'net': state_dict}); empty = none", True),
+    "weights": ("", "checkpoint path (the authors' files load as is): torch runs it; onnx exports it once into "
+                "~/.cache/asymtrack_ros/models and reuses that; empty = none", True),
     "algorithm": ("csrt", "opencv backend algorithm: csrt | kcf | mil", True),
     "device": ("auto", "cpu | cuda | cuda:N | auto (torch device; onnx: auto = best provider of [providers])", True),
     "providers": (["auto"], "ONNX Runtime execution providers in priority order; [auto] = best available", True),

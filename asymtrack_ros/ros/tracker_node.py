@@ -172,6 +172,8 @@ class TrackerNodeBase(Node):
     # --- set-up ---------------------------------------------------------------------------
     def _create_session(self) -> tuple[TrackingSession | None, str]:
         try:
+            if self.config.backend == "onnx" and self.config.weights:
+                import asymtrack_ros.export.cache  # noqa: F401  (lets the onnx backend export the checkpoint)
             tracker = create_tracker(self.config.backend, **self.config.backend_options())
         except Exception as error:  # any backend failure is reported, never fatal
             reason = f"{self.config.backend} backend failed to start: {error}"
