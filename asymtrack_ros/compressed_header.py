@@ -1,13 +1,17 @@
 """The pixel size a JPEG or PNG claims, read from its header without decoding anything.
 
 The node refuses an image by its claimed size before handing it to a decoder, so a small file
-that decodes to gigabytes (a decompression bomb) never gets decoded.
+that decodes to gigabytes (a decompression bomb) never gets decoded. Neutral (no ROS): the node and the
+recording evaluation (rosbags' messages, whose ``data`` is a numpy array) both read headers here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # bytes, array('B'), a uint8 numpy array: anything with a one-byte-per-element buffer
+    from typing_extensions import Buffer as BytesLike
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 JPEG_SOI = (0xFF, 0xD8)
@@ -34,23 +38,27 @@ class ClaimedSize:
         return self.width * self.height
 
 
-def claimed_size(data: Sequence[int]) -> ClaimedSize:
-    """Format and size from the first bytes of ``data`` (a bytes-like or ``array('B')``)."""
-    if len(data) >= 8 and bytes(data[:8]) == PNG_SIGNATURE:
-        return _png_size(data)
-    if len(data) >= 2 and (data[0], data[1]) == JPEG_SOI:
-        return _jpeg_size(data)
+def claimed_size(data: BytesLike) -> ClaimedSize:
+    """Format and size from the first bytes of ``data`` (bytes, ``array('B')`` or a uint8 array), read in place.
+
+    Read through a byte memoryview, so every byte is a Python int (a numpy uint8 would overflow when shifted).
+    """
+    view = memoryview(data).cast("B")
+    if len(view) >= 8 and bytes(view[:8]) == PNG_SIGNATURE:
+        return _png_size(view)
+    if len(view) >= 2 and (view[0], view[1]) == JPEG_SOI:
+        return _jpeg_size(view)
     raise HeaderError("unsupported compressed format: only JPEG and PNG are accepted")
 
 
-def _png_size(data: Sequence[int]) -> ClaimedSize:
+def _png_size(data: memoryview) -> ClaimedSize:
     if len(data) < 24 or bytes(data[12:16]) != b"IHDR":
         raise HeaderError("PNG without an IHDR header")
     width, height = int.from_bytes(bytes(data[16:20]), "big"), int.from_bytes(bytes(data[20:24]), "big")
     return ClaimedSize("png", width, height)
 
 
-def _jpeg_size(data: Sequence[int]) -> ClaimedSize:
+def _jpeg_size(data: memoryview) -> ClaimedSize:
     """Walk the marker segments up to the first start-of-frame (each step skips a whole segment)."""
     position, end = 2, len(data)
     while position + 1 < end:

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from asymtrack_ros.ros.compressed_header import HeaderError, claimed_size
+from asymtrack_ros.compressed_header import HeaderError, claimed_size
 from asymtrack_ros.ros.node_health import NodeHealth
 from asymtrack_ros.ros.target_request import TargetRequestError, box_from_center, validate_label
 from asymtrack_ros.tracking.monitor import LostPolicy, TrackState

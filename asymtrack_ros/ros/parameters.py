@@ -4,9 +4,8 @@ Imports no ROS module."""
 
 from __future__ import annotations
 
+from asymtrack_ros.image_messages import DEFAULT_MAX_PIXELS
 from asymtrack_ros.tracking.monitor import LostPolicy
-
-DEFAULT_MAX_PIXELS = 7680 * 4320  # 8K UHD
 
 # name: (default, description, read_only). Read-only ones are fixed at start (backend, topics, QoS).
 PARAMETERS: dict[str, tuple[object, str, bool]] = {
