@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from asymtrack_ros.models import asymtrack, hit  # noqa: F401  (importing a family registers it)
+from asymtrack_ros.models import asymtrack, dytrack, hit  # noqa: F401  (importing a family registers it)
 from asymtrack_ros.models.config import canonical_variant
 from asymtrack_ros.models.network import TrackerNetwork
 from asymtrack_ros.models.registry import FAMILIES, ModelFamily
