@@ -32,13 +32,14 @@ class DeviceInfo:
 @dataclass(frozen=True)
 class TrackResult:
     """One frame's output: box (x, y, w, h) in image pixels, score in [0, 1] (None: the tracker has no
-    score), timings in ms."""
+    score), timings in ms; ``exit``: the early exit (1..K) that answered (DyTrack), None for other models."""
 
     box: Box
     score: float | None
     preprocess_ms: float = 0.0
     inference_ms: float = 0.0
     postprocess_ms: float = 0.0
+    exit: int | None = None
 
     @property
     def total_ms(self) -> float:

@@ -27,11 +27,23 @@ from asymtrack_ros.tracking.redetection import DEFAULT_REDETECTION, RedetectionS
 
 @dataclass(frozen=True)
 class SearchOutput:
-    """One search pass for one sample: (cx, cy, w, h) normalised to the crop, corner probabilities."""
+    """One search pass for one sample: (cx, cy, w, h) normalised to the crop, corner probabilities; ``score``: a
+    learned confidence that replaces the corner-map score (DyTrack's IoU prediction), ``exit``: the early exit
+    that answered (None: a model without exits)."""
 
     pred_box: np.ndarray
     prob_tl: np.ndarray
     prob_br: np.ndarray
+    score: float | None = None
+    exit: int | None = None
+
+
+def network_score(output: SearchOutput, feat_size: int) -> float:
+    """The network's raw score of a search pass: its learned confidence if it has one, else the corner-map
+    score (``confidence.py``)."""
+    if output.score is not None:
+        return output.score
+    return corner_confidence(output.prob_tl, output.prob_br, feat_size)
 
 
 class NetworkRunner(Protocol):
@@ -126,12 +138,13 @@ class SiameseTracker(Tracker):
         pred_box = output.pred_box
         if self.smoothing.window_influence:
             pred_box = self.smoothing.corner_box(output.prob_tl[0], output.prob_br[0], feat_size)
-        raw_score = corner_confidence(output.prob_tl, output.prob_br, feat_size)
+        raw_score = network_score(output, feat_size)
         box = self.map_back(pred_box, previous, resize_factor)
         box = self.smoothing.update(previous, box, raw_score)
         self._box = clip_box(box, image.shape[0], image.shape[1], margin=10)
         score = self.calibration(raw_score)
-        return TrackResult(self._box, score, *timings, postprocess_ms=(time.perf_counter() - t2) * 1e3)
+        return TrackResult(self._box, score, *timings, postprocess_ms=(time.perf_counter() - t2) * 1e3,
+                           exit=output.exit)
 
     def search_regions(self, image: np.ndarray, boxes: Sequence[Box]) -> list[TrackResult]:
         """The network's box and calibrated score in the normal search region around each of ``boxes``.
@@ -147,8 +160,9 @@ class SiameseTracker(Tracker):
             t2 = time.perf_counter()
             feat_size = round(float(np.sqrt(output.prob_tl.shape[-1])))
             found = clip_box(self.map_back(output.pred_box, box, resize_factor), image.shape[0], image.shape[1])
-            score = self.calibration(corner_confidence(output.prob_tl, output.prob_br, feat_size))
-            results.append(TrackResult(found, score, *timings, postprocess_ms=(time.perf_counter() - t2) * 1e3))
+            score = self.calibration(network_score(output, feat_size))
+            results.append(TrackResult(found, score, *timings, postprocess_ms=(time.perf_counter() - t2) * 1e3,
+                                       exit=output.exit))
         return results
 
     def _search(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,7 @@ import torch
 
 from asymtrack_ros.checkpoint import load_weights
 from asymtrack_ros.devices import resolve_device
+from asymtrack_ros.models.dytrack import DEFAULT_EXIT_THRESHOLDS, DyTrack, validated_thresholds
 from asymtrack_ros.models.factory import build_model, model_family
 from asymtrack_ros.models.network import TrackerNetwork
 from asymtrack_ros.tracking.base import DeviceInfo
@@ -44,6 +45,8 @@ class TorchRunner:
             pred_box=out["pred_boxes"][0].cpu().numpy(),
             prob_tl=out["prob_tl"][:1].cpu().numpy(),
             prob_br=out["prob_br"][:1].cpu().numpy(),
+            score=float(out["iou"][0, 0]) if "iou" in out else None,
+            exit=int(out["exit"][0]) if "exit" in out else None,
         )
 
 
@@ -56,8 +59,12 @@ def create(
     threads: int | None = None,
     smoothing: SmoothingOverrides = NO_OVERRIDES,
     redetection: RedetectionOverrides = NO_REDETECTION_OVERRIDES,
+    exit_thresholds: Sequence[float] | None = None,
 ) -> SiameseTracker:
     """Torch tracker. ``weights``: official or own checkpoint path, or a state dict.
+
+    ``exit_thresholds``: DyTrack's tau_1..tau_{K-1} (Eq. 1; default ``dytrack.DEFAULT_EXIT_THRESHOLDS``); the
+    tracker's scores are then the IoU prediction of the exit that answered (``TrackResult.exit``).
 
     Without weights it refuses unless ``random_init=True`` (random weights track nothing). No box smoothing
     except the values ``smoothing`` sets (``box_smoothing.py``); the default global re-detection with the values
@@ -68,5 +75,9 @@ def create(
         load_weights(network, weights, model_family(model).checkpoint_filter)
     elif not random_init:
         raise ValueError(f"no weights given for {model}-{variant}: pass weights=... (or random_init=True for tests)")
+    if isinstance(network, DyTrack):
+        network.exit_thresholds = validated_thresholds(exit_thresholds or DEFAULT_EXIT_THRESHOLDS)
+    elif exit_thresholds is not None:
+        raise ValueError(f"exit_thresholds is for early-exit models (dytrack), not {model}")
     runner = TorchRunner(network, resolve_device(device), threads)
     return SiameseTracker(runner, smoothing.apply(NO_SMOOTHING), redetection=DEFAULT_REDETECTION.replace(redetection))
