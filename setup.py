@@ -29,7 +29,7 @@ setup(
     install_requires=["numpy>=1.24", "opencv-contrib-python-headless<5", "onnxruntime>=1.17"],
     extras_require={
         "torch": ["torch==2.13.0", "onnx>=1.16", "onnxscript>=0.2", "PyYAML>=6"],
-        "eval": ["matplotlib>=3.7"],
+        "eval": ["matplotlib>=3.7", "rosbags==0.11.9"],
     },
     entry_points={
         "console_scripts": [

@@ -1,4 +1,4 @@
-"""``asymtrack-eval``: one-pass evaluation of one or more trackers on a dataset directory.
+"""``asymtrack-eval``: one-pass evaluation of one or more trackers on a dataset directory or a rosbag2 recording.
 
 Each ``--tracker NAME=BACKEND[:key=value,...]`` becomes ``create_tracker(BACKEND, key=value, ...)``; values are
 read as JSON scalars when they parse (``2``, ``0.5``, ``true``, ``null``) and kept as strings otherwise.
@@ -10,6 +10,7 @@ import argparse
 import functools
 import json
 import logging
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,13 @@ from typing import Any
 from asymtrack_ros.cli_support import command_parser
 from asymtrack_ros.dataset_layouts import FORMATS, DatasetError, load_dataset
 from asymtrack_ros.evaluation.ope import TrackerFactory, run_ope
+from asymtrack_ros.evaluation.recording import RecordingError, open_recording
+from asymtrack_ros.evaluation.recording_report import evaluate_recording
 from asymtrack_ros.evaluation.report import write_report
 from asymtrack_ros.evaluation.robustness import REACQUIRE_WITHIN
+from asymtrack_ros.image_messages import DEFAULT_MAX_PIXELS
 from asymtrack_ros.progress import Progress
+from asymtrack_ros.sequences import read_boxes
 
 TrackerSpec = tuple[str, str, dict[str, Any]]  # name, backend, create_tracker keyword arguments
 TRACKER_METAVAR = "NAME=BACKEND[:key=value,...]"
@@ -28,7 +33,10 @@ EXAMPLES = (
     "    --tracker asym=onnx:model=asymtrack,variant=tiny --tracker hit=torch:model=hit,device=cpu",
     "asymtrack-eval --dataset data/synthetic-heldout --format got10k --out eval/heldout \\\n"
     "    --tracker ours=onnx:model_dir=models/asymtrack-tiny --tracker csrt=opencv:algorithm=csrt",
+    "asymtrack-eval --bag recordings/flight1 --image-topic /camera/image_raw/compressed \\\n"
+    "    --init-stamp 1700000000123456789 --init-box 310,200,80,60 --tracker ours=onnx --out eval/flight1",
 )
+RECORDING_COLUMNS = ("tracked_frames", "tracking_share", "lost_share", "fps")
 
 
 def parse_tracker_spec(spec: str) -> TrackerSpec:
@@ -75,6 +83,18 @@ def run_evaluation(
     return write_report(out_dir, results, dataset=Path(dataset).name)
 
 
+def run_recording_evaluation(args: argparse.Namespace, factories: Mapping[str, TrackerFactory]) -> dict:
+    """``--bag``: open the recording as the arguments say, run every tracker over it and write the report."""
+    try:
+        ground_truth = None if args.ground_truth is None else read_boxes(args.ground_truth)
+    except (OSError, ValueError) as error:
+        raise RecordingError(f"ground truth {args.ground_truth}: {error}") from error
+    sequence = open_recording(args.bag, args.image_topic, args.init_box, args.init_stamp, ground_truth,
+                              args.max_pixels)
+    with Progress(len(factories), "asymtrack-eval") as progress:
+        return evaluate_recording(sequence, args.out, factories, progress.advance)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``asymtrack-eval``."""
     parser = build_parser()
@@ -82,13 +102,20 @@ def main(argv: list[str] | None = None) -> int:
     names = [name for name, _, _ in args.tracker]
     if len(set(names)) != len(names):
         parser.error(f"tracker names must be unique, got {names}")
+    if args.bag is not None and args.image_topic is None:
+        parser.error("--bag needs --image-topic")
+    if args.bag is not None and args.init_box is None and args.ground_truth is None:
+        parser.error("--bag needs --init-box or --ground-truth to start from")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        summary = run_evaluation(
-            args.dataset, args.out, tracker_factories(args.tracker), args.format, args.max_sequences,
-            args.skip_sequences, show_progress=True,
-        )
-    except DatasetError as error:
+        if args.bag is not None:
+            summary = run_recording_evaluation(args, tracker_factories(args.tracker))
+        else:
+            summary = run_evaluation(
+                args.dataset, args.out, tracker_factories(args.tracker), args.format, args.max_sequences,
+                args.skip_sequences, show_progress=True,
+            )
+    except (DatasetError, RecordingError) as error:
         parser.error(str(error))
     _print_summary(summary)
     return 0
@@ -103,7 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Tracker options are passed to create_tracker(BACKEND, key=value, ...); values parse as JSON scalars\n"
         "(2, 0.5, true, null) when they can, else stay strings.",
     )
-    parser.add_argument("--dataset", required=True, type=Path, help="dataset directory (GOT-10k: a split folder)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dataset", type=Path, help="dataset directory (GOT-10k: a split folder)")
+    source.add_argument("--bag", type=Path, help="rosbag2 recording: its directory, or one .mcap / .db3 file")
     parser.add_argument("--format", default="auto", choices=("auto", *FORMATS),
                         help="dataset layout (auto: recognised from the files)")
     parser.add_argument("--tracker", required=True, action="append", type=parse_tracker_spec, metavar=TRACKER_METAVAR,
@@ -112,6 +141,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-sequences", type=_positive_int, metavar="N",
                         help="evaluate only the first N sequences (default: all)")
     parser.add_argument("--skip-sequences", type=int, default=0, metavar="N", help="leave out the first N sequences")
+    bag = parser.add_argument_group("recordings (--bag)")
+    bag.add_argument("--image-topic", metavar="TOPIC", help="sensor_msgs/Image or CompressedImage topic in the bag")
+    bag.add_argument("--init-box", type=_box, metavar="X,Y,W,H", help="initial box in pixels (default: the "
+                     "ground truth of the start frame)")
+    bag.add_argument("--init-stamp", type=int, metavar="NS", help="start on the frame with this header stamp in "
+                     "nanoseconds (default: the first frame, or the first with a visible target)")
+    bag.add_argument("--ground-truth", type=Path, metavar="FILE", help="OTB text file, one x,y,w,h row per frame "
+                     "of the topic in recorded order (NaN: absent); without it, no accuracy is reported")
+    bag.add_argument("--max-pixels", type=_positive_int, default=DEFAULT_MAX_PIXELS, metavar="N",
+                     help="largest accepted image in pixels, checked before decoding, as the node's max_input_pixels")
     return parser
 
 
@@ -122,6 +161,17 @@ def _parse_value(text: str) -> object:
         return text
 
 
+def _box(text: str) -> tuple[float, float, float, float]:
+    values = text.split(",")
+    try:
+        x, y, w, h = (float(value) for value in values)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected x,y,w,h, got {text!r}") from None
+    if not all(map(math.isfinite, (x, y, w, h))) or w <= 0 or h <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite box with positive size, got {text!r}")
+    return x, y, w, h
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
@@ -130,8 +180,10 @@ def _positive_int(text: str) -> int:
 
 
 def _print_summary(summary: dict) -> None:
-    columns = ("auc", "precision", "norm_precision", "ao", "sr50", "sr75", "false_tracking",
+    columns: tuple[str, ...] = ("auc", "precision", "norm_precision", "ao", "sr50", "sr75", "false_tracking",
                f"reacquired_within_{REACQUIRE_WITHIN}", "absent_tracking", "fps")
+    if not any("auc" in numbers for numbers in summary["trackers"].values()):
+        columns = RECORDING_COLUMNS  # a recording without ground truth
     width = max(len("tracker"), *(len(name) for name in summary["trackers"]))
     print(f"{'tracker':<{width}}  " + "  ".join(f"{column:>15}" for column in columns))
     for name, numbers in summary["trackers"].items():
