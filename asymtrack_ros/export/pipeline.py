@@ -16,9 +16,11 @@ import torch
 import asymtrack_ros
 from asymtrack_ros.checkpoint import load_weights
 from asymtrack_ros.export.deviation import generated_box_deviation
+from asymtrack_ros.export.early_exit import exit_parity, export_exit_graphs
 from asymtrack_ros.export.graphs import ExportError, boundary, export_graphs, torch_parity
 from asymtrack_ros.export.precision import convert_fp16, quantize_int8
 from asymtrack_ros.models.config import ModelConfig
+from asymtrack_ros.models.dytrack import NEVER_EXIT, DyTrack, validated_thresholds
 from asymtrack_ros.models.factory import build_model, model_family
 from asymtrack_ros.models.network import TrackerNetwork
 from asymtrack_ros.tracking.box_smoothing import NO_SMOOTHING, BoxSmoothing
@@ -30,6 +32,7 @@ from asymtrack_ros.tracking.manifest import (
     PRECISIONS,
     SEARCH_FILE,
     TEMPLATE_FILE,
+    EarlyExitSpec,
     GraphSpec,
     ModelManifest,
     write_manifest,
@@ -67,6 +70,7 @@ def source_checkpoint(weights: Weights) -> dict[str, str] | None:
 def describe_directory(
     directory: Path, config: ModelConfig, precision: str, opset: int, source: dict[str, str] | None, validation: dict,
     smoothing: BoxSmoothing = NO_SMOOTHING, calibration: ScoreCalibration = IDENTITY,
+    early_exit: EarlyExitSpec | None = None,
 ) -> ModelManifest:
     """Manifest of the ONNX files in ``directory`` (boundaries and checksums read from the files); writes it."""
 
@@ -78,16 +82,17 @@ def describe_directory(
     exporter = {"asymtrack_ros": asymtrack_ros.__version__, "torch": torch.__version__, "onnx": onnx.__version__,
                 "onnxruntime": ort.__version__}
     manifest = ModelManifest(
-        config, precision, opset, template, search, source, exporter, validation, smoothing, calibration
+        config, precision, opset, template, search, source, exporter, validation, smoothing, calibration,
+        early_exit=early_exit,
     )
     write_manifest(directory, manifest)
     return manifest
 
 
-def install(staging: Path, out_dir: Path) -> None:
+def install(staging: Path, out_dir: Path, manifest: ModelManifest) -> None:
     """Copy the ONNX files, then ``model.json`` last (a half-copied directory fails its checksums)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name in (TEMPLATE_FILE, SEARCH_FILE, MODEL_JSON):
+    for name in (*(graph.file for graph in manifest.graphs), MODEL_JSON):
         shutil.copyfile(staging / name, out_dir / name)
 
 
@@ -120,8 +125,13 @@ def export_model(
     calibration_samples: int = 32,
     smoothing: BoxSmoothing = NO_SMOOTHING,
     calibration: ScoreCalibration = IDENTITY,
+    exit_thresholds: tuple[float, ...] | None = None,
 ) -> ModelManifest:
     """Export, check and validate; ``out_dir`` only receives files once everything passed.
+
+    An early-exit model (DyTrack) also gets one graph per segment and per exit head (``early_exit.py``), each exit
+    checked against PyTorch within ``tolerance``; ``exit_thresholds`` (default: the model's) are recorded as the
+    default tau_k, and ``search.onnx`` is its full pass (no early exit). fp32 only, for now.
 
     ``smoothing`` and ``calibration`` are recorded in ``model.json`` (the box smoothing and score calibration
     that suit the model).
@@ -134,23 +144,36 @@ def export_model(
     if opset < MIN_OPSET:
         raise ValueError(f"opset {opset} < {MIN_OPSET}")
     network = deploy_model(model, variant, weights, random_init, seed)
+    thresholds = None
+    if isinstance(network, DyTrack):
+        if precision != "fp32":
+            raise ValueError(f"{model} exports in fp32 only (its segment graphs have no {precision} path yet)")
+        thresholds = validated_thresholds(exit_thresholds or network.exit_thresholds)
+        network.exit_thresholds = NEVER_EXIT  # search.onnx: the plain full pass
+    elif exit_thresholds is not None:
+        raise ValueError(f"exit_thresholds is for early-exit models (dytrack), not {model}")
     source = source_checkpoint(weights)
     with TemporaryDirectory() as scratch:
         fp32_dir, final_dir = Path(scratch) / "fp32", Path(scratch) / precision
         fp32_dir.mkdir()
         export_graphs(network, fp32_dir, opset)
         validation = {**torch_parity(network, fp32_dir), "tolerance": tolerance}
-        max_abs_diff = validation["max_abs_diff_vs_torch"]
+        early_exit = None
+        if isinstance(network, DyTrack) and thresholds is not None:
+            early_exit = export_exit_graphs(network, fp32_dir, opset, thresholds)
+            validation |= exit_parity(network, fp32_dir, early_exit)
+        max_abs_diff = max(validation["max_abs_diff_vs_torch"], validation.get("exits_max_abs_diff_vs_torch", 0.0))
         LOGGER.info("%s-%s: ONNX Runtime vs PyTorch max abs diff %.2e (tolerance %.0e), template state rel. diff %.1e",
                     model, variant, max_abs_diff, tolerance, validation["state_max_rel_diff_vs_torch"])
         if max_abs_diff > tolerance:
             raise ExportError(f"ONNX Runtime output differs from PyTorch by {max_abs_diff:.2e} > {tolerance:.0e}")
         tuning = (smoothing, calibration)
-        manifest = describe_directory(fp32_dir, network.config, "fp32", opset, source, validation, *tuning)
+        manifest = describe_directory(fp32_dir, network.config, "fp32", opset, source, validation, *tuning,
+                                      early_exit=early_exit)
         if precision != "fp32":
             final_dir.mkdir()
             validation = {**validation, **reduce_precision(fp32_dir, manifest, final_dir, precision,
                                                            calibration_samples)}
             manifest = describe_directory(final_dir, network.config, precision, opset, source, validation, *tuning)
-        install(final_dir, Path(out_dir))
+        install(final_dir, Path(out_dir), manifest)
     return manifest

@@ -5,8 +5,10 @@ the only description of the model the ONNX backend gets (it never imports torch)
 normalisation, graph input/output names and shapes, the sha256 of each ONNX file, the source checkpoint, the
 exporting tool versions and, optional, the box smoothing and the global re-detection settings that suit the model
 (``"tracker"``, ``box_smoothing.py`` and ``redetection.py``; absent: no smoothing, the default re-detection) and its
-score calibration (``"score_calibration"``, ``confidence.py``; absent: raw scores). Every problem raises
-:class:`ModelDirError` naming the offending file.
+score calibration (``"score_calibration"``, ``confidence.py``; absent: raw scores). An early-exit model (DyTrack)
+adds ``"early_exit"``: one graph per segment and one box head per exit, and the default exit thresholds
+(:class:`EarlyExitSpec`; absent: a model without exits). Every problem raises :class:`ModelDirError` naming the
+offending file.
 """
 
 from __future__ import annotations
@@ -31,6 +33,17 @@ FORMAT_VERSION = 1
 PRECISIONS = ("fp32", "fp16", "int8")
 SEARCH_OUTPUTS = ("pred_boxes", "prob_tl", "prob_br")
 MIN_OPSET = 17
+SEGMENT_OUTPUTS = ("hidden", "recycled", "iou")  # names of segment k's outputs, suffixed with their layer / exit
+
+
+def segment_file(exit: int) -> str:
+    """The graph of the encoder layers up to exit ``exit`` and its decisioner."""
+    return f"segment_{exit}.onnx"
+
+
+def head_file(exit: int) -> str:
+    """The box head of exit ``exit``."""
+    return f"head_{exit}.onnx"
 
 
 class ModelDirError(ValueError):
@@ -64,6 +77,26 @@ class GraphSpec:
 
 
 @dataclass(frozen=True)
+class EarlyExitSpec:
+    """``"early_exit"`` of an early-exit model: per exit k, ``segments[k-1]`` (the previous segment's outputs, or the
+    search crop and the template state for k = 1 -> this segment's hidden states, decisioner output and IoU
+    prediction, named by the ONNX files) and ``heads[k-1]`` (decisioner output -> :data:`SEARCH_OUTPUTS`);
+    ``thresholds``: the default tau_1..tau_{K-1}."""
+
+    thresholds: tuple[float, ...]
+    segments: tuple[GraphSpec, ...]
+    heads: tuple[GraphSpec, ...]
+
+    @property
+    def graphs(self) -> tuple[GraphSpec, ...]:
+        return self.segments + self.heads
+
+    def to_json(self) -> dict[str, Any]:
+        return {"thresholds": list(self.thresholds), "segments": [asdict(g) for g in self.segments],
+                "heads": [asdict(g) for g in self.heads]}
+
+
+@dataclass(frozen=True)
 class ModelManifest:
     """Parsed ``model.json``."""
 
@@ -78,6 +111,12 @@ class ModelManifest:
     smoothing: BoxSmoothing = NO_SMOOTHING
     calibration: ScoreCalibration = IDENTITY
     redetection: RedetectionSettings = DEFAULT_REDETECTION
+    early_exit: EarlyExitSpec | None = None
+
+    @property
+    def graphs(self) -> tuple[GraphSpec, ...]:
+        """Every ONNX file of the directory."""
+        return (self.template, self.search, *(self.early_exit.graphs if self.early_exit else ()))
 
     @property
     def state_names(self) -> tuple[str, ...]:
@@ -113,6 +152,7 @@ class ModelManifest:
             search=values["graphs"]["search"], source_checkpoint=values["source_checkpoint"],
             exporter=values["exporter"], validation=values["validation"],
             calibration=values.get("score_calibration", IDENTITY),
+            early_exit=values.get("early_exit"),
             **values.get("tracker", {}),
         )
         problems = manifest.consistency_problems()
@@ -132,6 +172,12 @@ class ModelManifest:
             problems.append("graphs.search.inputs after the search image must equal graphs.template.outputs")
         if tuple(t.name for t in self.search.outputs) != SEARCH_OUTPUTS:
             problems.append(f"graphs.search.outputs must be named {list(SEARCH_OUTPUTS)}")
+        if self.early_exit is not None:
+            first = self.early_exit.segments[0]
+            if first.inputs[:1] != self.search.inputs[:1] or first.inputs[1:] != self.template.outputs:
+                problems.append("early_exit.segments[0].inputs must be the search image and graphs.template.outputs")
+            if any(tuple(t.name for t in head.outputs) != SEARCH_OUTPUTS for head in self.early_exit.heads):
+                problems.append(f"early_exit.heads outputs must be named {list(SEARCH_OUTPUTS)}")
         return problems
 
     def to_json(self) -> dict[str, Any]:
@@ -149,6 +195,7 @@ class ModelManifest:
             "validation": self.validation,
             "tracker": {**self.smoothing.to_json(), **self.redetection.to_json()},
             "score_calibration": asdict(self.calibration),
+            **({"early_exit": self.early_exit.to_json()} if self.early_exit else {}),
         }
 
 
@@ -175,7 +222,7 @@ def read_manifest(directory: str | Path) -> ModelManifest:
         raise ModelDirError(f"{path} is not readable JSON: {error}") from error
     try:
         manifest = ModelManifest.from_json(data)
-        for graph in (manifest.template, manifest.search):
+        for graph in manifest.graphs:
             verify_checksum(directory / graph.file, graph.sha256, path)
     except ManifestError as error:
         raise ModelDirError(f"{path} is invalid: {error}") from error
@@ -311,6 +358,29 @@ def _graph(where: str, graph: Any, expected_file: str) -> GraphSpec:
     return GraphSpec(graph["file"], sha, tensors["inputs"], tensors["outputs"])
 
 
+def _early_exit(value: Any) -> EarlyExitSpec:
+    """The ``"early_exit"`` object: K segments, K heads and K - 1 finite thresholds."""
+    if not (isinstance(value, dict) and set(value) == {"thresholds", "segments", "heads"}):
+        raise ValueError("needs exactly thresholds, segments and heads")
+    segments, heads, thresholds = value["segments"], value["heads"], value["thresholds"]
+    if not (isinstance(segments, list) and isinstance(heads, list) and len(segments) == len(heads) >= 2):
+        raise ValueError("segments and heads must be lists of the same length, at least 2")
+    if not (isinstance(thresholds, list) and len(thresholds) == len(segments) - 1 and all(
+            isinstance(t, int | float) and not isinstance(t, bool) and math.isfinite(t) for t in thresholds)):
+        raise ValueError("thresholds must be one finite number per exit but the last")
+    problems, specs = [], []
+    for kind, graphs, file in (("segments", segments, segment_file), ("heads", heads, head_file)):
+        for index, graph in enumerate(graphs):
+            try:
+                specs.append(_graph(f"early_exit.{kind}[{index}]", graph, file(index + 1)))
+            except ManifestError as error:
+                problems += error.problems
+    if problems:
+        raise ManifestError(problems)
+    count = len(segments)
+    return EarlyExitSpec(tuple(float(t) for t in thresholds), tuple(specs[:count]), tuple(specs[count:]))
+
+
 def _tensors(value: Any) -> tuple[TensorSpec, ...]:
     if not (isinstance(value, list) and value):
         raise ValueError("not a non-empty list")
@@ -344,4 +414,5 @@ FIELDS: dict[str, Callable[[Any], Any]] = {
 OPTIONAL_FIELDS: dict[str, Callable[[Any], Any]] = {
     "tracker": _tracker_section,
     "score_calibration": _calibration,
+    "early_exit": _early_exit,
 }

@@ -18,10 +18,11 @@ import onnxruntime as ort
 
 from asymtrack_ros.tracking.base import DeviceInfo
 from asymtrack_ros.tracking.box_smoothing import NO_OVERRIDES, SmoothingOverrides
+from asymtrack_ros.tracking.early_exit import EarlyExitRunner
 from asymtrack_ros.tracking.installed_models import default_model_dir
 from asymtrack_ros.tracking.manifest import GraphSpec, ModelDirError, ModelManifest, read_manifest
 from asymtrack_ros.tracking.redetection import NO_REDETECTION_OVERRIDES, RedetectionOverrides
-from asymtrack_ros.tracking.siamese import SearchOutput, SiameseTracker
+from asymtrack_ros.tracking.siamese import NetworkRunner, SearchOutput, SiameseTracker
 from asymtrack_ros.tracking.weights_export import model_dir_for_weights
 
 LOGGER = logging.getLogger(__name__)
@@ -131,6 +132,7 @@ class OnnxRunner:
         options = session_options(threads, graph_optimization, spinning)
         available = set(ort.get_available_providers())  # the others become warnings below, not onnxruntime noise
         usable = [provider for provider in providers if provider in available] or [CPU_PROVIDER]
+        self._options, self._usable = options, usable
         self.template_session, self.search_session = (
             open_session(self.model_dir / spec.file, spec, options, usable)
             for spec in (self.manifest.template, self.manifest.search)
@@ -164,6 +166,10 @@ class OnnxRunner:
         pred_boxes, prob_tl, prob_br = self.search_session.run(self._search_outputs, feeds)
         return SearchOutput(pred_box=pred_boxes[0], prob_tl=prob_tl[:1], prob_br=prob_br[:1])
 
+    def open_graph(self, spec: GraphSpec) -> ort.InferenceSession:
+        """Another graph of the directory, with this runner's session options and providers."""
+        return open_session(self.model_dir / spec.file, spec, self._options, self._usable)
+
     def _check_shape(self, array: np.ndarray, expected: tuple[int, ...], file: str) -> None:
         if array.shape != expected:
             raise ValueError(f"{self.model_dir / file} expects input shape {expected}, got {array.shape}")
@@ -181,8 +187,12 @@ def create(
     spinning: bool = True,
     smoothing: SmoothingOverrides = NO_OVERRIDES,
     redetection: RedetectionOverrides = NO_REDETECTION_OVERRIDES,
+    exit_thresholds: Sequence[float] | None = None,
 ) -> SiameseTracker:
     """ONNX Runtime tracker for an exported model directory (``asymtrack-export``).
+
+    An early-exit model (DyTrack: ``"early_exit"`` in ``model.json``) stops at the first exit whose IoU
+    prediction exceeds its threshold (``early_exit.py``); ``exit_thresholds`` overrides the ``model.json`` ones.
 
     ``model_dir=None`` uses :func:`default_model_dir` (model, variant); otherwise model and variant come
     from the directory's ``model.json``. ``weights`` (a checkpoint, instead of ``model_dir``) is exported
@@ -200,5 +210,10 @@ def create(
         directory = Path(model_dir) if model_dir is not None else default_model_dir(model, variant)
     runner = OnnxRunner(directory, requested_providers(device, providers), threads, graph_optimization, spinning)
     manifest = runner.manifest
-    return SiameseTracker(runner, smoothing.apply(manifest.smoothing), manifest.calibration,
+    network: NetworkRunner = runner
+    if manifest.early_exit is not None:
+        network = EarlyExitRunner(runner, runner.open_graph, exit_thresholds)
+    elif exit_thresholds is not None:
+        raise ValueError(f"exit_thresholds is for early-exit models; {directory} has none")
+    return SiameseTracker(network, smoothing.apply(manifest.smoothing), manifest.calibration,
                           manifest.redetection.replace(redetection))
