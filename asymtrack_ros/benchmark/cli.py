@@ -87,7 +87,10 @@ def run_benchmark(
             result.update(network_times(tracker, sequence, boxes))
             baseline = baselines.setdefault((combo.model, combo.variant), boxes)
             result["box_deviation_px"] = float(np.abs(boxes - baseline).mean())
+        if combo.exit_thresholds is not None:
+            result["exit_thresholds"] = list(combo.exit_thresholds)
         results.append(result)
+    add_full_depth_speedups(combos, results)
     environment = {
         "sequence": sequence.name, "frames": len(sequence.frames), "rounds": rounds, "warmup": warmup,
         "threads": factory.threads, "spinning": factory.spinning, "device": device, "cpu": cpu_name(),
@@ -96,6 +99,20 @@ def run_benchmark(
         "peak_rss_mb": rss_mb("VmHWM"), "versions": library_versions(),
     }
     return {"environment": environment, "results": results}
+
+
+def add_full_depth_speedups(combos: list[Combo], results: list[dict[str, Any]]) -> None:
+    """``speedup_vs_full_depth`` of each early-exit combo: frame p50 of the same backend, model, variant and
+    precision with thresholds that never exit (all >= 1) over its own frame p50."""
+    full_depth = {
+        (combo.backend, combo.model, combo.variant, combo.precision): result["frame_ms"]["p50"]
+        for combo, result in zip(combos, results, strict=True)
+        if combo.exit_thresholds is not None and min(combo.exit_thresholds) >= 1
+    }
+    for combo, result in zip(combos, results, strict=True):
+        key = (combo.backend, combo.model, combo.variant, combo.precision)
+        if combo.exit_thresholds is not None and key in full_depth:
+            result["speedup_vs_full_depth"] = full_depth[key] / result["frame_ms"]["p50"]
 
 
 def _weights_option(text: str) -> tuple[tuple[str, str], Path]:

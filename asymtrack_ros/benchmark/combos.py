@@ -1,5 +1,8 @@
 """Benchmark combinations (``backend:model:variant[:precision]``, ``onnx:DIR``, ``opencv:ALGORITHM``) -> trackers.
 
+An early-exit model (DyTrack) takes its exit thresholds after ``@``: ``onnx:dytrack:tiny@0,0`` (always exit 1),
+``onnx:dytrack:tiny@2,2`` (always the last exit); combos that differ only there share one export.
+
 Network combos of one model and variant share their weights (a ``--weights`` checkpoint, or one seeded
 random initialisation), so that their boxes can be compared; ONNX combos without a model directory
 are exported into a work directory first.
@@ -7,7 +10,7 @@ are exported into a work directory first.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +29,33 @@ class Combo:
     variant: str = ""
     precision: str = ""
     model_dir: Path | None = None
+    exit_thresholds: tuple[float, ...] | None = None
 
     @property
     def label(self) -> str:
         parts = [self.backend, self.model, self.variant, self.precision]
-        return ":".join(p for p in parts if p)
+        label = ":".join(p for p in parts if p)
+        if self.exit_thresholds is None:
+            return label
+        return label + "@" + ",".join(f"{t:g}" for t in self.exit_thresholds)
 
 
 def parse_combo(text: str) -> Combo:
+    """A combo, optionally followed by ``@TAU1,TAU2,...`` (early-exit thresholds, Eq. 1 of DyTrack)."""
+    combo_text, at, thresholds = text.partition("@")
+    combo = parse_plain_combo(combo_text)
+    if not at:
+        return combo
+    try:
+        values = tuple(float(value) for value in thresholds.split(","))
+    except ValueError:
+        raise ValueError(f"bad exit thresholds in {text!r}: use @TAU1,TAU2 (numbers)") from None
+    if combo.backend == "opencv":
+        raise ValueError(f"{text!r}: OpenCV trackers have no exits")
+    return replace(combo, exit_thresholds=values)
+
+
+def parse_plain_combo(text: str) -> Combo:
     """``torch:asymtrack:tiny``, ``onnx:asymtrack:tiny:int8``, ``onnx:path/to/model_dir``, ``opencv:csrt``."""
     backend, _, rest = text.partition(":")
     fields = rest.split(":") if rest else []
@@ -99,9 +121,10 @@ class TrackerFactory:
     def create(self, combo: Combo, device: str = "cpu") -> Tracker:
         if combo.backend == "opencv":
             return create_tracker("opencv", algorithm=combo.variant, threads=self.threads)
+        exits: dict[str, Any] = {} if combo.exit_thresholds is None else {"exit_thresholds": combo.exit_thresholds}
         if combo.backend == "onnx":
             return create_tracker("onnx", device=device, model_dir=self.model_dir(combo), threads=self.threads,
-                                  spinning=self.spinning)
+                                  spinning=self.spinning, **exits)
         weights = self.weights_for(combo.model, combo.variant)
         return create_tracker(combo.backend, combo.model, combo.variant, weights=weights, device=device,
-                              threads=self.threads)
+                              threads=self.threads, **exits)

@@ -19,6 +19,7 @@ COLUMNS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("net recomputed-template p50", ("network_recomputed_template_ms", "p50"), "{:.2f}"),
     ("RSS +MiB", ("rss_growth_mb",), "{:.0f}"),
     ("box dev px", ("box_deviation_px",), "{:.3f}"),
+    ("vs full depth", ("speedup_vs_full_depth",), "{:.2f}x"),
 )
 
 
