@@ -20,7 +20,6 @@ known) and ``meta.json``; the dataset root gets ``list.txt``, ``sources.json`` a
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 from collections.abc import Sequence
@@ -31,6 +30,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from asymtrack_ros.cli_support import command_parser
 from asymtrack_ros.data.assets import DEFAULT_CACHE, AssetLibrary, fetch_real_videos
 from asymtrack_ros.data.blob_tracks import (
     ForegroundConfig,
@@ -189,8 +189,10 @@ def build(out_dir: Path, split: str, cache_dir: Path = DEFAULT_CACHE, keyframes:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Command line: build one part and print a line per sequence."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = command_parser("python -m asymtrack_ros.data.real_footage", __doc__.split("\n\n")[0], examples=[
+        "python -m asymtrack_ros.data.real_footage --out runs/datasets/real-val",
+        "python -m asymtrack_ros.data.real_footage --out runs/datasets/real-test --split test   # vtest.avi",
+    ])
     parser.add_argument("--out", type=Path, required=True, help="dataset directory to write")
     parser.add_argument("--split", choices=tuple(SPLIT_PARTS), default="validation",
                         help="validation (moving camera) or test (vtest.avi, held out)")
