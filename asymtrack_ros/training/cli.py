@@ -1,6 +1,8 @@
 """``asymtrack-train``: train a tracker (AsymTrack, HiT) with SSTrack or random pair sampling.
 
-A ``generate`` section makes its synthetic dataset first when the dataset's ``list.txt`` is missing.
+A ``generate`` section makes its synthetic dataset first when the dataset's ``list.txt`` is missing (rank 0 under
+``torchrun``; the others wait for it). Under ``torchrun`` the processes train together (DistributedDataParallel,
+:mod:`asymtrack_ros.training.distributed`).
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from asymtrack_ros.data.generator import generate_dataset
 from asymtrack_ros.dataset_layouts import DatasetError
 from asymtrack_ros.progress import Progress
 from asymtrack_ros.training.config import GenerateConfig, TrainConfig, load_config
+from asymtrack_ros.training.distributed import DistributedContext, from_environment, shutdown
 from asymtrack_ros.training.trainer import EPOCHS_CSV, LOSS_PLOT, SCALARS_CSV, Trainer
 
 EXAMPLES = (
     "asymtrack-train config/train_asymtrack_tiny_synthetic.yaml --device cpu --threads 1",
     "asymtrack-train config/train_asymtrack_tiny_synthetic.yaml --run-dir runs/short \\\n"
     "    --set optim.epochs=10 --set sampling.mode=random",
+    "torchrun --nproc_per_node 4 -m asymtrack_ros.training config/train_asymtrack_tiny_synthetic.yaml --device cuda",
 )
 
 
@@ -48,13 +52,17 @@ def ensure_generated(generate: GenerateConfig) -> SourceConfig:
     return SourceConfig("got10k", str(root))
 
 
-def train(config: TrainConfig) -> Trainer:
-    """Prepare the sources (generating if configured) and train to the last epoch."""
+def train(config: TrainConfig, context: DistributedContext | None = None) -> Trainer:
+    """Prepare the sources (generating if configured, on rank 0) and train to the last epoch."""
+    context = context or DistributedContext()
     sources = list(config.sources)
     if config.generate is not None:
+        if context.is_main:
+            ensure_generated(config.generate)
+        context.barrier()
         sources.append(ensure_generated(config.generate))
     videos, stills = load_sources(sources)
-    trainer = Trainer(config, videos, stills)
+    trainer = Trainer(config, videos, stills, context)
     trainer.fit()
     return trainer
 
@@ -100,8 +108,11 @@ def main(argv: list[str] | None = None) -> int:
         if value is not None
     }
     config = replace(config, run=replace(config.run, **run_overrides))
+    context = from_environment(config.run.device)  # torchrun's processes join one group; else a single process
     try:
-        train(config)
+        train(config, context)
     except DatasetError as error:
         parser.error(str(error))
+    finally:
+        shutdown(context)
     return 0

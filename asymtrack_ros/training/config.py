@@ -60,6 +60,8 @@ class OptimConfig:
     lr_drop_factor: float = 0.1
     grad_clip_norm: float = 0.1
     negative_loss_weight: float = 1.0  # weight of flat_map_loss on target-absent pairs
+    # gradient accumulation: each optimiser step's batch_size pairs run as this many equal micro-batches per process
+    micro_batches: int = 1
 
 
 @dataclass(frozen=True)

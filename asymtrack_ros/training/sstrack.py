@@ -19,11 +19,24 @@ Gradient scaling (§3.3): with the random sampler's bin distribution ``q^R`` and
 ``s_i = (q^R_i - q^I_i) / q^R_i``, pruning ratio ``P_i = max(s_i, 0)`` and each sample's loss is multiplied by
 ``Gamma_i = 1 / (1 - P_i)`` (so pruned bins keep their original objective; enhanced bins keep weight 1).
 The first epoch, with no IoUs yet, samples from ``q^R``.
+
+Several processes (DistributedDataParallel) each see a share of the epoch's samples: the scheduler's statistics
+are sums and counts (IoU sum and sample count for ``tau``, per-bin successes and samples for ``p_i``), added up
+over the processes by the ``reduce`` given to :meth:`SuccessAwareScheduler.update`, so every process sets the
+same ``q`` as one process seeing every sample would.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+
+Reduce = Callable[[np.ndarray], np.ndarray]  # element-wise sum over every process (float64 in, float64 out)
+
+
+def _local(values: np.ndarray) -> np.ndarray:
+    return values
 
 
 def schedule_d(epoch: int, total_epochs: int, order: float = 2.0) -> float:
@@ -63,14 +76,22 @@ def success_gradient(p: np.ndarray, d: float) -> np.ndarray:
     return gradient / r
 
 
-def success_rates(ious: np.ndarray, bins: np.ndarray, num_bins: int, tau: float, fallback: np.ndarray) -> np.ndarray:
-    """``p_i`` = fraction of bin ``i``'s samples with IoU > ``tau``; ``fallback[i]`` for bins without samples."""
-    ious, bins = np.asarray(ious, dtype=np.float64), np.asarray(bins)
+def bin_counts(ious: np.ndarray, bins: np.ndarray, num_bins: int, tau: float) -> np.ndarray:
+    """(2, num_bins) float64: per bin, the samples with IoU > ``tau`` and all its samples."""
+    ious, bins = np.asarray(ious, dtype=np.float64), np.asarray(bins, dtype=np.int64)
+    successes = np.bincount(bins[ious > tau], minlength=num_bins)
+    return np.stack([successes, np.bincount(bins, minlength=num_bins)]).astype(np.float64)
+
+
+def success_rates(ious: np.ndarray, bins: np.ndarray, num_bins: int, tau: float, fallback: np.ndarray,
+                  reduce: Reduce = _local) -> np.ndarray:
+    """``p_i`` = fraction of bin ``i``'s samples with IoU > ``tau``; ``fallback[i]`` for bins without samples.
+
+    ``reduce`` adds the per-bin counts of every process (identity: this process's samples only)."""
+    successes, counts = reduce(bin_counts(ious, bins, num_bins, tau))
     rates = np.array(fallback, dtype=np.float64, copy=True)
-    for i in range(num_bins):
-        in_bin = bins == i
-        if in_bin.any():
-            rates[i] = float(np.mean(ious[in_bin] > tau))
+    sampled = counts > 0
+    rates[sampled] = successes[sampled] / counts[sampled]
     return rates
 
 
@@ -108,10 +129,14 @@ class SuccessAwareScheduler:
         """Per-bin loss scale ``Gamma`` for the current distribution."""
         return gradient_scales(self.q_random, self.distribution)
 
-    def update(self, next_epoch: int, ious: np.ndarray, bins: np.ndarray) -> np.ndarray:
-        """Set ``q^I`` for ``next_epoch`` from the finished epoch's per-sample IoUs and bins; return it."""
-        self.tau = float(np.mean(ious))
-        self.success = success_rates(ious, bins, len(self.q_random), self.tau, self.success)
+    def update(self, next_epoch: int, ious: np.ndarray, bins: np.ndarray, reduce: Reduce = _local) -> np.ndarray:
+        """Set ``q^I`` for ``next_epoch`` from the finished epoch's per-sample IoUs and bins; return it.
+
+        ``reduce`` sums the statistics over every process's samples (module docstring)."""
+        ious = np.asarray(ious, dtype=np.float64)
+        iou_sum, count = reduce(np.array([ious.sum(), len(ious)], dtype=np.float64))
+        self.tau = float(iou_sum / count)
+        self.success = success_rates(ious, bins, len(self.q_random), self.tau, self.success, reduce)
         self.d = schedule_d(next_epoch, self.total_epochs, self.order)
         self.distribution = scheduled_distribution(self.success, self.d, self.available)
         return self.distribution

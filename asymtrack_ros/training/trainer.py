@@ -10,6 +10,14 @@ Run directory contents:
   IoU, pairs/s, the samples per bin ``n_i``, the largest loss scale used, the success threshold ``tau`` and rates
   ``p_i`` measured on the epoch, and the ``d`` and ``q_i`` the scheduler set from them for the next epoch.
 * ``loss.png``: the loss curve of ``scalars.csv`` and ``epochs.csv``, redrawn after each epoch.
+
+Under ``torchrun`` (:mod:`asymtrack_ros.training.distributed`) every process plans the same epoch, takes its share
+of each global batch of ``optim.batch_size`` pairs (``shard_indices``) and DistributedDataParallel averages the
+gradients, so a step equals one process's step on the whole batch (BatchNorm statistics are per micro-batch:
+synchronised on CUDA by SyncBatchNorm, per process on CPU, where one process with ``optim.micro_batches`` = the
+number of processes reproduces them). The scheduler's statistics are summed over the processes. Rank 0 alone
+reads and writes the run directory; the others get its resumed state by broadcast. The scalars and epoch rows
+are rank 0's share of the samples; ``pairs_seen`` counts all.
 """
 
 from __future__ import annotations
@@ -22,12 +30,14 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Subset
 
 from asymtrack_ros.checkpoint import load_weights
 from asymtrack_ros.data.pairs import PairDataset
@@ -36,6 +46,7 @@ from asymtrack_ros.devices import resolve_device
 from asymtrack_ros.models.factory import build_model, model_family
 from asymtrack_ros.sequences import TrackSequence
 from asymtrack_ros.training.config import TrainConfig, to_dict
+from asymtrack_ros.training.distributed import DistributedContext, shard_indices
 from asymtrack_ros.training.loss_plot import plot_losses
 from asymtrack_ros.training.losses import BoxLoss, box_loss, flat_map_loss
 from asymtrack_ros.training.sstrack import SuccessAwareScheduler
@@ -103,14 +114,21 @@ class EpochMeter:
 class Trainer:
     """Trains one model on video and still-image sources as ``config`` says; resumes from its run directory."""
 
-    def __init__(self, config: TrainConfig, videos: Sequence[TrackSequence], stills: Sequence[TrackSequence]) -> None:
+    def __init__(self, config: TrainConfig, videos: Sequence[TrackSequence], stills: Sequence[TrackSequence],
+                 context: DistributedContext | None = None) -> None:
         self.config = config
+        self.context = context or DistributedContext()
         self.run_dir = Path(config.run.run_dir)
         self.device = resolve_device(config.run.device)
+        if self.device.type == "cuda" and self.context.active:
+            self.device = torch.device("cuda", self.context.local_rank)
         if config.run.threads:
             torch.set_num_threads(config.run.threads)
         self.videos, self.stills = list(videos), list(stills)
+        torch.manual_seed(config.run.seed)  # the same initial weights on every process and every run
         self.model = build_model(config.model, config.variant).to(self.device).train()
+        if self.context.active and self.device.type == "cuda":
+            self.model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
         self.optimizer = torch.optim.AdamW(
             self.model.parameters(), lr=config.optim.lr, weight_decay=config.optim.weight_decay
         )
@@ -128,6 +146,11 @@ class Trainer:
         )
         self.epoch, self.pairs_seen = 0, 0
         self._resume()
+        self.network: torch.nn.Module = self.model
+        if self.context.active:  # wraps after resuming: DDP starts every process from rank 0's weights
+            device_ids = [self.device.index] if self.device.type == "cuda" else None
+            # some outputs (e.g. the score branch) take no part in the loss: their parameters get no gradient
+            self.network = DistributedDataParallel(self.model, device_ids=device_ids, find_unused_parameters=True)
 
     def learning_rate(self, epoch: int) -> float:
         optim = self.config.optim
@@ -149,14 +172,18 @@ class Trainer:
 
     def fit(self) -> list[EpochStats]:
         """Train the remaining epochs, checkpointing after each."""
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / "config.json").write_text(json.dumps(to_dict(self.config), indent=1))
+        main = self.context.is_main
+        if main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            (self.run_dir / "config.json").write_text(json.dumps(to_dict(self.config), indent=1))
         history = []
         while self.epoch < self.config.optim.epochs:
             history.append(self.train_epoch(self.epoch))
             self.epoch += 1
-            self.save()
-            plot_losses(self.run_dir / SCALARS_CSV, self.run_dir / EPOCHS_CSV, self.run_dir / LOSS_PLOT)
+            if main:
+                self.save()
+                plot_losses(self.run_dir / SCALARS_CSV, self.run_dir / EPOCHS_CSV, self.run_dir / LOSS_PLOT)
+            self.context.barrier()
         return history
 
     def train_epoch(self, epoch: int) -> EpochStats:
@@ -169,45 +196,69 @@ class Trainer:
             self.videos, self.stills, plan, weights, self.model.config, config.augment, config.run.seed, epoch,
             config.sampling.negative_ratio,
         )
+        micro_batches = config.optim.micro_batches
+        steps = len(plan) // config.optim.batch_size
+        shard = shard_indices(steps, config.optim.batch_size, micro_batches, self.context)
         loader = DataLoader(
-            dataset,
-            batch_size=config.optim.batch_size,
+            Subset(dataset, shard),
+            batch_size=config.optim.batch_size // (self.context.world_size * micro_batches),
             num_workers=config.run.workers,
             pin_memory=self.device.type == "cuda",
         )
-        self.model.train()
-        meter = EpochMeter()
-        for iteration, batch in enumerate(loader, start=1):
-            terms, flat = self._step(batch)
-            positive = ~batch["negative"]
-            meter.add(terms.select(positive.to(self.device)), batch["weight"][positive].to(self.device),
-                      batch["bin"][positive].numpy(), flat)
-            self.pairs_seen += len(batch["bin"])
-            if iteration % config.run.log_every == 0 or iteration == len(loader):
-                self._log_progress(epoch, iteration, len(loader), meter)
+        self.network.train()
+        meter, pending, iteration = EpochMeter(), [], 0
+        for batch in loader:
+            pending.append(batch)
+            if len(pending) < micro_batches:
+                continue
+            for micro_batch, (terms, flat) in zip(pending, self._step(pending), strict=True):
+                positive = ~micro_batch["negative"]
+                meter.add(terms.select(positive.to(self.device)), micro_batch["weight"][positive].to(self.device),
+                          micro_batch["bin"][positive].numpy(), flat)
+            self.pairs_seen += config.optim.batch_size
+            iteration, pending = iteration + 1, []
+            if self.context.is_main and (iteration % config.run.log_every == 0 or iteration == steps):
+                self._log_progress(epoch, iteration, steps, meter)
         stats = meter.stats(epoch)
         scales = self.scheduler.scales
         if config.sampling.mode == "sstrack":
-            self.scheduler.update(epoch + 1, meter.ious, meter.bins)
-        self._log_epoch(stats, meter.bins, scales)
+            self.scheduler.update(epoch + 1, meter.ious, meter.bins, self.context.all_reduce_sum)
+        if self.context.is_main:
+            self._log_epoch(stats, meter.bins, scales)
         return stats
 
-    def _step(self, batch: dict[str, torch.Tensor]) -> tuple[BoxLoss, torch.Tensor]:
-        """One optimiser step; returns the box terms of every sample and the flat-map loss of the negative ones."""
-        template, search = batch["template"].to(self.device), batch["search"].to(self.device)
-        target, weight = batch["box"].to(self.device), batch["weight"].to(self.device)
-        negative = batch["negative"].to(self.device)
-        output = self.model(template, search)
-        terms = box_loss(output["pred_boxes"], target)
-        flat = flat_map_loss(output["prob_tl"], output["prob_br"])
-        per_sample = torch.where(negative, self.config.optim.negative_loss_weight * flat, terms.total)
-        loss = (weight * per_sample).mean()
+    def _step(self, micro_batches: list[dict[str, torch.Tensor]]) -> list[tuple[BoxLoss, torch.Tensor]]:
+        """One optimiser step over this process's micro-batches of a global batch (gradients averaged over them
+        and, by DDP, over the processes); per micro-batch, the box terms of every sample and the flat-map loss of
+        the negative ones."""
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        outputs = []
+        for position, batch in enumerate(micro_batches):
+            with self._gradient_sync(position == len(micro_batches) - 1):
+                terms, flat, loss = self._loss(batch)
+                (loss / len(micro_batches)).backward()
+            outputs.append((terms, flat))
         if self.config.optim.grad_clip_norm > 0:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.optim.grad_clip_norm)
         self.optimizer.step()
-        return terms, flat[negative].detach()
+        return outputs
+
+    def _gradient_sync(self, last: bool) -> AbstractContextManager[None]:
+        """DDP averages the gradients over the processes only on a step's last micro-batch."""
+        if last or not isinstance(self.network, DistributedDataParallel):
+            return nullcontext()
+        return self.network.no_sync()
+
+    def _loss(self, batch: dict[str, torch.Tensor]) -> tuple[BoxLoss, torch.Tensor, torch.Tensor]:
+        """Box terms, flat-map losses of the negative pairs (detached) and the batch's scaled mean loss."""
+        template, search = batch["template"].to(self.device), batch["search"].to(self.device)
+        target, weight = batch["box"].to(self.device), batch["weight"].to(self.device)
+        negative = batch["negative"].to(self.device)
+        output = self.network(template, search)
+        terms = box_loss(output["pred_boxes"], target)
+        flat = flat_map_loss(output["prob_tl"], output["prob_br"])
+        per_sample = torch.where(negative, self.config.optim.negative_loss_weight * flat, terms.total)
+        return terms, flat[negative].detach(), (weight * per_sample).mean()
 
     def _log_progress(self, epoch: int, iteration: int, iterations: int, meter: EpochMeter) -> None:
         current = meter.stats(epoch)
@@ -302,14 +353,18 @@ class Trainer:
             _atomic_save({"net": net}, self.run_dir / f"checkpoint_epoch{self.epoch:04d}.pth")
 
     def _resume(self) -> None:
+        """Rank 0 reads the run directory's state (or ``init_weights``); every process gets it from rank 0."""
         path = self.run_dir / TRAIN_STATE
-        if not path.is_file():
-            if self.config.run.init_weights:
-                checkpoint_filter = model_family(self.config.model).checkpoint_filter
-                load_weights(self.model, self.config.run.init_weights, checkpoint_filter)
-                logger.info("starting from the weights of %s", self.config.run.init_weights)
+        state = None
+        if self.context.is_main and path.is_file():
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        elif self.context.is_main and self.config.run.init_weights:
+            checkpoint_filter = model_family(self.config.model).checkpoint_filter
+            load_weights(self.model, self.config.run.init_weights, checkpoint_filter)
+            logger.info("starting from the weights of %s", self.config.run.init_weights)
+        state = self.context.broadcast(state)  # init_weights reach the others when DDP wraps the model
+        if state is None:
             return
-        state = torch.load(path, map_location="cpu", weights_only=True)
         self.model.load_state_dict(state["net"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
