@@ -73,7 +73,7 @@ def test_full_hd_ish_images_best_effort_arrive_with_the_profile_and_convert_back
     from rclpy.qos import qos_profile_sensor_data
     from sensor_msgs.msg import Image
 
-    from asymtrack_ros.ros.image_conversion import image_to_rgb
+    from asymtrack_ros.image_messages import image_to_rgb
 
     from dds_peer import pattern
 

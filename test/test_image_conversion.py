@@ -50,7 +50,7 @@ def message(pixels: np.ndarray, encoding: str, padding: int = 3, bigendian: bool
 def test_integer_encodings_with_padded_rows_convert_to_rgb_in_both_byte_orders(
     encoding: str, pixels: np.ndarray, expected: np.ndarray
 ) -> None:
-    from asymtrack_ros.ros.image_conversion import image_to_rgb
+    from asymtrack_ros.image_messages import image_to_rgb
 
     np.testing.assert_array_equal(image_to_rgb(message(pixels, encoding)), expected)
     if pixels.dtype.itemsize == 2:
@@ -58,7 +58,7 @@ def test_integer_encodings_with_padded_rows_convert_to_rgb_in_both_byte_orders(
 
 
 def test_float_image_is_stretched_to_grey_rgb_spanning_0_to_255() -> None:
-    from asymtrack_ros.ros.image_conversion import image_to_rgb
+    from asymtrack_ros.image_messages import image_to_rgb
 
     depth = np.linspace(0.5, 4.0, 35, dtype=np.float32).reshape(5, 7, 1)
     converted = image_to_rgb(message(depth, "32FC1"))
@@ -66,7 +66,7 @@ def test_float_image_is_stretched_to_grey_rgb_spanning_0_to_255() -> None:
 
 
 def test_packed_yuv422_encodings_decode_close_to_the_source_rgb() -> None:
-    from asymtrack_ros.ros.image_conversion import image_to_rgb
+    from asymtrack_ros.image_messages import image_to_rgb
 
     bgr = cv2.cvtColor(np.ascontiguousarray(RGB[:, :6]), cv2.COLOR_RGB2BGR)
     yuv = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV)
@@ -81,14 +81,14 @@ def test_packed_yuv422_encodings_decode_close_to_the_source_rgb() -> None:
 
 
 def test_unsupported_encoding_is_refused() -> None:
-    from asymtrack_ros.ros.image_conversion import ImageConversionError, image_to_rgb
+    from asymtrack_ros.image_messages import ImageConversionError, image_to_rgb
 
     with pytest.raises(ImageConversionError, match="unsupported encoding"):
         image_to_rgb(message(RGB, "bayer_rggb8"))
 
 
 def test_data_shorter_than_step_times_height_is_refused() -> None:
-    from asymtrack_ros.ros.image_conversion import ImageConversionError, image_to_rgb
+    from asymtrack_ros.image_messages import ImageConversionError, image_to_rgb
 
     short = message(RGB, "rgb8")
     short.data = short.data[:-10]
@@ -97,7 +97,7 @@ def test_data_shorter_than_step_times_height_is_refused() -> None:
 
 
 def test_step_narrower_than_a_row_of_pixels_is_refused() -> None:
-    from asymtrack_ros.ros.image_conversion import ImageConversionError, image_to_rgb
+    from asymtrack_ros.image_messages import ImageConversionError, image_to_rgb
 
     narrow = message(RGB, "rgb8", padding=0)
     narrow.step = 20
@@ -108,14 +108,15 @@ def test_step_narrower_than_a_row_of_pixels_is_refused() -> None:
 def test_corrupt_jpeg_is_refused() -> None:
     from sensor_msgs.msg import CompressedImage
 
-    from asymtrack_ros.ros.image_conversion import ImageConversionError, compressed_to_rgb
+    from asymtrack_ros.image_messages import ImageConversionError, compressed_to_rgb
 
     with pytest.raises(ImageConversionError, match="corrupt JPEG"):
         compressed_to_rgb(CompressedImage(format="jpeg", data=array("B", b"\xff\xd8not a jpeg")))
 
 
 def test_rgb_survives_bgr8_rgb8_and_png_round_trips() -> None:
-    from asymtrack_ros.ros.image_conversion import compressed_to_rgb, image_to_rgb, rgb_to_compressed, rgb_to_image
+    from asymtrack_ros.image_messages import compressed_to_rgb, image_to_rgb
+    from asymtrack_ros.ros.image_conversion import rgb_to_compressed, rgb_to_image
 
     np.testing.assert_array_equal(image_to_rgb(rgb_to_image(RGB, "bgr8")), RGB)
     np.testing.assert_array_equal(image_to_rgb(rgb_to_image(RGB, "rgb8")), RGB)

@@ -65,3 +65,12 @@ def test_readme_parameter_table_is_the_one_the_node_defines() -> None:
     readme = (REPO / "README.md").read_text()
     table = readme.split("<!-- parameters:start -->\n")[1].split("<!-- parameters:end -->")[0]
     assert table.strip() == markdown_table(), "README table out of date: python -m asymtrack_ros.ros.parameters"
+
+
+def test_exit_thresholds_minus_one_means_the_models_and_other_values_must_be_finite() -> None:
+    assert NodeConfig.parse(DEFAULTS).exit_thresholds is None
+    assert "exit_thresholds" not in NodeConfig.parse(DEFAULTS).backend_options()
+    tuned = NodeConfig.parse(DEFAULTS | {"model": "dytrack", "exit_thresholds": [0.4, 0.6]})
+    assert tuned.backend_options()["exit_thresholds"] == (0.4, 0.6)
+    with pytest.raises(ValueError, match="exit_thresholds"):
+        NodeConfig.parse(DEFAULTS | {"exit_thresholds": [float("nan"), 0.5]})

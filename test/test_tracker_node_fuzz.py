@@ -47,7 +47,7 @@ def malformed_raw(rng: np.random.Generator):
     """One raw Image that no conversion can accept (layout, size, encoding or YUV width wrong)."""
     from sensor_msgs.msg import Image
 
-    from asymtrack_ros.ros.image_conversion import ENCODINGS
+    from asymtrack_ros.image_messages import ENCODINGS
 
     encoding = pick(rng, [*ENCODINGS, "bayer_rggb8", "", "RGB8", "jpeg", "\u202ergb8", "x" * 300])
     kind = int(rng.integers(5))

@@ -11,8 +11,8 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray
 
+from asymtrack_ros.image_messages import image_to_rgb
 from asymtrack_ros.msg import TrackerStatus
-from asymtrack_ros.ros.image_conversion import image_to_rgb
 from asymtrack_ros.ros.stamps import stamp_ns
 from asymtrack_ros.ros.tracker_client import TrackerClient
 

@@ -1,8 +1,8 @@
-"""sensor_msgs/Image and CompressedImage <-> numpy, without cv_bridge.
+"""RGB frames -> sensor_msgs/Image and CompressedImage, without cv_bridge.
 
 Messages -> RGB frames (every size checked before any pixel is touched) is ROS-free and lives in
-:mod:`asymtrack_ros.image_messages`, shared with the recording evaluation; it is re-exported here. This
-module adds the way back: RGB frames -> rclpy messages.
+:mod:`asymtrack_ros.image_messages`, shared with the recording evaluation. This module is the way back:
+RGB frames -> rclpy messages.
 """
 
 from __future__ import annotations
@@ -13,29 +13,7 @@ import cv2
 import numpy as np
 from sensor_msgs.msg import CompressedImage, Image
 
-from asymtrack_ros.image_messages import (
-    ENCODINGS,
-    Encoding,
-    ImageConversionError,
-    check_compressed,
-    check_layout,
-    check_size,
-    compressed_to_rgb,
-    image_to_rgb,
-)
-
-__all__ = [
-    "ENCODINGS",
-    "Encoding",
-    "ImageConversionError",
-    "check_compressed",
-    "check_layout",
-    "check_size",
-    "compressed_to_rgb",
-    "image_to_rgb",
-    "rgb_to_compressed",
-    "rgb_to_image",
-]
+from asymtrack_ros.image_messages import ImageConversionError
 
 
 def rgb_to_image(image_rgb: np.ndarray, encoding: str = "bgr8") -> Image:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PointStamped
 from std_msgs.msg import Header
@@ -50,7 +52,15 @@ def status_message(header: Header, outcome: FrameOutcome | None, **fields: objec
         status.state = int(outcome.state)
         status.target_id = outcome.target_id
         status.score = float(outcome.score)
+        if outcome.result is not None and outcome.result.exit is not None:
+            status.exit = outcome.result.exit
     return status
+
+
+def exit_shares(counts: Mapping[int, int]) -> list[float]:
+    """Share of the counted frames answered by exit 1..K (K: the highest exit seen); empty without counts."""
+    total = sum(counts.values())
+    return [counts.get(exit, 0) / total for exit in range(1, max(counts) + 1)] if total else []
 
 
 def follow_message(header: Header, target_id: str, score: float, offset: ImageOffset,

@@ -43,6 +43,7 @@ class NodeConfig:
     threads: int
     smoothing: SmoothingOverrides
     redetection: RedetectionOverrides
+    exit_thresholds: tuple[float, ...] | None
     input_topic: str
     compressed_input: bool
     input_reliability: str
@@ -71,6 +72,7 @@ class NodeConfig:
                 global_search_overlap=_override(read.real("global_search_overlap")),
                 global_search_crops=_override(read.integer("global_search_crops")),
             ),
+            exit_thresholds=_thresholds(read.reals("exit_thresholds")),
             input_topic=read.text("input_topic"), compressed_input=read.flag("compressed_input"),
             input_reliability=read.text("input_reliability"), input_depth=read.integer("input_depth"),
             max_input_pixels=read.integer("max_input_pixels"), click_topic=read.text("click_topic"),
@@ -109,6 +111,8 @@ class NodeConfig:
         options: dict[str, Any] = {"model": self.model, "variant": self.variant, "threads": self.threads,
                                    "smoothing": self.smoothing, "redetection": self.redetection,
                                    "device": self.device, "weights": self.weights or None}
+        if self.exit_thresholds is not None:
+            options["exit_thresholds"] = self.exit_thresholds
         if self.backend == "onnx":
             providers = [p for p in self.providers if p != "auto"]
             options |= {"model_dir": self.model_dir or None, "providers": providers or None}
@@ -146,10 +150,16 @@ class ParameterReader:
         return self.integer(name) if type(PARAMETERS[name][0]) is int else self.real(name)
 
     def texts(self, name: str) -> tuple[str, ...]:
+        return tuple(str(item) for item in self._items(name))
+
+    def reals(self, name: str) -> tuple[float, ...]:
+        return tuple(float(_scalar(name, item)) for item in self._items(name))
+
+    def _items(self, name: str) -> Iterable[object]:
         value = self._value(name, list)
         if not isinstance(value, Iterable):
-            raise TypeError(f"{name} must be a list of strings, not {value!r}")
-        return tuple(str(item) for item in value)
+            raise TypeError(f"{name} must be a list, not {value!r}")
+        return value
 
 
 def _scalar(name: str, value: object) -> int | float | str:
@@ -157,6 +167,15 @@ def _scalar(name: str, value: object) -> int | float | str:
     if not isinstance(value, int | float | str):
         raise TypeError(f"{name} must be a number, not {value!r}")
     return value
+
+
+def _thresholds(values: tuple[float, ...]) -> tuple[float, ...] | None:
+    """Early-exit thresholds: ``[-1]`` (any negative) means the model's own; else finite values."""
+    if any(value < 0 for value in values):
+        return None
+    if not values or not all(math.isfinite(value) for value in values):
+        raise ValueError(f"exit_thresholds must be finite numbers >= 0 (or [-1.0]: the model's), not {list(values)}")
+    return values
 
 
 def _override(value: Number) -> Number | None:

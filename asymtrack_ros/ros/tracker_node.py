@@ -29,21 +29,22 @@ from std_msgs.msg import Header
 from std_srvs.srv import Trigger
 from vision_msgs.msg import Detection2DArray
 
-from asymtrack_ros.msg import TargetOffset, TrackerStatus
-from asymtrack_ros.ros.follow_geometry import Intrinsics, bearing, image_offset
-from asymtrack_ros.ros.frame_history import FrameHistory
-from asymtrack_ros.ros.image_conversion import (
+from asymtrack_ros.image_messages import (
     ImageConversionError,
     check_compressed,
     check_layout,
     compressed_to_rgb,
     image_to_rgb,
-    rgb_to_image,
 )
+from asymtrack_ros.msg import TargetOffset, TrackerStatus
+from asymtrack_ros.ros.follow_geometry import Intrinsics, bearing, image_offset
+from asymtrack_ros.ros.frame_history import FrameHistory
+from asymtrack_ros.ros.image_conversion import rgb_to_image
 from asymtrack_ros.ros.mailbox import LatestMailbox
 from asymtrack_ros.ros.messages import (
     detections_message,
     diagnostic_status,
+    exit_shares,
     follow_message,
     ray_message,
     status_message,
@@ -108,6 +109,7 @@ class TrackerNodeBase(Node):
         self.input_rate, self.output_rate = RateMeter(), RateMeter()
         self.latency, self.processing = LatencyWindow(), LatencyWindow()
         self.frames_processed = 0
+        self.exit_counts: dict[int, int] = {}
         self.next_target_number = 1
         self.last_outcome: FrameOutcome | None = None
         self.last_debug_time = 0.0
@@ -256,10 +258,13 @@ class TrackerNodeBase(Node):
         return {name: self.get_parameter(name).value for name in PARAMETERS}
 
     def _on_parameters(self, updates: list[Parameter]) -> SetParametersResult:
-        """Accept a run-time change only if the whole configuration still parses; then use it."""
+        """Accept a run-time change only if the whole configuration still parses (and the tracker takes new
+        exit thresholds); then use it."""
         changed = {p.name: p.value for p in updates if p.name in PARAMETERS}
         try:
             config = NodeConfig.parse(self._parameter_values() | changed)
+            if config.exit_thresholds != self.config.exit_thresholds:
+                self._apply_exit_thresholds(config.exit_thresholds)
         except (ValueError, TypeError, OverflowError) as error:
             return SetParametersResult(successful=False, reason=str(error))
         self.config = config
@@ -267,6 +272,14 @@ class TrackerNodeBase(Node):
             with self.lock:
                 self.session.set_policy(config.policy)
         return SetParametersResult(successful=True)
+
+    def _apply_exit_thresholds(self, thresholds: tuple[float, ...] | None) -> None:
+        """New early-exit thresholds for the running tracker (ValueError: refused, nothing changed)."""
+        if thresholds is None:
+            raise ValueError("exit_thresholds [-1.0] (the model's) applies at start only: give tau_1..tau_{K-1}")
+        if self.session is not None:
+            with self.lock:
+                self.session.tracker.set_exit_thresholds(thresholds)
 
     def _on_set_target(self, request: SetTarget.Request, response: SetTarget.Response) -> SetTarget.Response:
         try:
@@ -382,6 +395,7 @@ class TrackerNodeBase(Node):
             message.header, outcome, latency_ms=latency_ms, processing_ms=processing_ms,
             frames_processed=self.frames_processed, frames_dropped=self.mailbox.dropped, backend=self.config.backend,
             model=self.config.model_label, device=self.device_label, message=self.health.summary(done)[1],
+            exit_shares=exit_shares(self.exit_counts),
         ))
         self._publish_debug(message.header, image, outcome)
 
@@ -399,6 +413,8 @@ class TrackerNodeBase(Node):
             self.session.stop()
             return FrameOutcome(TrackState.ERROR, target_id, None)
         self.last_outcome = outcome
+        if outcome.result is not None and outcome.result.exit is not None:
+            self.exit_counts[outcome.result.exit] = self.exit_counts.get(outcome.result.exit, 0) + 1
         return outcome
 
     def _publish_follow(self, header: Header, outcome: FrameOutcome, width: int, height: int) -> None:
@@ -466,6 +482,7 @@ class TrackerNodeBase(Node):
             "bad_input_frames": health.bad_input.count, "last_input_error": health.bad_input.text,
             "internal_errors": health.internal.count, "last_internal_error": health.internal.text,
             "tracking_error": health.tracking_error,
+            "exit_shares": " ".join(f"{share:.3f}" for share in exit_shares(self.exit_counts)),
             "backend": self.config.backend, "model": self.config.model_label, "device": self.device_label,
         }
         array = DiagnosticArray()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,6 +69,10 @@ class Tracker(abc.ABC):
         if not self.is_initialized:
             raise NotInitializedError()
         return self._track(image, search_scale)
+
+    def set_exit_thresholds(self, thresholds: Sequence[float]) -> None:
+        """Early-exit models: the exit thresholds from the next frame on. Other trackers have none."""
+        raise ValueError(f"{type(self).__name__} has no early exits (exit_thresholds is for dytrack)")
 
     def reposition(self, box: Box) -> None:
         """Centre the next search on ``box`` without re-encoding the template (lost-target recovery).

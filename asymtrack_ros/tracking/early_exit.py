@@ -61,6 +61,7 @@ class EarlyExitRunner:
         self.base = base
         self.config = base.config
         self.device_info = base.device_info
+        self.spec = spec
         self.thresholds = thresholds_for(spec, thresholds)
         self._segments = [(open_graph(graph), graph) for graph in spec.segments]
         self._heads = [open_graph(graph) for graph in spec.heads]
@@ -68,6 +69,10 @@ class EarlyExitRunner:
 
     def encode_template(self, template: np.ndarray) -> Any:
         return self.base.encode_template(template)
+
+    def set_exit_thresholds(self, thresholds: Sequence[float]) -> None:
+        """tau_1..tau_{K-1} from the next frame on; ValueError for the wrong count or non-finite values."""
+        self.thresholds = thresholds_for(self.spec, thresholds)
 
     def track_search(self, search: np.ndarray, state: tuple[np.ndarray, ...]) -> SearchOutput:
         """Eq. (1): segments in turn until s_k > tau_k (or the last), then head k."""

@@ -101,6 +101,14 @@ class SiameseTracker(Tracker):
         """Search crop side over the target's sqrt(w*h) at the normal search scale."""
         return self.config.search_factor
 
+    def set_exit_thresholds(self, thresholds: Sequence[float]) -> None:
+        """Early-exit models (DyTrack): the thresholds of Eq. (1) from the next frame on; ValueError otherwise."""
+        setter = getattr(self.runner, "set_exit_thresholds", None)
+        if setter is None:
+            super().set_exit_thresholds(thresholds)
+        else:
+            setter(thresholds)
+
     def reposition(self, box: Box) -> None:
         if self._box is not None:
             self._box = box

@@ -38,6 +38,12 @@ class TorchRunner:
         with torch.inference_mode():
             return self.model.encode_template(torch.from_numpy(template).to(self.device))
 
+    def set_exit_thresholds(self, thresholds: Sequence[float]) -> None:
+        """DyTrack's tau_1..tau_{K-1} from the next frame on; ValueError for other models or bad values."""
+        if not isinstance(self.model, DyTrack):
+            raise ValueError(f"exit_thresholds is for early-exit models (dytrack), not {self.config.name}")
+        self.model.exit_thresholds = validated_thresholds(thresholds)
+
     def track_search(self, search: np.ndarray, state: Any) -> SearchOutput:
         with torch.inference_mode():
             out = self.model.track_search(torch.from_numpy(search).to(self.device), state)
