@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from asymtrack_ros.evaluation.ope import SequenceResult
+from asymtrack_ros.evaluation.robustness import Robustness
 from asymtrack_ros.evaluation.score_calibration import labelled_scores
 from asymtrack_ros.export.cli import main as export_main
 from asymtrack_ros.tracking import create_tracker
@@ -58,7 +59,9 @@ def test_model_json_carries_the_calibration(tmp_path: Path) -> None:
 def test_frames_are_on_target_when_visible_and_overlapping() -> None:
     truth = np.array([[10, 10, 20, 20], [10, 10, 20, 20], [0, 0, 0, 0], [50, 50, 20, 20]], float)
     boxes = np.array([[10, 10, 20, 20], [12, 10, 20, 20], [10, 10, 20, 20], [10, 10, 20, 20]], float)
-    result = SequenceResult("t", "s", 0, boxes, np.array([np.nan, 0.9, 0.8, 0.7]), np.zeros((4, 4)), None)
+    confidences = np.array([np.nan, 0.9, 0.8, 0.7])
+    result = SequenceResult("t", "s", 0, boxes, confidences, np.zeros((4, 4)), None, published=confidences,
+                            states=np.ones(4, int), robustness=Robustness(4, 0, 1, 0, ()))
     scores, on_target = labelled_scores(result, truth, np.array([0, 0, 1, 0]), min_iou=0.3)
     np.testing.assert_array_equal(scores, [0.9, 0.8, 0.7])
     np.testing.assert_array_equal(on_target, [True, False, False])
