@@ -4,7 +4,8 @@ The template graph runs once per target and returns the cached tensors; the sear
 search crop plus those tensors. Cropping, normalisation, map-back and scoring are the shared
 :class:`SiameseTracker`'s. Execution providers are tried in priority order; the ones a session
 actually uses are in ``tracker.device_info`` and a requested provider that is missing or fell back
-is logged as a warning and listed in ``device_info.warnings``.
+is logged as a warning and listed in ``device_info.warnings``. Provider options (CUDA device, TensorRT fp16
+and engine cache) are ``ort_providers.py``'s; on CUDA and TensorRT the template state stays on the GPU.
 """
 
 from __future__ import annotations
@@ -21,47 +22,31 @@ from asymtrack_ros.tracking.box_smoothing import NO_OVERRIDES, SmoothingOverride
 from asymtrack_ros.tracking.early_exit import EarlyExitRunner
 from asymtrack_ros.tracking.installed_models import default_model_dir
 from asymtrack_ros.tracking.manifest import GraphSpec, ModelDirError, ModelManifest, read_manifest
+from asymtrack_ros.tracking.ort_providers import (
+    CPU_PROVIDER,
+    TENSORRT_PROVIDER,
+    GpuSettings,
+    device_label,
+    engine_cache_dir,
+    provider_options,
+    requested_providers,
+    split_device,
+    trt_cache_root,
+    uses_io_binding,
+)
 from asymtrack_ros.tracking.redetection import NO_REDETECTION_OVERRIDES, RedetectionOverrides
 from asymtrack_ros.tracking.siamese import NetworkRunner, SearchOutput, SiameseTracker
 from asymtrack_ros.tracking.weights_export import model_dir_for_weights
 
 LOGGER = logging.getLogger(__name__)
+__all__ = ["CPU_PROVIDER", "OnnxRunner", "create", "requested_providers"]  # the provider names stay importable here
 
-CPU_PROVIDER = "CPUExecutionProvider"
-CUDA_PROVIDER = "CUDAExecutionProvider"
-# Default priority: the first one this onnxruntime build has wins, CPU is always last.
-DEFAULT_PROVIDERS = ("TensorrtExecutionProvider", CUDA_PROVIDER, "OpenVINOExecutionProvider", CPU_PROVIDER)
-PROVIDER_DEVICES = {
-    "TensorrtExecutionProvider": "tensorrt",
-    CUDA_PROVIDER: "cuda",
-    "OpenVINOExecutionProvider": "openvino",
-    "DmlExecutionProvider": "directml",
-    "CoreMLExecutionProvider": "coreml",
-    CPU_PROVIDER: "cpu",
-}
 GRAPH_OPTIMIZATION_LEVELS = {
     "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
     "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
     "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
     "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
 }
-
-
-def requested_providers(device: str = "auto", providers: Sequence[str] | None = None) -> tuple[str, ...]:
-    """Providers to ask for, in priority order: ``providers`` if given, else derived from ``device``.
-
-    ``auto``: :data:`DEFAULT_PROVIDERS` that this build has; ``cpu``: CPU only; ``cuda``: CUDA then CPU.
-    """
-    if providers:
-        return tuple(providers)
-    if device == "auto":
-        available = set(ort.get_available_providers())
-        return tuple(p for p in DEFAULT_PROVIDERS if p in available)
-    if device == "cpu":
-        return (CPU_PROVIDER,)
-    if device == "cuda":
-        return (CUDA_PROVIDER, CPU_PROVIDER)
-    raise ValueError(f"device {device!r} not supported by the onnx backend (auto, cpu, cuda; or pass providers=[...])")
 
 
 def session_options(
@@ -85,11 +70,13 @@ def session_options(
 
 
 def open_session(
-    path: Path, spec: GraphSpec, options: ort.SessionOptions, providers: Sequence[str]
+    path: Path, spec: GraphSpec, options: ort.SessionOptions, providers: Sequence[str], settings: GpuSettings
 ) -> ort.InferenceSession:
-    """Load one graph and require its boundary to equal ``spec`` (names, order, shapes, float32)."""
+    """Load one graph with ``providers`` (their options from ``settings``) and require its boundary to equal
+    ``spec`` (names, order, shapes, float32)."""
     try:
-        session = ort.InferenceSession(str(path), options, providers=list(providers))
+        session = ort.InferenceSession(str(path), options, providers=list(providers),
+                                       provider_options=[provider_options(p, settings) for p in providers])
     except Exception as error:  # onnxruntime raises bare Exception subclasses for unreadable models
         raise ModelDirError(f"{path} cannot be loaded by ONNX Runtime: {error}") from error
     for kind, actual, expected in (
@@ -115,8 +102,23 @@ def provider_warnings(requested: Sequence[str], used: Sequence[str], graph: str)
     return messages
 
 
+def gpu_settings(manifest: ModelManifest, providers: Sequence[str], device_id: int, trt_fp16: bool) -> GpuSettings:
+    """The GPU providers' options for ``manifest``'s graphs; with TensorRT among ``providers`` its engine cache
+    folder (:func:`engine_cache_dir` under :func:`trt_cache_root`) is created."""
+    if TENSORRT_PROVIDER not in providers:
+        return GpuSettings(device_id, trt_fp16)
+    cache_dir = engine_cache_dir(trt_cache_root(), [graph.sha256 for graph in manifest.graphs], trt_fp16)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    return GpuSettings(device_id, trt_fp16, cache_dir)
+
+
 class OnnxRunner:
-    """Runs ``template.onnx`` once per target and ``search.onnx`` per frame."""
+    """Runs ``template.onnx`` once per target and ``search.onnx`` per frame.
+
+    ``state_device``: where :meth:`encode_template` keeps the template state. None (CPU providers, early-exit
+    models): numpy arrays, searched with a plain ``run``; ``("cuda", N)`` (CUDA or TensorRT first): OrtValues
+    on that GPU, bound to the search graph through an IO binding so that they are not copied every frame.
+    """
 
     def __init__(
         self,
@@ -125,6 +127,8 @@ class OnnxRunner:
         threads: int | None = None,
         graph_optimization: str = "all",
         spinning: bool = True,
+        device_id: int = 0,
+        trt_fp16: bool = True,
     ) -> None:
         self.model_dir = Path(model_dir)
         self.manifest: ModelManifest = read_manifest(self.model_dir)
@@ -133,8 +137,9 @@ class OnnxRunner:
         available = set(ort.get_available_providers())  # the others become warnings below, not onnxruntime noise
         usable = [provider for provider in providers if provider in available] or [CPU_PROVIDER]
         self._options, self._usable = options, usable
+        self._settings = gpu_settings(self.manifest, usable, device_id, trt_fp16)
         self.template_session, self.search_session = (
-            open_session(self.model_dir / spec.file, spec, options, usable)
+            open_session(self.model_dir / spec.file, spec, options, usable, self._settings)
             for spec in (self.manifest.template, self.manifest.search)
         )
         used = tuple(self.search_session.get_providers())
@@ -145,30 +150,50 @@ class OnnxRunner:
         for message in warnings:
             LOGGER.warning("onnx backend: %s", message)
         self.device_info = DeviceInfo(
-            backend="onnx", device=PROVIDER_DEVICES.get(used[0], used[0]), providers=used,
+            backend="onnx", device=device_label(used[0], device_id), providers=used,
             requested=tuple(providers), warnings=tuple(warnings),
         )
+        bind = uses_io_binding(used) and self.manifest.early_exit is None  # early exit: segments take numpy
+        self.state_device: tuple[str, int] | None = ("cuda", device_id) if bind else None
         LOGGER.info("onnx backend: %s (%s) on %s", self.model_dir, self.manifest.precision, list(used))
         self._template_input = self.manifest.template.inputs[0]
         self._search_input = self.manifest.search.inputs[0]
         self._state_names = list(self.manifest.state_names)
         self._search_outputs = [tensor.name for tensor in self.manifest.search.outputs]
 
-    def encode_template(self, template: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Template crop (1, 3, Ht, Wt) -> the cached tensors, in ``model.json`` order."""
+    def encode_template(self, template: np.ndarray) -> tuple[np.ndarray | ort.OrtValue, ...]:
+        """Template crop (1, 3, Ht, Wt) -> the cached tensors, in ``model.json`` order (on ``state_device``)."""
         self._check_shape(template, self._template_input.shape, self.manifest.template.file)
-        return tuple(self.template_session.run(self._state_names, {self._template_input.name: template}))
+        state = self.template_session.run(self._state_names, {self._template_input.name: template})
+        if self.state_device is None:
+            return tuple(state)
+        return tuple(ort.OrtValue.ortvalue_from_numpy(array, *self.state_device) for array in state)
 
-    def track_search(self, search: np.ndarray, state: tuple[np.ndarray, ...]) -> SearchOutput:
+    def track_search(self, search: np.ndarray, state: tuple[np.ndarray | ort.OrtValue, ...]) -> SearchOutput:
         """Search crop (1, 3, Hs, Ws) + cached tensors -> box and corner maps of the first sample."""
         self._check_shape(search, self._search_input.shape, self.manifest.search.file)
-        feeds = {self._search_input.name: search, **dict(zip(self._state_names, state, strict=True))}
-        pred_boxes, prob_tl, prob_br = self.search_session.run(self._search_outputs, feeds)
+        if self.state_device is None:
+            feeds = {self._search_input.name: search, **dict(zip(self._state_names, state, strict=True))}
+            pred_boxes, prob_tl, prob_br = self.search_session.run(self._search_outputs, feeds)
+        else:
+            pred_boxes, prob_tl, prob_br = self._run_bound_search(search, state)
         return SearchOutput(pred_box=pred_boxes[0], prob_tl=prob_tl[:1], prob_br=prob_br[:1])
+
+    def _run_bound_search(self, search: np.ndarray, state: Sequence[ort.OrtValue]) -> list[np.ndarray]:
+        """The search graph through an IO binding: the crop is copied to the device, the state is bound where it
+        lies, the (small) outputs come back to host memory."""
+        binding = self.search_session.io_binding()
+        binding.bind_cpu_input(self._search_input.name, search)
+        for name, value in zip(self._state_names, state, strict=True):
+            binding.bind_ortvalue_input(name, value)
+        for name in self._search_outputs:
+            binding.bind_output(name)
+        self.search_session.run_with_iobinding(binding)
+        return list(binding.copy_outputs_to_cpu())
 
     def open_graph(self, spec: GraphSpec) -> ort.InferenceSession:
         """Another graph of the directory, with this runner's session options and providers."""
-        return open_session(self.model_dir / spec.file, spec, self._options, self._usable)
+        return open_session(self.model_dir / spec.file, spec, self._options, self._usable, self._settings)
 
     def _check_shape(self, array: np.ndarray, expected: tuple[int, ...], file: str) -> None:
         if array.shape != expected:
@@ -188,6 +213,7 @@ def create(
     smoothing: SmoothingOverrides = NO_OVERRIDES,
     redetection: RedetectionOverrides = NO_REDETECTION_OVERRIDES,
     exit_thresholds: Sequence[float] | None = None,
+    trt_fp16: bool = True,
 ) -> SiameseTracker:
     """ONNX Runtime tracker for an exported model directory (``asymtrack-export``).
 
@@ -197,7 +223,9 @@ def create(
     ``model_dir=None`` uses :func:`default_model_dir` (model, variant); otherwise model and variant come
     from the directory's ``model.json``. ``weights`` (a checkpoint, instead of ``model_dir``) is exported
     once into a cache and reused (``asymtrack_ros/export/cache.py``; needs ``asymtrack_ros.export`` loaded).
-    ``providers`` (priority order) overrides ``device``; ``threads``,
+    ``providers`` (priority order) overrides ``device`` (``auto``, ``cpu``, ``cuda[:N]``, ``tensorrt[:N]``; the GPU
+    index N applies to the CUDA and TensorRT providers either way). ``trt_fp16``: TensorRT may run in fp16
+    (engines cached under ``$XDG_CACHE_HOME/asymtrack_ros/trt``, see ``ort_providers.py``). ``threads``,
     ``graph_optimization`` and ``spinning``: see :func:`session_options`. The score calibration and the box
     smoothing and global re-detection are the ones in ``model.json``; ``smoothing`` and ``redetection`` override
     single values (see ``box_smoothing.py``, ``redetection.py``).
@@ -208,7 +236,8 @@ def create(
         directory = model_dir_for_weights(weights, model, variant)
     else:
         directory = Path(model_dir) if model_dir is not None else default_model_dir(model, variant)
-    runner = OnnxRunner(directory, requested_providers(device, providers), threads, graph_optimization, spinning)
+    runner = OnnxRunner(directory, requested_providers(device, providers), threads, graph_optimization, spinning,
+                        split_device(device)[1], trt_fp16)
     manifest = runner.manifest
     network: NetworkRunner = runner
     if manifest.early_exit is not None:
