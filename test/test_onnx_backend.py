@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import onnxruntime
 import pytest
 
 from asymtrack_ros.export import export_model
@@ -18,6 +19,7 @@ from asymtrack_ros.tracking.checksums import sha256_file
 from asymtrack_ros.tracking.installed_models import default_model_dir
 from asymtrack_ros.tracking.manifest import MODEL_JSON, SEARCH_FILE, TEMPLATE_FILE, ModelDirError
 from asymtrack_ros.tracking.onnx_backend import CPU_PROVIDER, requested_providers
+from asymtrack_ros.tracking.ort_providers import CUDA_PROVIDER, TENSORRT_PROVIDER
 
 REPO = Path(__file__).resolve().parents[1]
 FRAME = np.random.default_rng(0).integers(0, 255, (240, 320, 3), dtype=np.uint8)
@@ -74,6 +76,52 @@ def test_missing_gpu_provider_is_a_visible_warning(model_dir: Path, caplog) -> N
     assert info.requested == ("CUDAExecutionProvider", CPU_PROVIDER) and info.providers == (CPU_PROVIDER,)
     assert info.warnings and "CUDAExecutionProvider" in info.warnings[0]
     assert "CUDAExecutionProvider" in caplog.text
+
+
+@pytest.mark.parametrize(("device", "missing"), [("cuda:1", [CUDA_PROVIDER]),
+                                                 ("tensorrt", [TENSORRT_PROVIDER, CUDA_PROVIDER])])
+def test_gpu_device_in_a_cpu_build_warns_and_tracks_on_cpu(
+    model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, device: str, missing: list[str]
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: [CPU_PROVIDER])
+    tracker = create_tracker("onnx", model_dir=model_dir, device=device, threads=1)
+    info = tracker.device_info
+    assert (info.device, info.providers) == ("cpu", (CPU_PROVIDER,))
+    assert [warning.split()[0] for warning in info.warnings] == missing
+    assert all("lacks" in warning for warning in info.warnings)
+    assert tracker.runner.state_device is None and not (tmp_path / "asymtrack_ros").exists()
+    tracker.initialize(FRAME, BOX)
+    assert tracker.track(FRAME).score is not None
+
+
+@pytest.mark.filterwarnings("ignore:Specified provider")  # onnxruntime's own, about the pretended providers
+def test_gpu_provider_a_session_does_not_take_is_a_fallback_warning(
+    model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build claims TensorRT and CUDA (as onnxruntime-gpu does without CUDA libraries); sessions fall back."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(onnxruntime, "get_available_providers",
+                        lambda: [TENSORRT_PROVIDER, CUDA_PROVIDER, CPU_PROVIDER])
+    tracker = create_tracker("onnx", model_dir=model_dir, device="tensorrt:0", threads=1)
+    info = tracker.device_info
+    assert info.providers == (CPU_PROVIDER,) and tracker.runner.state_device is None
+    assert info.warnings and all("fell back" in warning for warning in info.warnings)
+    assert [path.name[-4:] for path in (tmp_path / "asymtrack_ros" / "trt").iterdir()] == ["fp16"]
+
+
+def test_state_kept_as_ort_values_and_searched_through_an_io_binding_matches_plain_run(model_dir: Path) -> None:
+    """The IO-binding path of GPU providers, exercised with host memory ("cpu", 0): no GPU is involved."""
+    runner = create_tracker("onnx", model_dir=model_dir, threads=1).runner
+    template = np.random.default_rng(1).standard_normal(runner.manifest.template.inputs[0].shape, np.float32)
+    search = np.random.default_rng(2).standard_normal(runner.manifest.search.inputs[0].shape, np.float32)
+    plain = runner.track_search(search, runner.encode_template(template))
+    runner.state_device = ("cpu", 0)
+    state = runner.encode_template(template)
+    assert all(isinstance(value, onnxruntime.OrtValue) for value in state)
+    bound = runner.track_search(search, state)
+    for name in ("pred_box", "prob_tl", "prob_br"):
+        np.testing.assert_array_equal(getattr(bound, name), getattr(plain, name))
 
 
 def test_requested_providers_follow_device_and_explicit_list_and_refuse_unknown_devices() -> None:
