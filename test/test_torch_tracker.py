@@ -104,3 +104,15 @@ def test_track_before_initialize_and_missing_weights_are_refused() -> None:
         create_tracker("torch", "asymtrack", "tiny")
     with pytest.raises(ValueError, match="unknown backend"):
         create_tracker("tensorflow")
+
+
+def test_device_info_names_the_gpu_and_its_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the report: torch's GPU queries are monkeypatched, nothing runs on a GPU."""
+    torch = pytest.importorskip("torch")
+    from asymtrack_ros.tracking.torch_backend import torch_device_info
+
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda index: f"Test GPU {index}")
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    assert torch_device_info(torch.device("cuda:1")).device == "cuda:1 (Test GPU 1)"
+    assert torch_device_info(torch.device("cuda")).device == "cuda:0 (Test GPU 0)"
+    assert torch_device_info(torch.device("cpu")).device == "cpu"

@@ -22,6 +22,14 @@ from asymtrack_ros.tracking.siamese import SearchOutput, SiameseTracker
 Weights = str | Path | Mapping[str, torch.Tensor] | None
 
 
+def torch_device_info(device: torch.device) -> DeviceInfo:
+    """``cpu``, or the GPU with its index and name: ``cuda:0 (NVIDIA H200)`` (``cuda`` alone: the current GPU)."""
+    if device.type != "cuda":
+        return DeviceInfo(backend="torch", device=device.type)
+    index = torch.cuda.current_device() if device.index is None else device.index
+    return DeviceInfo(backend="torch", device=f"cuda:{index} ({torch.cuda.get_device_name(index)})")
+
+
 class TorchRunner:
     """Runs ``encode_template`` / ``track_search`` of a built model under inference mode."""
 
@@ -31,8 +39,7 @@ class TorchRunner:
         self.model = model.eval().fuse().to(device)
         self.config = model.config
         self.device = device
-        name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
-        self.device_info = DeviceInfo(backend="torch", device=f"{device} ({name})" if device.type == "cuda" else "cpu")
+        self.device_info = torch_device_info(device)
 
     def encode_template(self, template: np.ndarray) -> Any:
         with torch.inference_mode():
