@@ -79,3 +79,23 @@ def test_an_export_left_in_the_export_dir_is_replaced(tmp_path: Path) -> None:
                 "--export-dir", str(tmp_path / "models"), "--out", str(out)]
         assert bench_main(argv) == 0
         assert json.loads(out.read_text())["results"][1]["box_deviation_px"] < 0.01
+
+
+def test_device_column_names_the_onnx_providers_in_use_and_warnings_follow_the_table() -> None:
+    from asymtrack_ros.benchmark.report import markdown_table
+
+    environment = {"sequence": "s", "frames": 2, "rounds": 1, "warmup": 0, "threads": 1, "spinning": True,
+                   "cpu": "cpu", "cpu_count": 2, "load_average_before": [0.0], "load_average_after": [0.0],
+                   "peak_rss_mb": 1.0}
+    results = [
+        {"combo": "onnx:a:tiny:fp32", "backend": "onnx", "device": "tensorrt:0",
+         "providers": ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]},
+        {"combo": "onnx:a:tiny:int8", "backend": "onnx", "device": "cpu", "providers": ["CPUExecutionProvider"],
+         "warnings": ["CUDAExecutionProvider requested but this onnxruntime build lacks it"]},
+        {"combo": "torch:a:tiny", "backend": "torch", "device": "cuda:0 (Test GPU)", "providers": []},
+    ]
+    table = markdown_table({"environment": environment, "results": results})
+    assert "| onnx:a:tiny:fp32 | tensorrt:0 [Tensorrt, CUDA, CPU] |" in table
+    assert "| onnx:a:tiny:int8 | cpu [CPU] |" in table and "| torch:a:tiny | cuda:0 (Test GPU) |" in table
+    assert table.endswith("Warning, onnx:a:tiny:int8: CUDAExecutionProvider requested but this onnxruntime build "
+                          "lacks it")

@@ -147,7 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rounds", type=int, default=3, help="passes over the sequence per combo")
     parser.add_argument("--warmup", type=int, default=5, help="warm-up frames per combo (not timed)")
     parser.add_argument("--threads", type=int, default=2, help="torch, onnxruntime and OpenCV threads")
-    parser.add_argument("--device", default="cpu", help="device of the network backends (cpu, cuda, cuda:N)")
+    parser.add_argument("--device", default="cpu",
+                        help="device of the network backends (cpu, cuda, cuda:N; onnx combos also tensorrt, "
+                             "tensorrt:N, auto); the providers used are in the device column")
     parser.add_argument("--no-spin", action="store_true",
                         help="idle worker threads sleep instead of spinning (OMP_WAIT_POLICY=PASSIVE for torch, "
                              "onnxruntime allow_spinning=0): fairer on a CPU shared with other busy processes")

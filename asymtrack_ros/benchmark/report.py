@@ -1,4 +1,4 @@
-"""Benchmark results as a markdown table."""
+"""Benchmark results as a markdown table (device column: ONNX combos name the providers actually used)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,21 @@ def _cell(result: dict, path: tuple[str, ...], fmt: str) -> str:
     return fmt.format(value)
 
 
+def device_cell(result: dict) -> str:
+    """The combo's device and, for ONNX combos, the execution providers its sessions actually use, without the
+    ``ExecutionProvider`` suffix: ``cuda:0 [Tensorrt, CUDA, CPU]``, ``cpu [CPU]``."""
+    if result.get("backend") != "onnx" or not result.get("providers"):
+        return str(result["device"])
+    providers = ", ".join(name.removesuffix("ExecutionProvider") for name in result["providers"])
+    return f"{result['device']} [{providers}]"
+
+
+def warning_lines(report: dict) -> list[str]:
+    """One line per device warning of a combo (a requested provider missing or fallen back)."""
+    return [f"Warning, {result['combo']}: {warning}" for result in report["results"]
+            for warning in result.get("warnings", ())]
+
+
 def markdown_table(report: dict) -> str:
     """Header lines (sequence, threads, host) and one table row per combo; times in ms."""
     env = report["environment"]
@@ -47,7 +62,8 @@ def markdown_table(report: dict) -> str:
     ]
     for result in report["results"]:
         cells = [_cell(result, path, fmt) for _, path, fmt in COLUMNS]
-        lines.append(f"| {result['combo']} | {result['device']} | " + " | ".join(cells) + " |")
+        lines.append(f"| {result['combo']} | {device_cell(result)} | " + " | ".join(cells) + " |")
     lines.append("")
     lines.append("box dev px: mean |x, y, w, h difference| from the first combo of the same model and variant.")
+    lines.extend(warning_lines(report))
     return "\n".join(lines)
