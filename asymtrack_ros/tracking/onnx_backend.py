@@ -39,7 +39,6 @@ from asymtrack_ros.tracking.siamese import NetworkRunner, SearchOutput, SiameseT
 from asymtrack_ros.tracking.weights_export import model_dir_for_weights
 
 LOGGER = logging.getLogger(__name__)
-__all__ = ["CPU_PROVIDER", "OnnxRunner", "create", "requested_providers"]  # the provider names stay importable here
 
 GRAPH_OPTIMIZATION_LEVELS = {
     "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
