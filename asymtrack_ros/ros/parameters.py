@@ -16,7 +16,8 @@ PARAMETERS: dict[str, tuple[object, str, bool]] = {
     "weights": ("", "checkpoint path (the authors' files load as is): torch runs it; onnx exports it once into "
                 "~/.cache/asymtrack_ros/models and reuses that; empty = none", True),
     "algorithm": ("csrt", "opencv backend algorithm: csrt | kcf | mil", True),
-    "device": ("auto", "cpu | cuda | cuda:N | auto (torch device; onnx: auto = best provider of [providers])", True),
+    "device": ("auto", "cpu | cuda | cuda:N | tensorrt[:N] | auto (torch: cpu/cuda; onnx: auto = best provider of "
+                       "[providers])", True),
     "providers": (["auto"], "ONNX Runtime execution providers in priority order; [auto] = best available", True),
     "threads": (2, "intra-op threads of the backend, 1..256", True),
     "window_influence": (-1.0, "box smoothing (onnx, torch): Hann window weight in [0, 1]; -1 = the model's", True),
