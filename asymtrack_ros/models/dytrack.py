@@ -20,7 +20,8 @@ head (``heads.py``) with plain conv+BN layers (the paper uses RepVGG blocks, an 
 of the same 3x3 convolutions); ``s_k`` is a sigmoid so that it lies in [0, 1] like an IoU; the decisioner output
 that is recycled is its adapter's output (before the LayerNorm that feeds the IoU MLP and the projection).
 The paper gives no numeric ``tau_k``: :data:`DEFAULT_EXIT_THRESHOLDS` is a placeholder until a trained model's
-curve picks them. Training (target-aware self-distillation, Sec. III-C; two stages, Sec. IV-A) is not here.
+curve picks them. Training (target-aware self-distillation, Sec. III-C; two stages, Sec. IV-A) is in
+``training/distillation.py``.
 """
 
 from __future__ import annotations
@@ -127,13 +128,22 @@ class Decisioner(nn.Module):
         output = self.adapter(composite)
         return output, torch.sigmoid(self.iou_head(self.norm(output[:, :1]))).flatten(1)
 
-    def locate(self, output: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Decisioner output -> ``pred_boxes`` (B, 4) cx, cy, w, h in the search crop, ``prob_tl``/``prob_br``."""
+    def search_features(self, output: torch.Tensor) -> torch.Tensor:
+        """Decisioner output -> the projected search tokens as a map (B, C, side, side): the box head's input and
+        the feature f_k that target-aware self-distillation (Sec. III-C) compares across exits."""
         side = self.search_side
         tokens = self.proj(self.norm(output[:, -side * side :]))
-        corners = self.box_head(tokens.transpose(1, 2).reshape(tokens.shape[0], -1, side, side))
+        return tokens.transpose(1, 2).reshape(tokens.shape[0], -1, side, side)
+
+    def locate_features(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Search feature map -> ``pred_boxes`` (B, 4) cx, cy, w, h in the search crop, ``prob_tl``/``prob_br``."""
+        corners = self.box_head(features)
         return {"pred_boxes": xyxy_to_cxcywh(corners["boxes_xyxy"]), "prob_tl": corners["prob_tl"],
                 "prob_br": corners["prob_br"]}
+
+    def locate(self, output: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Decisioner output -> the box head's answer (:meth:`locate_features` of :meth:`search_features`)."""
+        return self.locate_features(self.search_features(output))
 
 
 class DyTrackTemplate(NamedTuple):
@@ -292,11 +302,15 @@ def module_params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def backbone_params(model: DyTrack) -> int:
-    """The one-stream ViT encoder: patch embedding, position embeddings, IoU token and encoder layers."""
+def backbone_parameters(model: DyTrack) -> list[nn.Parameter]:
+    """The one-stream ViT encoder's parameters: patch embedding, position embeddings, IoU token, encoder layers."""
     parts = (model.patch_embed, model.blocks)
-    extra = model.pos_embed_z.numel() + model.pos_embed_x.numel() + model.iou_token.numel()
-    return sum(module_params(part) for part in parts) + extra
+    return [model.pos_embed_z, model.pos_embed_x, model.iou_token, *(p for part in parts for p in part.parameters())]
+
+
+def backbone_params(model: DyTrack) -> int:
+    """Number of parameters of the one-stream ViT encoder (:func:`backbone_parameters`)."""
+    return sum(p.numel() for p in backbone_parameters(model))
 
 
 def exit_costs(model: DyTrack) -> list[ExitCost]:
