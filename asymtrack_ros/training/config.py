@@ -83,6 +83,22 @@ class RunConfig:
 
 
 @dataclass(frozen=True)
+class DyTrackConfig:
+    """DyTrack's recipe (read only when ``model`` is ``dytrack``; ``training/distillation.py``).
+
+    ``stage`` (Sec. IV-A): 1 trains the backbone and the last exit's branch (the other decisioners run frozen, their
+    box heads not at all); 2 trains every exit jointly with target-aware self-distillation (Sec. III-C). Loss
+    weights lambda_s, lambda_m of Eq. (6); ``backbone_lr_scale``: the encoder's learning rate relative to
+    ``optim.lr`` (the paper: 1e-5 vs 1e-4, i.e. 0.1, from a pretrained ViT).
+    """
+
+    stage: int = 1
+    score_weight: float = 5.0
+    imitation_weight: float = 10.0
+    backbone_lr_scale: float = 1.0
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     model: str = "asymtrack"
     variant: str = "tiny"
@@ -92,6 +108,7 @@ class TrainConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    dytrack: DyTrackConfig = field(default_factory=DyTrackConfig)
 
 
 def load_config(path: Path | str, overrides: Sequence[str] = ()) -> TrainConfig:

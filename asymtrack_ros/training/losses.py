@@ -1,5 +1,8 @@
-"""Per-sample losses: AsymTrack's (and STARK/OSTrack's) ``5 * L1 + 2 * GIoU`` on normalised corner boxes, and
-for target-absent pairs (our addition) a loss that flattens the corner maps."""
+"""Per-sample losses: AsymTrack's (and STARK/OSTrack's) ``5 * L1 + 2 * GIoU`` on normalised corner boxes, for
+target-absent pairs (our addition) a loss that flattens the corner maps, and DyTrack's IoU-score L2 (Sec. III-D).
+
+:func:`tracking_objective` puts the first two together for a model with one answer (AsymTrack, HiT); DyTrack's
+objective over its exits is in :mod:`asymtrack_ros.training.distillation`."""
 
 from __future__ import annotations
 
@@ -64,3 +67,29 @@ def flat_map_loss(prob_tl: torch.Tensor, prob_br: torch.Tensor) -> torch.Tensor:
     cells = prob_tl.shape[-1]
     terms = [-torch.log(prob.clamp_min(1e-12)).mean(dim=-1) - math.log(cells) for prob in (prob_tl, prob_br)]
     return (terms[0] + terms[1]) / 2
+
+
+@dataclass(frozen=True)
+class LossTerms:
+    """A batch's per-sample terms: ``box`` (what the epoch meter logs and the scheduler reads), the flat-map loss
+    ``flat`` and ``per_sample``, the loss each sample adds before its scale."""
+
+    box: BoxLoss
+    flat: torch.Tensor
+    per_sample: torch.Tensor
+
+
+def tracking_objective(
+    output: dict[str, torch.Tensor], target: torch.Tensor, negative: torch.Tensor, negative_weight: float
+) -> LossTerms:
+    """One answer's loss per sample: ``5 L1 + 2 GIoU`` where the target is visible, ``negative_weight`` times the
+    flat-map loss where it is absent (``negative``)."""
+    box = box_loss(output["pred_boxes"], target)
+    flat = flat_map_loss(output["prob_tl"], output["prob_br"])
+    return LossTerms(box, flat, torch.where(negative, negative_weight * flat, box.total))
+
+
+def iou_score_loss(score: torch.Tensor, iou: torch.Tensor) -> torch.Tensor:
+    """DyTrack's L_score (Sec. III-D, an L2 loss): ``(s_k - IoU_k)^2`` per sample for predicted scores (B, 1) or
+    (B,) against the IoU (B,) of the exit's own box with the truth, taken as a constant target (detached)."""
+    return (score.reshape(-1) - iou.detach()) ** 2
