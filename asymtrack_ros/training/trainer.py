@@ -1,11 +1,16 @@
 """The training loop: planned pairs per epoch, ``5 L1 + 2 GIoU`` loss scaled per sample, AdamW, step LR decay.
 
+DyTrack (``model: dytrack``) trains per ``dytrack.stage`` with its exits' joint loss and self-distillation
+(:mod:`asymtrack_ros.training.distillation`); its logged ``l1``, ``giou`` and ``iou`` are the last exit's,
+``loss`` the whole objective.
+
 Run directory contents:
 
 * ``checkpoint.pth``: ``{"net": state_dict}`` of the latest epoch (what the trackers and the export load);
   ``checkpoint_epochNNNN.pth`` every ``run.keep_every`` epochs.
-* ``train_state.pth``: weights, optimizer, scheduler, epoch and pairs seen, all tensors and plain containers
-  (``torch.load(weights_only=True)``); a run restarted with the same command resumes from it.
+* ``train_state.pth``: weights, optimizer, scheduler, epoch and pairs seen (and DyTrack's imitation attentions,
+  ``training_modules``), all tensors and plain containers (``torch.load(weights_only=True)``); a run restarted
+  with the same command resumes from it.
 * ``scalars.csv`` (every ``log_every`` iterations), ``config.json`` and ``epochs.csv``, per epoch: losses, mean
   IoU, pairs/s, the samples per bin ``n_i``, the largest loss scale used, the success threshold ``tau`` and rates
   ``p_i`` measured on the epoch, and the ``d`` and ``q_i`` the scheduler set from them for the next epoch.
@@ -46,9 +51,10 @@ from asymtrack_ros.devices import resolve_device
 from asymtrack_ros.models.factory import build_model, model_family
 from asymtrack_ros.sequences import TrackSequence
 from asymtrack_ros.training.config import TrainConfig, to_dict
+from asymtrack_ros.training.distillation import training_setup
 from asymtrack_ros.training.distributed import DistributedContext, shard_indices
 from asymtrack_ros.training.loss_plot import plot_losses
-from asymtrack_ros.training.losses import BoxLoss, box_loss, flat_map_loss
+from asymtrack_ros.training.losses import BoxLoss
 from asymtrack_ros.training.sstrack import SuccessAwareScheduler
 
 logger = logging.getLogger(__name__)
@@ -129,9 +135,9 @@ class Trainer:
         self.model = build_model(config.model, config.variant).to(self.device).train()
         if self.context.active and self.device.type == "cuda":
             self.model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
-        self.optimizer = torch.optim.AdamW(
-            self.model.parameters(), lr=config.optim.lr, weight_decay=config.optim.weight_decay
-        )
+        setup = training_setup(config, self.model)
+        self.module, self.objective, self.training_modules = setup.module, setup.objective, setup.extra
+        self.optimizer = torch.optim.AdamW(setup.groups, lr=config.optim.lr, weight_decay=config.optim.weight_decay)
         sampling = config.sampling
         if sampling.mode not in ("sstrack", "random"):
             raise ValueError(f"sampling.mode must be 'sstrack' or 'random', got {sampling.mode!r}")
@@ -146,11 +152,11 @@ class Trainer:
         )
         self.epoch, self.pairs_seen = 0, 0
         self._resume()
-        self.network: torch.nn.Module = self.model
+        self.network: torch.nn.Module = self.module
         if self.context.active:  # wraps after resuming: DDP starts every process from rank 0's weights
             device_ids = [self.device.index] if self.device.type == "cuda" else None
             # some outputs (e.g. the score branch) take no part in the loss: their parameters get no gradient
-            self.network = DistributedDataParallel(self.model, device_ids=device_ids, find_unused_parameters=True)
+            self.network = DistributedDataParallel(self.module, device_ids=device_ids, find_unused_parameters=True)
 
     def learning_rate(self, epoch: int) -> float:
         optim = self.config.optim
@@ -190,7 +196,7 @@ class Trainer:
         """One epoch; afterwards the scheduler sets the next epoch's distribution from its IoUs."""
         config = self.config
         for group in self.optimizer.param_groups:
-            group["lr"] = self.learning_rate(epoch)
+            group["lr"] = self.learning_rate(epoch) * group.get("lr_scale", 1.0)
         plan, weights = self.plan_epoch(epoch)
         dataset = PairDataset(
             self.videos, self.stills, plan, weights, self.model.config, config.augment, config.run.seed, epoch,
@@ -239,7 +245,7 @@ class Trainer:
                 (loss / len(micro_batches)).backward()
             outputs.append((terms, flat))
         if self.config.optim.grad_clip_norm > 0:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.optim.grad_clip_norm)
+            torch.nn.utils.clip_grad_norm_(self.module.parameters(), self.config.optim.grad_clip_norm)
         self.optimizer.step()
         return outputs
 
@@ -254,15 +260,12 @@ class Trainer:
         template, search = batch["template"].to(self.device), batch["search"].to(self.device)
         target, weight = batch["box"].to(self.device), batch["weight"].to(self.device)
         negative = batch["negative"].to(self.device)
-        output = self.network(template, search)
-        terms = box_loss(output["pred_boxes"], target)
-        flat = flat_map_loss(output["prob_tl"], output["prob_br"])
-        per_sample = torch.where(negative, self.config.optim.negative_loss_weight * flat, terms.total)
-        return terms, flat[negative].detach(), (weight * per_sample).mean()
+        terms = self.objective(self.network(template, search), target, negative)
+        return terms.box, terms.flat[negative].detach(), (weight * terms.per_sample).mean()
 
     def _log_progress(self, epoch: int, iteration: int, iterations: int, meter: EpochMeter) -> None:
         current = meter.stats(epoch)
-        lr = self.optimizer.param_groups[0]["lr"]
+        lr = self.optimizer.param_groups[-1]["lr"]
         eta = (iterations - iteration) * self.config.optim.batch_size / current.pairs_per_s
         bar = "#" * (20 * iteration // iterations)
         line = (
@@ -317,7 +320,7 @@ class Trainer:
             stats.iou,
             stats.pairs_per_s,
             stats.seconds,
-            self.optimizer.param_groups[0]["lr"],
+            self.optimizer.param_groups[-1]["lr"],
             scheduler.tau,
             scheduler.d,
             float(scales.max()),
@@ -346,6 +349,8 @@ class Trainer:
             "pairs_seen": self.pairs_seen,
             "scheduler": self.scheduler.state_dict(),
         }
+        if self.training_modules is not None:
+            state["training_modules"] = self.training_modules.state_dict()
         _atomic_save(state, self.run_dir / TRAIN_STATE)
         _atomic_save({"net": net}, self.run_dir / CHECKPOINT)
         keep = self.config.run.keep_every
@@ -368,6 +373,8 @@ class Trainer:
         self.model.load_state_dict(state["net"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
+        if self.training_modules is not None and "training_modules" in state:
+            self.training_modules.load_state_dict(state["training_modules"])
         self.epoch, self.pairs_seen = int(state["epoch"]), int(state["pairs_seen"])
         logger.info("resuming %s after epoch %d (%d pairs seen)", self.run_dir, self.epoch, self.pairs_seen)
 
