@@ -13,12 +13,11 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from training_fixtures import epoch_losses, generated_config
 
 from asymtrack_ros.checkpoint import load_weights, read_checkpoint
-from asymtrack_ros.data.assets import fetch_assets
 from asymtrack_ros.data.augment import AugmentConfig, crop_around, jitter_box
 from asymtrack_ros.data.datasets import SourceConfig, load_source
-from asymtrack_ros.data.generator import GeneratorConfig
 from asymtrack_ros.data.pairs import PairDataset, absent_frames
 from asymtrack_ros.data.sampling import IntervalBins, PairIndex
 from asymtrack_ros.dataset_layouts import load_dataset
@@ -29,7 +28,7 @@ from asymtrack_ros.tracking.preprocessing import map_box_back
 from asymtrack_ros.training import loss_plot
 from asymtrack_ros.training import trainer as trainer_module
 from asymtrack_ros.training.cli import main
-from asymtrack_ros.training.config import GenerateConfig, TrainConfig, load_config, to_dict
+from asymtrack_ros.training.config import TrainConfig, load_config
 from asymtrack_ros.training.losses import box_loss, flat_map_loss
 from asymtrack_ros.training.trainer import CHECKPOINT, EPOCHS_CSV, LOSS_PLOT, SCALARS_CSV, TRAIN_STATE, Trainer
 from asymtrack_ros.training.validate import pair_ious
@@ -197,11 +196,6 @@ def test_trackingnet_source_orders_frames_numerically_and_reads_the_boxes(tmp_pa
     assert videos[0].ground_truth[10, 0] == 10
 
 
-def _losses(run_dir: Path) -> list[float]:
-    with (run_dir / EPOCHS_CSV).open() as handle:
-        return [float(row["loss"]) for row in csv.DictReader(handle)]
-
-
 @dataclass(frozen=True)
 class ShortRun:
     """A finished 5-epoch CPU run on a small generated dataset, shared by the tests below (read it, don't write)."""
@@ -215,16 +209,7 @@ class ShortRun:
 @pytest.fixture(scope="module")
 def short_run(tmp_path_factory: pytest.TempPathFactory) -> ShortRun:
     tmp_path = tmp_path_factory.mktemp("short_run")
-    generate = GenerateConfig(
-        path=str(tmp_path / "data"),
-        num_sequences=3,
-        workers=1,
-        assets=str(tmp_path / "assets"),
-        generator=GeneratorConfig(frame_size=(192, 144), num_frames=(40, 50), target_size=(20.0, 32.0)),
-    )
-    fetch_assets(generate.assets, allow_download=False)  # hermetic: procedural textures
-    config_path = tmp_path / "train.yaml"
-    config_path.write_text(json.dumps({"generate": to_dict(TrainConfig(generate=generate))["generate"]}))
+    config_path = generated_config(tmp_path, num_sequences=3, num_frames=(40, 50))
     run_dir = tmp_path / "run"
     args = [
         str(config_path),
@@ -248,7 +233,7 @@ def short_run(tmp_path_factory: pytest.TempPathFactory) -> ShortRun:
         "run.log_every=1",
     ]
     assert main([*args, "--set", "optim.epochs=5"]) == 0
-    return ShortRun(tmp_path / "data", run_dir, args, _losses(run_dir))
+    return ShortRun(tmp_path / "data", run_dir, args, epoch_losses(run_dir))
 
 
 @pytest.fixture(scope="module")
@@ -297,7 +282,7 @@ def test_torch_tracker_loads_the_trained_checkpoint_and_returns_a_box(short_run:
 
 def test_rerun_with_more_epochs_resumes_after_the_last_epoch_instead_of_starting_over(resumed_run: Path) -> None:
     # same command with more epochs: continues from epoch 5 instead of starting over
-    assert len(_losses(resumed_run)) == 6
+    assert len(epoch_losses(resumed_run)) == 6
     assert torch.load(resumed_run / TRAIN_STATE, weights_only=True)["pairs_seen"] == 96
     assert sum(1 for _ in (resumed_run / SCALARS_CSV).open()) == 1 + 6 * 2
 
@@ -312,7 +297,7 @@ def test_new_run_from_init_weights_starts_below_the_first_loss_of_training_from_
     # a new run fine-tunes from those weights: epoch 1 starts at the loss epoch 6 ended with, not from scratch
     tuned_dir, init = tmp_path / "tuned", f"run.init_weights={resumed_run / CHECKPOINT}"
     assert main([*short_run.args, "--run-dir", str(tuned_dir), "--set", "optim.epochs=1", "--set", init]) == 0
-    assert _losses(tuned_dir)[0] < short_run.losses[0]
+    assert epoch_losses(tuned_dir)[0] < short_run.losses[0]
 
 
 def _plan_inputs(run_dir: Path) -> tuple[TrainConfig, list]:
