@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
 
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Point, PointStamped
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 from rclpy.executors import SingleThreadedExecutor
-from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
@@ -31,10 +29,6 @@ from vision_msgs.msg import Detection2DArray
 
 from asymtrack_ros.image_messages import (
     ImageConversionError,
-    check_compressed,
-    check_layout,
-    compressed_to_rgb,
-    image_to_rgb,
 )
 from asymtrack_ros.msg import TargetOffset, TrackerStatus
 from asymtrack_ros.ros.follow_geometry import Intrinsics, bearing, image_offset
@@ -53,35 +47,17 @@ from asymtrack_ros.ros.node_config import NodeConfig
 from asymtrack_ros.ros.node_health import NodeHealth
 from asymtrack_ros.ros.node_runner import run_node
 from asymtrack_ros.ros.parameters import PARAMETERS
+from asymtrack_ros.ros.received_frames import PendingTarget, ReceivedFrame, decode, receive
 from asymtrack_ros.ros.stamps import stamp_ns
 from asymtrack_ros.ros.stats import LatencyWindow, RateMeter
 from asymtrack_ros.ros.target_request import TargetRequestError, box_from_center, validate_label
 from asymtrack_ros.srv import SetTarget
 from asymtrack_ros.tracking import create_tracker
-from asymtrack_ros.tracking.base import Box
 from asymtrack_ros.tracking.monitor import TrackState
 from asymtrack_ros.tracking.session import FrameOutcome, TrackingSession
 from asymtrack_ros.visualization import annotate
 
 OVERRIDABLE_QOS = QoSOverridingOptions.with_default_policies()
-
-
-@dataclass(frozen=True)
-class ReceivedFrame:
-    """An image message that passed the O(1) checks, with the size it has (or its header claims)."""
-
-    message: Image | CompressedImage
-    width: int
-    height: int
-
-
-@dataclass(frozen=True)
-class PendingTarget:
-    """A validated target request waiting for the worker: the box on ``frame``, in pixels."""
-
-    frame: ReceivedFrame
-    box: Box
-    target_id: str
 
 
 class TrackerNodeBase(Node):
@@ -90,7 +66,7 @@ class TrackerNodeBase(Node):
     ``_configure`` loads the model and creates the publishers, ``_activate`` subscribes, offers the
     services and starts the worker, ``_deactivate`` undoes that (the CPU is idle), ``_cleanup`` frees
     the model and the publishers. :class:`TrackerNode` runs configure and activate at construction;
-    :class:`ManagedTrackerNode` runs each on its lifecycle transition.
+    :class:`~asymtrack_ros.ros.managed_tracker_node.ManagedTrackerNode` runs each on its lifecycle transition.
     """
 
     def __init__(self, **kwargs) -> None:
@@ -218,7 +194,7 @@ class TrackerNodeBase(Node):
         now = time.monotonic()
         self.input_rate.tick(now)
         try:
-            frame = self._check_image(message)
+            frame = receive(message, self.config.max_input_pixels)
         except ImageConversionError as error:
             self._count_bad_input(error, now)
             return
@@ -227,15 +203,6 @@ class TrackerNodeBase(Node):
             return
         self.history.add(stamp_ns(message.header.stamp), frame)
         self.mailbox.put(frame, now)
-
-    def _check_image(self, message: Image | CompressedImage) -> ReceivedFrame:
-        """The frame's real (raw) or claimed (JPEG/PNG header) size, refused when malformed or too large."""
-        max_pixels = self.config.max_input_pixels
-        if isinstance(message, CompressedImage):
-            claimed = check_compressed(message, max_pixels)
-            return ReceivedFrame(message, claimed.width, claimed.height)
-        check_layout(message, max_pixels)
-        return ReceivedFrame(message, message.width, message.height)
 
     def _on_camera_info(self, message: CameraInfo) -> None:
         """Keep the newest usable intrinsics (the sibling ``camera_info`` of the image topic)."""
@@ -358,7 +325,7 @@ class TrackerNodeBase(Node):
             return
         request: PendingTarget = pending[0]
         try:
-            image = self._decode(request.frame.message)
+            image = decode(request.frame.message, self.config.max_input_pixels)
             with self.lock:
                 session.start(image, request.box, request.target_id)
                 self.health.tracking_error = ""
@@ -366,17 +333,11 @@ class TrackerNodeBase(Node):
             self.health.tracking_error = f"target {request.target_id} not started: {error}"
             self.get_logger().error(self.health.tracking_error)
 
-    def _decode(self, message: Image | CompressedImage):
-        max_pixels = self.config.max_input_pixels
-        if isinstance(message, CompressedImage):
-            return compressed_to_rgb(message, max_pixels)
-        return image_to_rgb(message, max_pixels)
-
     def _process(self, frame: ReceivedFrame, received: float) -> None:
         start = time.monotonic()
         message = frame.message
         try:
-            image = self._decode(message)
+            image = decode(message, self.config.max_input_pixels)
         except ImageConversionError as error:
             self._count_bad_input(error, start)
             return
@@ -514,39 +475,6 @@ class TrackerNode(TrackerNodeBase):
         super().__init__(**kwargs)
         self._configure()
         self._activate()
-
-
-class ManagedTrackerNode(TrackerNodeBase, LifecycleNode):
-    """The tracker as a managed (lifecycle) node (``ros2 run asymtrack_ros managed_tracker_node``).
-
-    Driven through ``~/change_state`` / ``~/get_state``: configure loads the model (and fails if it
-    cannot), activate subscribes and publishes, deactivate stops all processing, cleanup frees the
-    model, shutdown exits cleanly from any state.
-    """
-
-    def on_configure(self, state: State) -> TransitionCallbackReturn:
-        if self._configure():
-            self._cleanup()
-            return TransitionCallbackReturn.FAILURE
-        return TransitionCallbackReturn.SUCCESS
-
-    def on_activate(self, state: State) -> TransitionCallbackReturn:
-        self._activate()
-        return super().on_activate(state)
-
-    def on_deactivate(self, state: State) -> TransitionCallbackReturn:
-        self._deactivate()
-        return super().on_deactivate(state)
-
-    def on_cleanup(self, state: State) -> TransitionCallbackReturn:
-        self._cleanup()
-        return TransitionCallbackReturn.SUCCESS
-
-    def on_shutdown(self, state: State) -> TransitionCallbackReturn:
-        if self._input_subscriptions or self.worker is not None:
-            self._deactivate()
-        self._cleanup()
-        return TransitionCallbackReturn.SUCCESS
 
 
 def main(args: list[str] | None = None) -> int:
