@@ -1,4 +1,6 @@
-"""``asymtrack-train``: train a tracker (AsymTrack, HiT) with SSTrack or random pair sampling.
+"""``asymtrack-train``: train a tracker (AsymTrack, HiT, DyTrack) with SSTrack or random pair sampling.
+
+DyTrack trains in two stages (``dytrack.stage``; :mod:`asymtrack_ros.training.distillation`).
 
 A ``generate`` section makes its synthetic dataset first when the dataset's ``list.txt`` is missing (rank 0 under
 ``torchrun``; the others wait for it). Under ``torchrun`` the processes train together (DistributedDataParallel,
@@ -27,6 +29,7 @@ EXAMPLES = (
     "asymtrack-train config/train_asymtrack_tiny_synthetic.yaml --run-dir runs/short \\\n"
     "    --set optim.epochs=10 --set sampling.mode=random",
     "torchrun --nproc_per_node 4 -m asymtrack_ros.training config/train_asymtrack_tiny_synthetic.yaml --device cuda",
+    "asymtrack-train config/train_dytrack_tiny_stage1.yaml --device cpu --threads 1   # then ..._stage2.yaml",
 )
 
 
@@ -71,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``asymtrack-train`` command line."""
     parser = command_parser(
         "asymtrack-train",
-        "Train a tracker (AsymTrack, HiT) with SSTrack or random pair sampling.",
+        "Train a tracker (AsymTrack, HiT, DyTrack) with SSTrack or random pair sampling.",
         EXAMPLES,
         "Run the same command again after an interruption and it resumes from the run directory.\n"
         "--set section.key=value overrides any config entry. A 'generate' section makes its synthetic\n"
