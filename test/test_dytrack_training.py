@@ -181,3 +181,5 @@ def test_stage_2_resumes_with_its_imitation_attentions(stage_runs: StageRuns, tm
     for key, value in trainer.training_modules.state_dict().items():
         assert torch.equal(value, attentions[key])
     assert trainer.pairs_seen == 16 and len(trainer.optimizer.state) > 0
+    with pytest.raises(ValueError, match="stage-2 run"):  # another stage's run directory is not resumed
+        Trainer(load_config(stage_runs.config, [*overrides, "dytrack.stage=1"]), [], [])

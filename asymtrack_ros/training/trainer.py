@@ -8,9 +8,9 @@ Run directory contents:
 
 * ``checkpoint.pth``: ``{"net": state_dict}`` of the latest epoch (what the trackers and the export load);
   ``checkpoint_epochNNNN.pth`` every ``run.keep_every`` epochs.
-* ``train_state.pth``: weights, optimizer, scheduler, epoch and pairs seen (and DyTrack's imitation attentions,
-  ``training_modules``), all tensors and plain containers (``torch.load(weights_only=True)``); a run restarted
-  with the same command resumes from it.
+* ``train_state.pth``: weights, optimizer, scheduler, epoch and pairs seen (DyTrack: also its imitation attentions,
+  ``training_modules``, and ``stage``), all tensors and plain containers (``torch.load(weights_only=True)``); a
+  run restarted with the same command resumes from it.
 * ``scalars.csv`` (every ``log_every`` iterations), ``config.json`` and ``epochs.csv``, per epoch: losses, mean
   IoU, pairs/s, the samples per bin ``n_i``, the largest loss scale used, the success threshold ``tau`` and rates
   ``p_i`` measured on the epoch, and the ``d`` and ``q_i`` the scheduler set from them for the next epoch.
@@ -351,6 +351,7 @@ class Trainer:
         }
         if self.training_modules is not None:
             state["training_modules"] = self.training_modules.state_dict()
+            state["stage"] = self.config.dytrack.stage
         _atomic_save(state, self.run_dir / TRAIN_STATE)
         _atomic_save({"net": net}, self.run_dir / CHECKPOINT)
         keep = self.config.run.keep_every
@@ -370,6 +371,10 @@ class Trainer:
         state = self.context.broadcast(state)  # init_weights reach the others when DDP wraps the model
         if state is None:
             return
+        stage, wanted = state.get("stage", self.config.dytrack.stage), self.config.dytrack.stage
+        if self.training_modules is not None and stage != wanted:
+            raise ValueError(f"{path} is a stage-{stage} run: stage {wanted} needs a run directory of its own "
+                             "(with run.init_weights set to the earlier stage's checkpoint.pth)")
         self.model.load_state_dict(state["net"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
