@@ -7,11 +7,13 @@ import pytest
 import torch
 from torch import nn
 
-from asymtrack_ros.models.asymtrack import OPE, AsymTrack, checkpoint_filter
+from asymtrack_ros.models.asymtrack import OPE, AsymTrack
 from asymtrack_ros.models.factory import available_models, build_model, model_family
 from asymtrack_ros.reference import vector_files
 
 from conftest import as_tensor, read_keys_manifest, state_dict_from_vectors, vectors_or_skip
+
+checkpoint_filter = model_family("asymtrack").checkpoint_filter
 
 VARIANTS = ("tiny", "small", "base")
 BOX_ATOL = 1e-5

@@ -20,7 +20,7 @@ from torch import nn
 from asymtrack_ros.models.config import ModelConfig
 from asymtrack_ros.models.heads import CornerHead, fuse_corner_head, xyxy_to_cxcywh
 from asymtrack_ros.models.network import TrackerNetwork, tensor_sum, typed_module, typed_modules
-from asymtrack_ros.models.registry import register_model
+from asymtrack_ros.models.registry import register_model, strip_data_parallel_prefix
 
 STAGE_DIMS = (32, 64, 128)
 STAGE_OUT_DIMS = (64, 128, 256)
@@ -409,12 +409,8 @@ class AsymTrack(TrackerNetwork):
         return self
 
 
-def checkpoint_filter(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Official checkpoint ``['net']`` -> our state dict (names are identical; strips ``module.``)."""
-    return {key.removeprefix("module."): value for key, value in state_dict.items()}
 
-
-@register_model("asymtrack", tuple(VARIANTS), checkpoint_filter)
+@register_model("asymtrack", tuple(VARIANTS), strip_data_parallel_prefix)
 def build_asymtrack(variant: str) -> AsymTrack:
     """AsymTrack in checkpoint (training) form, randomly initialised."""
     return AsymTrack(variant)

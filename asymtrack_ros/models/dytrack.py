@@ -37,7 +37,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from asymtrack_ros.models.config import ModelConfig
 from asymtrack_ros.models.heads import CornerHead, fuse_corner_head, xyxy_to_cxcywh
 from asymtrack_ros.models.network import TrackerNetwork, typed_module
-from asymtrack_ros.models.registry import register_model
+from asymtrack_ros.models.registry import register_model, strip_data_parallel_prefix
 
 PATCH_SIZE = 16
 EXIT_LAYERS = (2, 6, 12)  # Sec. IV-A: exits after encoder layers 2, 6 and 12
@@ -337,12 +337,8 @@ def exit_costs(model: DyTrack) -> list[ExitCost]:
     return costs
 
 
-def checkpoint_filter(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """No official checkpoint exists; our own checkpoints load as they are (a ``module.`` prefix stripped)."""
-    return {key.removeprefix("module."): value for key, value in state_dict.items()}
 
-
-@register_model("dytrack", tuple(VARIANTS), checkpoint_filter)
+@register_model("dytrack", tuple(VARIANTS), strip_data_parallel_prefix)
 def build_dytrack(variant: str) -> DyTrack:
     """DyTrack-Tiny/Base (ViT-Ti/16, ViT-B/16 encoders), randomly initialised."""
     return DyTrack(variant)

@@ -25,7 +25,7 @@ from torch import nn
 from asymtrack_ros.models.config import ModelConfig
 from asymtrack_ros.models.heads import CornerHead, conv_bias, conv_like, fuse_corner_head, running_stats, xyxy_to_cxcywh
 from asymtrack_ros.models.network import TrackerNetwork
-from asymtrack_ros.models.registry import register_model
+from asymtrack_ros.models.registry import register_model, strip_data_parallel_prefix
 
 PATCH_STRIDE = 16
 HIDDEN_DIM = 256
@@ -400,13 +400,8 @@ class HiT(TrackerNetwork):
         return self.eval()
 
 
-def checkpoint_filter(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The authors' ``ckpt["net"]`` in our key space: strip a DataParallel ``module.`` prefix (names are
-    otherwise identical)."""
-    return {key.removeprefix("module."): value for key, value in state_dict.items()}
 
-
-@register_model("hit", ("tiny", "small", "base"), checkpoint_filter)
+@register_model("hit", ("tiny", "small", "base"), strip_data_parallel_prefix)
 def build_hit(variant: str) -> HiT:
     """HiT-Tiny/Small/Base (LeViT_128S/128/384), randomly initialised, checkpoint form."""
     return HiT(variant)

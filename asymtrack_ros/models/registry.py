@@ -31,6 +31,11 @@ class ModelFamily:
 FAMILIES: dict[str, ModelFamily] = {}
 
 
+def strip_data_parallel_prefix(state_dict: dict[str, Any]) -> dict[str, Any]:
+    """The checkpoint filter of a family whose key names are the authors' own: drops DataParallel's ``module.``."""
+    return {key.removeprefix("module."): value for key, value in state_dict.items()}
+
+
 def register_model(
     name: str, variants: tuple[str, ...], checkpoint_filter: CheckpointFilter
 ) -> Callable[[ModelBuilder], ModelBuilder]:
