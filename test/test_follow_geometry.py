@@ -62,8 +62,12 @@ def test_camera_info_of_another_resolution_is_scaled() -> None:
     assert bearing(centred_box(159.75 + 250, 119.75), half).yaw == pytest.approx(math.pi / 4)
 
 
-@pytest.mark.parametrize("k,model", [([0] * 9, "plumb_bob"), ([500, 0, 320, 0, 500, 240, 0, 0, 1], "fisheye"),
-                                     ([math.nan, 0, 320, 0, 500, 240, 0, 0, 1], "plumb_bob")])
-def test_unusable_camera_info_is_refused(k: list[float], model: str) -> None:
+GOOD_K = [500, 0, 320, 0, 500, 240, 0, 0, 1]
+
+
+@pytest.mark.parametrize("k,d,model", [([0] * 9, [], "plumb_bob"), (GOOD_K, [], "fisheye"),
+                                       ([math.nan, 0, 320, 0, 500, 240, 0, 0, 1], [], "plumb_bob"),
+                                       (GOOD_K, [0.1, 0.0, 0.0], "plumb_bob"), (GOOD_K, [math.inf] * 5, "plumb_bob")])
+def test_unusable_camera_info_is_refused(k: list[float], d: list[float], model: str) -> None:
     with pytest.raises(ValueError):
-        Intrinsics.from_camera_info(k, [], model, 640, 480)
+        Intrinsics.from_camera_info(k, d, model, 640, 480)

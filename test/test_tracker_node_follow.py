@@ -50,6 +50,13 @@ def test_follow_offsets_and_camera_info_bearings_match_the_geometry() -> None:
             assert before_info and not any(m.has_bearing for m in before_info) and not rays
 
             info_publisher = node.create_publisher(CameraInfo, f"{NAMESPACE}/camera_info", 1)
+            bad = CameraInfo(width=WIDTH, height=HEIGHT, distortion_model="plumb_bob", d=[0.1, 0.0, 0.0])
+            bad.k = [FX, 0.0, CX, 0.0, FY, CY, 0.0, 0.0, 1.0]  # three coefficients: no distortion model has three
+            assert wait_until(lambda: info_publisher.get_subscription_count() > 0, timeout=10)
+            info_publisher.publish(bad)
+            assert_tracks_target(client, publisher, target_id=response.target_id)
+            with lock:
+                assert not any(m.has_bearing for m in follows), "a malformed camera_info was used"
             info = CameraInfo(width=WIDTH, height=HEIGHT, distortion_model="plumb_bob", d=[0.0] * 5)
             info.k = [FX, 0.0, CX, 0.0, FY, CY, 0.0, 0.0, 1.0]
             assert wait_until(lambda: (info_publisher.publish(info), any(m.has_bearing for m in follows))[1], 20)

@@ -23,6 +23,7 @@ import numpy as np
 from asymtrack_ros.boxes import Box
 
 DISTORTION_MODELS = ("plumb_bob", "rational_polynomial", "")
+DISTORTION_LENGTHS = (4, 5, 8, 12, 14)  # the coefficient counts OpenCV's undistortPoints takes
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,13 @@ class Intrinsics:
             raise ValueError(f"camera_info has no usable intrinsics (K {list(k)}, {width}x{height})")
         if model not in DISTORTION_MODELS:
             raise ValueError(f"distortion model {model!r} is not supported (use {', '.join(DISTORTION_MODELS[:2])})")
-        distortion = tuple(float(v) for v in d) if any(float(v) != 0.0 for v in d) else ()
+        coefficients = tuple(float(v) for v in d)
+        if not all(math.isfinite(v) for v in coefficients):
+            raise ValueError(f"camera_info distortion has a non-finite value: {list(coefficients)}")
+        distortion = coefficients if any(coefficients) else ()
+        if distortion and len(distortion) not in DISTORTION_LENGTHS:
+            raise ValueError(f"camera_info has {len(distortion)} distortion coefficients; expected one of "
+                             f"{DISTORTION_LENGTHS}")
         return cls(fx, fy, cx, cy, int(width), int(height), distortion)
 
     def scaled_to(self, width: int, height: int) -> Intrinsics:

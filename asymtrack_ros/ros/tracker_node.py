@@ -211,10 +211,12 @@ class TrackerNodeBase(Node):
                                                           message.width, message.height)
         except (ValueError, TypeError) as error:
             self._count_bad_input(error, time.monotonic())
+        except Exception as error:  # nothing one message carries may stop the node
+            self._count_internal_error("reading camera_info", error)
 
     def _count_bad_input(self, error: Exception, now: float) -> None:
         self.health.bad_input.report(str(error), now)
-        self.get_logger().warning(f"dropping bad image: {error}", throttle_duration_sec=5.0)
+        self.get_logger().warning(f"dropping bad input: {error}", throttle_duration_sec=5.0)
 
     def _count_internal_error(self, doing: str, error: Exception) -> None:
         text = f"{doing}: {type(error).__name__}: {error}"
@@ -234,6 +236,9 @@ class TrackerNodeBase(Node):
                 self._apply_exit_thresholds(config.exit_thresholds)
         except (ValueError, TypeError, OverflowError) as error:
             return SetParametersResult(successful=False, reason=str(error))
+        except Exception as error:  # nothing one request carries may stop the node
+            self._count_internal_error("checking a parameter change", error)
+            return SetParametersResult(successful=False, reason=f"internal error: {error}")
         self.config = config
         if self.session is not None:
             with self.lock:
