@@ -15,7 +15,6 @@ from asymtrack_ros.tracking.base import DeviceInfo
 from asymtrack_ros.tracking.manifest import MODEL_JSON, ModelManifest
 from asymtrack_ros.tracking.monitor import LostPolicy, TrackState
 from asymtrack_ros.tracking.redetection import (
-    NO_REDETECTION,
     RedetectionOverrides,
     RedetectionSettings,
     RegionSearch,
@@ -109,7 +108,7 @@ def test_target_returning_far_away_is_found_by_the_global_search_and_confirmed_i
 
 
 def test_without_the_global_search_the_far_return_is_never_reacquired() -> None:
-    states, _, _ = run(NO_REDETECTION)
+    states, _, _ = run(RedetectionSettings(global_search_every=0))
     assert TrackState.TRACKING not in states[5:]
 
 

@@ -89,7 +89,6 @@ class RedetectionOverrides:
 
 
 DEFAULT_REDETECTION = RedetectionSettings()
-NO_REDETECTION = RedetectionSettings(global_search_every=0)
 NO_REDETECTION_OVERRIDES = RedetectionOverrides()
 REDETECTION_KEYS = tuple(field.name for field in fields(RedetectionSettings))
 

@@ -38,12 +38,17 @@ class SearchOutput:
     exit: int | None = None
 
 
-def network_score(output: SearchOutput, feat_size: int) -> float:
+def map_size(output: SearchOutput) -> int:
+    """Side of the (square) corner maps of a search pass."""
+    return round(float(np.sqrt(output.prob_tl.shape[-1])))
+
+
+def network_score(output: SearchOutput) -> float:
     """The network's raw score of a search pass: its learned confidence if it has one, else the corner-map
     score (``confidence.py``)."""
     if output.score is not None:
         return output.score
-    return corner_confidence(output.prob_tl, output.prob_br, feat_size)
+    return corner_confidence(output.prob_tl, output.prob_br, map_size(output))
 
 
 class NetworkRunner(Protocol):
@@ -142,11 +147,10 @@ class SiameseTracker(Tracker):
             raise NotInitializedError()
         output, resize_factor, timings = self._search(image, previous, search_scale)
         t2 = time.perf_counter()
-        feat_size = round(float(np.sqrt(output.prob_tl.shape[-1])))
         pred_box = output.pred_box
         if self.smoothing.window_influence:
-            pred_box = self.smoothing.corner_box(output.prob_tl[0], output.prob_br[0], feat_size)
-        raw_score = network_score(output, feat_size)
+            pred_box = self.smoothing.corner_box(output.prob_tl[0], output.prob_br[0], map_size(output))
+        raw_score = network_score(output)
         box = self.map_back(pred_box, previous, resize_factor)
         box = self.smoothing.update(previous, box, raw_score)
         self._box = clip_box(box, image.shape[0], image.shape[1], margin=10)
@@ -166,9 +170,8 @@ class SiameseTracker(Tracker):
         for box in boxes:
             output, resize_factor, timings = self._search(image, box, 1.0)
             t2 = time.perf_counter()
-            feat_size = round(float(np.sqrt(output.prob_tl.shape[-1])))
             found = clip_box(self.map_back(output.pred_box, box, resize_factor), image.shape[0], image.shape[1])
-            score = self.calibration(network_score(output, feat_size))
+            score = self.calibration(network_score(output))
             results.append(TrackResult(found, score, *timings, postprocess_ms=(time.perf_counter() - t2) * 1e3,
                                        exit=output.exit))
         return results
