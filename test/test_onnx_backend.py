@@ -17,7 +17,7 @@ from asymtrack_ros.export import export_model
 from asymtrack_ros.tracking import create_tracker
 from asymtrack_ros.tracking.checksums import sha256_file
 from asymtrack_ros.tracking.installed_models import default_model_dir
-from asymtrack_ros.tracking.manifest import MODEL_JSON, SEARCH_FILE, TEMPLATE_FILE, ModelDirError
+from asymtrack_ros.tracking.manifest import BATCH, MODEL_JSON, SEARCH_FILE, TEMPLATE_FILE, ModelDirError
 from asymtrack_ros.tracking.onnx_backend import CPU_PROVIDER, requested_providers
 from asymtrack_ros.tracking.ort_providers import CUDA_PROVIDER, TENSORRT_PROVIDER
 
@@ -122,6 +122,31 @@ def test_state_kept_as_ort_values_and_searched_through_an_io_binding_matches_pla
     bound = runner.track_search(search, state)
     for name in ("pred_box", "prob_tl", "prob_br"):
         np.testing.assert_array_equal(getattr(bound, name), getattr(plain, name))
+
+
+def test_dynamic_batch_search_runs_several_targets_in_one_pass_on_host_and_bound_state(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    manifest = export_model(tmp_path / "batched", random_init=True, dynamic_batch=True)
+    assert manifest.batched_search and manifest.search.inputs[0].shape == (BATCH, 3, 256, 256)
+    assert manifest.validation["max_abs_diff_batch_vs_single"] < 1e-5
+    runner = create_tracker("onnx", model_dir=tmp_path / "batched", threads=1).runner
+    rng = np.random.default_rng(3)
+    templates = rng.standard_normal((3, 1, 3, 128, 128), np.float32)
+    searches = rng.standard_normal((3, 3, 256, 256), np.float32)
+    for device in (None, ("cpu", 0)):  # host arrays, then OrtValues through the IO binding (no GPU involved)
+        runner.state_device = device
+        states = [runner.encode_template(template) for template in templates]
+        together = runner.track_search_batch(searches, states)
+        for search, state, output in zip(searches, states, together, strict=True):
+            alone = runner.track_search(search[None], state)
+            np.testing.assert_allclose(output.pred_box, alone.pred_box, atol=1e-5)
+            np.testing.assert_allclose(output.prob_tl, alone.prob_tl, atol=1e-5)
+    with pytest.raises(ValueError, match=r"expects input shape \(2, 3, 256, 256\)"):
+        runner.track_search_batch(searches, states[:2])
+    static = create_tracker("onnx", model_dir=model_dir).runner
+    with pytest.raises(ValueError, match="takes batch 1: export it with --dynamic-batch"):
+        static.track_search_batch(searches[:1], states[:1])
 
 
 def test_requested_providers_follow_device_and_explicit_list_and_refuse_unknown_devices() -> None:

@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="seed of --random-init")
     parser.add_argument("--opset", type=int, default=MIN_OPSET, help=f"ONNX opset version (at least {MIN_OPSET})")
     parser.add_argument("--tolerance", type=float, default=1e-4, help="max abs diff allowed vs PyTorch")
+    parser.add_argument("--dynamic-batch", action="store_true",
+                        help="search.onnx takes any batch size: the onnx backend then tracks several targets in one "
+                             "pass (not for early-exit models)")
     parser.add_argument("--calibration-samples", type=int, default=32,
                         help="generated crops for int8 calibration and the fp16 range check")
     smoothing = parser.add_argument_group(
@@ -71,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             args.out, args.model, args.variant, args.checkpoint, args.precision, random_init=args.random_init,
             seed=args.seed, opset=args.opset, tolerance=args.tolerance, calibration_samples=args.calibration_samples,
             smoothing=smoothing, calibration=ScoreCalibration(*args.score_calibration),
+            dynamic_batch=args.dynamic_batch,
         )
     except (CheckpointError, ExportError, ValueError) as error:
         print(f"asymtrack-export: error: {error}", file=sys.stderr)

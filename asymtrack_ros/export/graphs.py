@@ -1,4 +1,5 @@
-"""Torch model -> ``template.onnx`` + ``search.onnx`` (TorchScript exporter, static shapes), checked and validated."""
+"""Torch model -> ``template.onnx`` + ``search.onnx`` (TorchScript exporter, static shapes but an optional dynamic
+batch of the search graph), checked and validated."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import torch
 from torch import nn
 
 from asymtrack_ros.models.network import TrackerNetwork
-from asymtrack_ros.tracking.manifest import SEARCH_FILE, SEARCH_OUTPUTS, TEMPLATE_FILE, TensorSpec
+from asymtrack_ros.tracking.manifest import BATCH, SEARCH_FILE, SEARCH_OUTPUTS, TEMPLATE_FILE, TensorSpec
 
 
 class ExportError(RuntimeError):
@@ -51,14 +52,17 @@ def state_names(state: tuple) -> tuple[str, ...]:
 
 def export_graph(
     module: nn.Module, inputs: tuple[torch.Tensor, ...], input_names: Sequence[str], output_names: Sequence[str],
-    path: Path, opset: int,
+    path: Path, opset: int, dynamic_batch: bool = False,
 ) -> None:
-    """Static-shape, constant-folded export, then ``onnx.checker`` (full check)."""
+    """Static-shape (but for a leading :data:`BATCH` of every input and output with ``dynamic_batch``),
+    constant-folded export, then ``onnx.checker`` (full check)."""
+    names = (*input_names, *output_names)
+    dynamic_axes = {name: {0: BATCH} for name in names} if dynamic_batch else None
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notices
         torch.onnx.export(
             module, inputs, str(path), input_names=list(input_names), output_names=list(output_names),
-            opset_version=opset, do_constant_folding=True, dynamo=False,
+            opset_version=opset, do_constant_folding=True, dynamo=False, dynamic_axes=dynamic_axes,
             # PRESERVE (the model is in eval mode) skips the exporter's eval-mode Conv+BatchNorm peephole,
             # which folds ConvTranspose+BatchNorm along the wrong weight axis (HiT's neck).
             training=torch.onnx.TrainingMode.PRESERVE,
@@ -68,8 +72,11 @@ def export_graph(
     for value, tensor in zip(proto.graph.output, example_outputs, strict=True):
         dims = value.type.tensor_type.shape.dim  # reshape(-1, ...) leaves symbolic output dims: pin them
         del dims[:]
-        for size in tensor.shape:
-            dims.add().dim_value = size
+        for axis, size in enumerate(tensor.shape):
+            if dynamic_batch and axis == 0:
+                dims.add().dim_param = BATCH
+            else:
+                dims.add().dim_value = size
     onnx.save(onnx.shape_inference.infer_shapes(proto, strict_mode=True), str(path))
     try:
         onnx.checker.check_model(str(path), full_check=True)
@@ -78,23 +85,25 @@ def export_graph(
 
 
 def boundary(path: Path) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
-    """(inputs, outputs) of an ONNX file; every dimension must be static."""
+    """(inputs, outputs) of an ONNX file; every dimension must be static but a leading :data:`BATCH`."""
     graph = onnx.load(str(path), load_external_data=False).graph
 
     def specs(values: Sequence[onnx.ValueInfoProto]) -> tuple[TensorSpec, ...]:
         result = []
         for value in values:
             dims = value.type.tensor_type.shape.dim
-            if not all(d.HasField("dim_value") for d in dims):
+            shape = tuple(BATCH if axis == 0 and d.dim_param == BATCH else d.dim_value for axis, d in enumerate(dims))
+            if not all(d.HasField("dim_value") for d in dims[1:]) or not shape or shape[0] == 0:
                 raise ExportError(f"{path}: {value.name} has a dynamic shape")
-            result.append(TensorSpec(value.name, tuple(d.dim_value for d in dims)))
+            result.append(TensorSpec(value.name, shape))
         return tuple(result)
 
     return specs(graph.input), specs(graph.output)
 
 
-def export_graphs(model: TrackerNetwork, directory: Path, opset: int) -> tuple[str, ...]:
-    """Write ``template.onnx`` and ``search.onnx`` of a deploy-form model; returns the state names."""
+def export_graphs(model: TrackerNetwork, directory: Path, opset: int, dynamic_batch: bool = False) -> tuple[str, ...]:
+    """Write ``template.onnx`` and ``search.onnx`` of a deploy-form model (``dynamic_batch``: the search graph takes
+    any batch, one sample per target); returns the state names."""
     config = model.config
     template = torch.zeros(1, 3, config.template_size, config.template_size)
     search = torch.zeros(1, 3, config.search_size, config.search_size)
@@ -104,7 +113,7 @@ def export_graphs(model: TrackerNetwork, directory: Path, opset: int) -> tuple[s
     export_graph(TemplateGraph(model), (template,), ["template"], names, directory / TEMPLATE_FILE, opset)
     export_graph(
         SearchGraph(model, type(state)), (search, *state), ["search", *names], SEARCH_OUTPUTS,
-        directory / SEARCH_FILE, opset,
+        directory / SEARCH_FILE, opset, dynamic_batch,
     )
     return names
 
@@ -140,3 +149,24 @@ def torch_parity(model: TrackerNetwork, directory: Path, samples: int = 3, seed:
         **{f"max_abs_diff_{name}": value for name, value in per_output.items()},
         "state_max_rel_diff_vs_torch": state_rel,
     }
+
+
+def batch_parity(directory: Path, batch: int = 3, seed: int = 0) -> float:
+    """Max abs diff of a dynamic-batch ``search.onnx`` run on ``batch`` samples at once vs one at a time."""
+    rng = np.random.default_rng(seed)
+    template_session = ort.InferenceSession(str(directory / TEMPLATE_FILE), providers=["CPUExecutionProvider"])
+    search_session = ort.InferenceSession(str(directory / SEARCH_FILE), providers=["CPUExecutionProvider"])
+    template_input, (search_input, *state_inputs) = template_session.get_inputs()[0], search_session.get_inputs()
+    samples = []
+    for _ in range(batch):
+        template = rng.standard_normal(template_input.shape, dtype=np.float32)
+        search = rng.standard_normal((1, *search_input.shape[1:]), dtype=np.float32)
+        samples.append({search_input.name: search, **dict(zip(
+            (node.name for node in state_inputs), template_session.run(None, {template_input.name: template}),
+            strict=True))})
+    together = search_session.run(None, {name: np.concatenate([s[name] for s in samples]) for name in samples[0]})
+    diff = 0.0
+    for index, sample in enumerate(samples):
+        for got, want in zip(together, search_session.run(None, sample), strict=True):
+            diff = max(diff, float(np.abs(got[index:index + 1] - want).max()))
+    return diff

@@ -17,7 +17,7 @@ import asymtrack_ros
 from asymtrack_ros.checkpoint import load_weights
 from asymtrack_ros.export.deviation import generated_box_deviation
 from asymtrack_ros.export.early_exit import exit_parity, export_exit_graphs
-from asymtrack_ros.export.graphs import ExportError, boundary, export_graphs, torch_parity
+from asymtrack_ros.export.graphs import ExportError, batch_parity, boundary, export_graphs, torch_parity
 from asymtrack_ros.export.precision import convert_fp16, quantize_int8
 from asymtrack_ros.models.config import ModelConfig
 from asymtrack_ros.models.dytrack import NEVER_EXIT, DyTrack, validated_thresholds
@@ -126,6 +126,7 @@ def export_model(
     smoothing: BoxSmoothing = NO_SMOOTHING,
     calibration: ScoreCalibration = IDENTITY,
     exit_thresholds: tuple[float, ...] | None = None,
+    dynamic_batch: bool = False,
 ) -> ModelManifest:
     """Export, check and validate; ``out_dir`` only receives files once everything passed.
 
@@ -134,7 +135,8 @@ def export_model(
     default tau_k, and ``search.onnx`` is its full pass (no early exit). fp32 only, for now.
 
     ``smoothing`` and ``calibration`` are recorded in ``model.json`` (the box smoothing and score calibration
-    that suit the model).
+    that suit the model). ``dynamic_batch``: ``search.onnx`` takes any batch (the search crops of several targets in
+    one pass; models without early exits); each sample must match a batch-1 run within ``tolerance``.
     The fp32 graphs must match PyTorch within ``tolerance`` (max abs diff of boxes and corner maps on
     random crops). fp16/int8 graphs derive from them; their box deviation from fp32 on a generated
     sequence is logged and stored in ``model.json["validation"]``.
@@ -152,17 +154,22 @@ def export_model(
         network.exit_thresholds = NEVER_EXIT  # search.onnx: the plain full pass
     elif exit_thresholds is not None:
         raise ValueError(f"exit_thresholds is for early-exit models (dytrack), not {model}")
+    if dynamic_batch and isinstance(network, DyTrack):
+        raise ValueError(f"{model} runs its exits one target at a time: export it without dynamic_batch")
     source = source_checkpoint(weights)
     with TemporaryDirectory() as scratch:
         fp32_dir, final_dir = Path(scratch) / "fp32", Path(scratch) / precision
         fp32_dir.mkdir()
-        export_graphs(network, fp32_dir, opset)
+        export_graphs(network, fp32_dir, opset, dynamic_batch)
         validation = {**torch_parity(network, fp32_dir), "tolerance": tolerance}
+        if dynamic_batch:
+            validation["max_abs_diff_batch_vs_single"] = batch_parity(fp32_dir)
         early_exit = None
         if isinstance(network, DyTrack) and thresholds is not None:
             early_exit = export_exit_graphs(network, fp32_dir, opset, thresholds)
             validation |= exit_parity(network, fp32_dir, early_exit)
-        max_abs_diff = max(validation["max_abs_diff_vs_torch"], validation.get("exits_max_abs_diff_vs_torch", 0.0))
+        max_abs_diff = max(validation["max_abs_diff_vs_torch"], validation.get("exits_max_abs_diff_vs_torch", 0.0),
+                           validation.get("max_abs_diff_batch_vs_single", 0.0))
         LOGGER.info("%s-%s: ONNX Runtime vs PyTorch max abs diff %.2e (tolerance %.0e), template state rel. diff %.1e",
                     model, variant, max_abs_diff, tolerance, validation["state_max_rel_diff_vs_torch"])
         if max_abs_diff > tolerance:

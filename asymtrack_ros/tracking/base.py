@@ -81,6 +81,12 @@ class Tracker(abc.ABC):
         """
         del box
 
+    def spawn(self) -> Tracker:
+        """A tracker of the same kind and settings, without a target, for another target (sharing what can be
+        shared, such as a loaded network). A tracker that cannot make one tracks one target at a time:
+        NotImplementedError."""
+        raise NotImplementedError(f"{type(self).__name__} tracks one target at a time (it cannot spawn another)")
+
     @property
     @abc.abstractmethod
     def is_initialized(self) -> bool:

@@ -9,6 +9,10 @@ score calibration (``"score_calibration"``, ``confidence.py``; absent: raw score
 adds ``"early_exit"``: one graph per segment and one box head per exit, and the default exit thresholds
 (:class:`EarlyExitSpec`; absent: a model without exits). Every problem raises :class:`ModelDirError` naming the
 offending file.
+
+Shapes are static, except that the search graph may take any batch size: its first dimension is then
+:data:`BATCH` (``"batch"``) in every search input and output (``asymtrack-export --dynamic-batch``), and the
+backend runs the search crops of several targets in one pass.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ FORMAT_VERSION = 1
 PRECISIONS = ("fp32", "fp16", "int8")
 SEARCH_OUTPUTS = ("pred_boxes", "prob_tl", "prob_br")
 MIN_OPSET = 17
+BATCH = "batch"  # the name of a dynamic batch dimension (the first one of the search graph's tensors)
 SEGMENT_OUTPUTS = ("hidden", "recycled", "iou")  # names of segment k's outputs, suffixed with their layer / exit
 
 
@@ -60,10 +65,16 @@ class ManifestError(ValueError):
 
 @dataclass(frozen=True)
 class TensorSpec:
-    """One graph input or output: name and static shape (float32 at the graph boundary)."""
+    """One graph input or output: name and shape (float32 at the graph boundary); static but for a leading
+    :data:`BATCH`."""
 
     name: str
-    shape: tuple[int, ...]
+    shape: tuple[int | str, ...]
+
+    @property
+    def sample_shape(self) -> tuple[int | str, ...]:
+        """The shape without its batch dimension."""
+        return self.shape[1:]
 
 
 @dataclass(frozen=True)
@@ -119,6 +130,11 @@ class ModelManifest:
         return (self.template, self.search, *(self.early_exit.graphs if self.early_exit else ()))
 
     @property
+    def batched_search(self) -> bool:
+        """True when the search graph takes any batch size (:data:`BATCH`)."""
+        return self.search.inputs[0].shape[0] == BATCH
+
+    @property
     def state_names(self) -> tuple[str, ...]:
         """Names of the cached template tensors (template outputs = search inputs after ``search``)."""
         return tuple(spec.name for spec in self.template.outputs)
@@ -166,9 +182,13 @@ class ModelManifest:
         problems = []
         if [t.shape for t in self.template.inputs] != [(1, 3, template_size, template_size)]:
             problems.append(f"graphs.template.inputs must be one (1, 3, {template_size}, ...) tensor")
-        if self.search.inputs[0].shape != (1, 3, search_size, search_size):
-            problems.append(f"graphs.search.inputs[0] must be (1, 3, {search_size}, {search_size})")
-        if self.search.inputs[1:] != self.template.outputs:
+        if self.search.inputs[0].sample_shape != (3, search_size, search_size):
+            problems.append(f"graphs.search.inputs[0] must be (1, 3, {search_size}, {search_size}) or (batch, 3, ...)")
+        batch = self.search.inputs[0].shape[0]
+        if batch not in (1, BATCH) or any(t.shape[0] != batch for t in (*self.search.inputs, *self.search.outputs)):
+            problems.append(f"graphs.search tensors must all have batch 1 or all {BATCH!r} first")
+        if [(t.name, t.sample_shape) for t in self.search.inputs[1:]] \
+                != [(t.name, t.sample_shape) for t in self.template.outputs]:
             problems.append("graphs.search.inputs after the search image must equal graphs.template.outputs")
         if tuple(t.name for t in self.search.outputs) != SEARCH_OUTPUTS:
             problems.append(f"graphs.search.outputs must be named {list(SEARCH_OUTPUTS)}")
@@ -352,7 +372,8 @@ def _graph(where: str, graph: Any, expected_file: str) -> GraphSpec:
         try:
             tensors[kind] = _tensors(graph[kind])
         except ValueError:
-            problems.append(f"{where}.{kind} must be a non-empty list of {{name, shape}} with positive int dims")
+            problems.append(f"{where}.{kind} must be a non-empty list of {{name, shape}} with positive int dims "
+                            f"(the first may be {BATCH!r})")
     if problems:
         raise ManifestError(problems)
     return GraphSpec(graph["file"], sha, tensors["inputs"], tensors["outputs"])
@@ -388,7 +409,9 @@ def _tensors(value: Any) -> tuple[TensorSpec, ...]:
     for tensor in value:
         if not (isinstance(tensor, dict) and set(tensor) == {"name", "shape"} and isinstance(tensor["shape"], list)):
             raise ValueError("not a {name, shape} object")
-        specs.append(TensorSpec(_text(tensor["name"]), tuple(_positive_int(d) for d in tensor["shape"])))
+        first, *rest = tensor["shape"] or [0]
+        specs.append(TensorSpec(_text(tensor["name"]),
+                                (BATCH if first == BATCH else _positive_int(first), *map(_positive_int, rest))))
     return tuple(specs)
 
 

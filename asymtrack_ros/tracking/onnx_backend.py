@@ -6,6 +6,8 @@ search crop plus those tensors. Cropping, normalisation, map-back and scoring ar
 actually uses are in ``tracker.device_info`` and a requested provider that is missing or fell back
 is logged as a warning and listed in ``device_info.warnings``. Provider options (CUDA device, TensorRT fp16
 and engine cache) are ``ort_providers.py``'s; on CUDA and TensorRT the template state stays on the GPU.
+A search graph exported with a dynamic batch (``model.json``: ``"batch"``) also searches for several targets in
+one pass (:meth:`OnnxRunner.track_search_batch`), their template states stacked once per set of targets.
 """
 
 from __future__ import annotations
@@ -159,10 +161,12 @@ class OnnxRunner:
         self._search_input = self.manifest.search.inputs[0]
         self._state_names = list(self.manifest.state_names)
         self._search_outputs = [tensor.name for tensor in self.manifest.search.outputs]
+        self.batched = self.manifest.batched_search
+        self._stacked: tuple[tuple[object, ...], tuple[np.ndarray | ort.OrtValue, ...]] = ((), ())
 
     def encode_template(self, template: np.ndarray) -> tuple[np.ndarray | ort.OrtValue, ...]:
         """Template crop (1, 3, Ht, Wt) -> the cached tensors, in ``model.json`` order (on ``state_device``)."""
-        self._check_shape(template, self._template_input.shape, self.manifest.template.file)
+        self._check_shape(template, self._template_input.shape, self.manifest.template.file)  # static batch 1
         state = self.template_session.run(self._state_names, {self._template_input.name: template})
         if self.state_device is None:
             return tuple(state)
@@ -170,13 +174,42 @@ class OnnxRunner:
 
     def track_search(self, search: np.ndarray, state: tuple[np.ndarray | ort.OrtValue, ...]) -> SearchOutput:
         """Search crop (1, 3, Hs, Ws) + cached tensors -> box and corner maps of the first sample."""
-        self._check_shape(search, self._search_input.shape, self.manifest.search.file)
+        self._check_shape(search, (1, *self._search_input.sample_shape), self.manifest.search.file)
+        return self._run_search(search, state)[0]
+
+    def track_search_batch(self, search: np.ndarray, states: Sequence[tuple[np.ndarray | ort.OrtValue, ...]]
+                           ) -> list[SearchOutput]:
+        """Search crops (N, 3, Hs, Ws), one per target, + each target's cached tensors -> one output per target,
+        in one pass (:attr:`batched` graphs only; ValueError otherwise)."""
+        if not self.batched:
+            raise ValueError(f"{self.model_dir / self.manifest.search.file} takes batch 1: export it with "
+                             "--dynamic-batch to search for several targets in one pass")
+        self._check_shape(search, (len(states), *self._search_input.sample_shape), self.manifest.search.file)
+        return self._run_search(search, self._stacked_states(states))
+
+    def _stacked_states(self, states: Sequence[tuple[np.ndarray | ort.OrtValue, ...]]
+                        ) -> tuple[np.ndarray | ort.OrtValue, ...]:
+        """The targets' template tensors stacked along the batch, rebuilt only when the set of states changes
+        (the cache holds the states themselves, so their identities stay unique)."""
+        key = tuple(states)
+        cached_key, stacked = self._stacked
+        if len(key) != len(cached_key) or any(a is not b for a, b in zip(key, cached_key, strict=True)):
+            on_host = [[v.numpy() if isinstance(v, ort.OrtValue) else v for v in state] for state in states]
+            arrays = tuple(np.concatenate(tensors) for tensors in zip(*on_host, strict=True))
+            stacked = arrays if self.state_device is None else tuple(
+                ort.OrtValue.ortvalue_from_numpy(array, *self.state_device) for array in arrays)
+            self._stacked = (key, stacked)
+        return stacked
+
+    def _run_search(self, search: np.ndarray, state: Sequence[np.ndarray | ort.OrtValue]) -> list[SearchOutput]:
+        """One search-graph pass; one output per sample of the batch."""
         if self.state_device is None:
             feeds = {self._search_input.name: search, **dict(zip(self._state_names, state, strict=True))}
             pred_boxes, prob_tl, prob_br = self.search_session.run(self._search_outputs, feeds)
         else:
             pred_boxes, prob_tl, prob_br = self._run_bound_search(search, state)
-        return SearchOutput(pred_box=pred_boxes[0], prob_tl=prob_tl[:1], prob_br=prob_br[:1])
+        return [SearchOutput(pred_box=pred_boxes[i], prob_tl=prob_tl[i:i + 1], prob_br=prob_br[i:i + 1])
+                for i in range(search.shape[0])]
 
     def _run_bound_search(self, search: np.ndarray, state: Sequence[ort.OrtValue]) -> list[np.ndarray]:
         """The search graph through an IO binding: the crop is copied to the device, the state is bound where it
@@ -194,7 +227,7 @@ class OnnxRunner:
         """Another graph of the directory, with this runner's session options and providers."""
         return open_session(self.model_dir / spec.file, spec, self._options, self._usable, self._settings)
 
-    def _check_shape(self, array: np.ndarray, expected: tuple[int, ...], file: str) -> None:
+    def _check_shape(self, array: np.ndarray, expected: tuple[int | str, ...], file: str) -> None:
         if array.shape != expected:
             raise ValueError(f"{self.model_dir / file} expects input shape {expected}, got {array.shape}")
 

@@ -54,6 +54,9 @@ class OpenCVTracker(Tracker):
     def is_initialized(self) -> bool:
         return self._box is not None
 
+    def spawn(self) -> OpenCVTracker:
+        return OpenCVTracker(self.algorithm)
+
     def _initialize(self, image: np.ndarray, box: Box) -> None:
         self._tracker, self._box = None, None
         tracker = self._factory()

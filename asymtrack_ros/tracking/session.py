@@ -76,21 +76,31 @@ class TrackingSession:
         self.target_id, self._anchor = "", None
         self._reset_search()
 
-    def step(self, image: np.ndarray) -> FrameOutcome:
-        """Track one frame (IDLE: nothing to do). ValueError when the frame size differs from the first frame's."""
-        if self.monitor.state == TrackState.IDLE:
-            return FrameOutcome(TrackState.IDLE, "", None)
+    def check_frame(self, image: np.ndarray) -> None:
+        """ValueError when the frame size differs from the first frame's; NotInitializedError before ``start``."""
+        self._ready(image)
+
+    def _ready(self, image: np.ndarray) -> tuple[AppearanceCheck, Box]:
+        """The appearance check and anchor box, once ``image`` passed :meth:`check_frame`."""
         if (image.shape[0], image.shape[1]) != self._frame_size:
             height, width = self._frame_size
             raise ValueError(f"the image size changed from {width}x{height} to {image.shape[1]}x{image.shape[0]}")
         if self._appearance is None or self._anchor is None:
             raise NotInitializedError()
+        return self._appearance, self._anchor
+
+    def step(self, image: np.ndarray, tracked: TrackResult | None = None) -> FrameOutcome:
+        """Track one frame (IDLE: nothing to do); raises as :meth:`check_frame`. ``tracked``: the tracker's result on
+        this frame when the caller ran it already (``tracker.track`` at ``monitor.search_scale``, e.g. batched)."""
+        if self.monitor.state == TrackState.IDLE:
+            return FrameOutcome(TrackState.IDLE, "", None)
+        appearance, anchor = self._ready(image)
         was_lost = self.monitor.state == TrackState.LOST
-        result = self.tracker.track(image, search_scale=self.monitor.search_scale)
-        similarity = self._appearance.similarity(image, result.box)
+        result = tracked if tracked is not None else self.tracker.track(image, search_scale=self.monitor.search_scale)
+        similarity = appearance.similarity(image, result.box)
         score = similarity if result.score is None else min(result.score, similarity)
         if was_lost and not self._following and score < self.monitor.policy.recover_score:
-            candidate = self._search_globally(image, self._anchor, self._appearance)
+            candidate = self._search_globally(image, anchor, appearance)
             if candidate is not None:
                 result, score, self._following = candidate.result, candidate.score, True
                 self.tracker.reposition(result.box)
@@ -102,7 +112,7 @@ class TrackingSession:
         elif state == TrackState.LOST:
             self._following = self._following and score >= self.monitor.policy.recover_score
             if not self._following:
-                self.tracker.reposition(self._anchor)
+                self.tracker.reposition(anchor)
         return FrameOutcome(state, self.target_id, result, score)
 
     def _search_globally(self, image: np.ndarray, anchor: Box, appearance: AppearanceCheck) -> Candidate | None:

@@ -5,6 +5,8 @@ the search region around the previous box, run the runner's search branch, map t
 image pixels (with the optional motion priors of ``box_smoothing.py``) and score it from the corner
 maps. Runners only execute networks. The crop, normalise and map-back steps are public
 (:meth:`SiameseTracker.template_input`, ``search_input``, ``map_back``) for tools that drive a runner themselves.
+Several targets: one tracker per target, all sharing one runner (:meth:`SiameseTracker.spawn`); a runner that
+takes batches (:class:`BatchRunner`) searches for all of them in one pass (:func:`track_together`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 
@@ -23,6 +25,7 @@ from asymtrack_ros.tracking.box_smoothing import NO_SMOOTHING, BoxSmoothing
 from asymtrack_ros.tracking.confidence import IDENTITY, ScoreCalibration, corner_confidence
 from asymtrack_ros.tracking.preprocessing import Normalizer, clip_box, map_box_back, sample_target
 from asymtrack_ros.tracking.redetection import DEFAULT_REDETECTION, RedetectionSettings
+from asymtrack_ros.tracking.validation import validate_image
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,15 @@ class NetworkRunner(Protocol):
 
     def track_search(self, search: np.ndarray, state: Any) -> SearchOutput:
         """Search branch with the cached template state."""
+
+
+class BatchRunner(NetworkRunner, Protocol):
+    """A runner whose search branch can take the crops of several targets at once (``batched`` true)."""
+
+    batched: bool
+
+    def track_search_batch(self, search: np.ndarray, states: Sequence[Any]) -> list[SearchOutput]:
+        """Search crops (N, 3, S, S) with each target's template state -> one output per target."""
 
 
 class SiameseTracker(Tracker):
@@ -118,6 +130,10 @@ class SiameseTracker(Tracker):
         if self._box is not None:
             self._box = box
 
+    def spawn(self) -> SiameseTracker:
+        """A tracker for another target: the same runner and settings, no target yet."""
+        return SiameseTracker(self.runner, self.smoothing, self.calibration, self.redetection)
+
     def template_input(self, image: np.ndarray, box: Box) -> np.ndarray:
         """The template branch's input for the target ``box``: the normalised (1, 3, S, S) template crop."""
         crop, _ = sample_target(image, box, self.config.template_factor, self.config.template_size)
@@ -146,6 +162,23 @@ class SiameseTracker(Tracker):
         if previous is None:
             raise NotInitializedError()
         output, resize_factor, timings = self._search(image, previous, search_scale)
+        return self.finish(image, previous, output, resize_factor, timings)
+
+    @property
+    def template_state(self) -> Any:
+        """The runner's cached template state of the current target (None before ``initialize``)."""
+        return self._template_state
+
+    def search_crop(self, image: np.ndarray, search_scale: float) -> tuple[Box, np.ndarray, float]:
+        """The current box, the search branch's input around it and its resize factor (:func:`track_together`)."""
+        if self._box is None:
+            raise NotInitializedError()
+        return (self._box, *self.search_input(image, self._box, search_scale))
+
+    def finish(self, image: np.ndarray, previous: Box, output: SearchOutput, resize_factor: float,
+               timings: tuple[float, float]) -> TrackResult:
+        """The search output around ``previous`` as the new box (motion priors applied) and its calibrated score;
+        ``timings``: (preprocess, inference) ms."""
         t2 = time.perf_counter()
         pred_box = output.pred_box
         if self.smoothing.window_influence:
@@ -186,3 +219,39 @@ class SiameseTracker(Tracker):
         output = self.runner.track_search(search, self._template_state)
         t2 = time.perf_counter()
         return output, resize_factor, ((t1 - t0) * 1e3, (t2 - t1) * 1e3)
+
+
+def shared_batch_runner(trackers: Sequence[Tracker]) -> BatchRunner | None:
+    """The runner that can search for all ``trackers`` in one pass (:func:`track_together`): they are
+    :class:`SiameseTracker` s sharing one runner that takes batches. None otherwise."""
+    siamese = [t for t in trackers if isinstance(t, SiameseTracker)]
+    if not siamese or len(siamese) != len(trackers):
+        return None
+    runner = siamese[0].runner
+    if not getattr(runner, "batched", False) or any(t.runner is not runner for t in siamese):
+        return None
+    return cast(BatchRunner, runner)
+
+
+def track_together(trackers: Sequence[Tracker], image: np.ndarray, search_scales: Sequence[float]
+                   ) -> list[TrackResult]:
+    """``Tracker.track`` of each tracker (``search_scales`` in order) with one search-branch pass for all of them.
+
+    Each result is what the tracker's own ``track`` gives; the preprocessing and inference times are the shared
+    pass's divided among the targets. ValueError without a :func:`shared_batch_runner`.
+    """
+    runner = shared_batch_runner(trackers)
+    if runner is None:
+        raise ValueError("track_together needs SiameseTrackers sharing one runner that takes batches")
+    validate_image(image)
+    siamese = cast(Sequence[SiameseTracker], trackers)
+    t0 = time.perf_counter()
+    crops = [t.search_crop(image, scale) for t, scale in zip(siamese, search_scales, strict=True)]
+    t1 = time.perf_counter()
+    outputs = runner.track_search_batch(np.concatenate([crop for _, crop, _ in crops]),
+                                        [t.template_state for t in siamese])
+    t2 = time.perf_counter()
+    share = 1e3 / len(trackers)
+    timings = ((t1 - t0) * share, (t2 - t1) * share)
+    return [t.finish(image, previous, output, resize_factor, timings)
+            for t, (previous, _, resize_factor), output in zip(siamese, crops, outputs, strict=True)]
