@@ -30,6 +30,7 @@ setup(
     extras_require={
         "torch": ["torch==2.13.0", "onnx>=1.16", "onnxscript>=0.2", "PyYAML>=6"],
         "eval": ["matplotlib>=3.7", "rosbags==0.11.9"],
+        "vot": ["vot-trax==4.0.2"],  # asymtrack-trax (the VOT toolkit itself runs in its own environment)
     },
     entry_points={
         "console_scripts": [
@@ -38,6 +39,7 @@ setup(
             "asymtrack-bench = asymtrack_ros.benchmark.cli:main",
             "asymtrack-generate = asymtrack_ros.data.cli:main",
             "asymtrack-train = asymtrack_ros.training.cli:main",
+            "asymtrack-trax = asymtrack_ros.evaluation.trax_server:main",
             "tracker_node = asymtrack_ros.ros.tracker_node:main",
             "managed_tracker_node = asymtrack_ros.ros.managed_tracker_node:main",
             "video_source_node = asymtrack_ros.ros.video_source_node:main",

@@ -36,10 +36,15 @@ class TrackSequence:
 
     def read_frame(self, index: int) -> np.ndarray:
         """Frame ``index`` as an HxWx3 uint8 RGB array."""
-        image = cv2.imread(str(self.frames[index]), cv2.IMREAD_COLOR)
-        if image is None:
-            raise OSError(f"cannot read image {self.frames[index]}")
-        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        return read_rgb(self.frames[index])
+
+
+def read_rgb(path: Path | str) -> np.ndarray:
+    """The image file at ``path`` as an HxWx3 uint8 RGB array (OSError when OpenCV cannot read it)."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise OSError(f"cannot read image {path}")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
 def read_boxes(path: Path) -> np.ndarray:

@@ -23,9 +23,11 @@ CLIS = {
     "asymtrack-bench": "asymtrack_ros.benchmark.cli",
     "asymtrack-generate": "asymtrack_ros.data.cli",
     "asymtrack-train": "asymtrack_ros.training.cli",
+    "asymtrack-trax": "asymtrack_ros.evaluation.trax_server",
     "python -m asymtrack_ros.export.compare": "asymtrack_ros.export.compare",
     "python -m asymtrack_ros.evaluation.lost_signal": "asymtrack_ros.evaluation.lost_signal",
     "python -m asymtrack_ros.evaluation.score_calibration": "asymtrack_ros.evaluation.score_calibration",
+    "python -m asymtrack_ros.evaluation.vot_toolkit": "asymtrack_ros.evaluation.vot_toolkit",
     "python -m asymtrack_ros.models": "asymtrack_ros.models.__main__",
 }
 
