@@ -36,7 +36,7 @@ def publish_detections(node: rclpy.node.Node, count: int) -> None:
     for i in range(count):
         header = Header(frame_id="camera")
         header.stamp.sec = i
-        publisher.publish(detections_message(header, outcome, "person"))
+        publisher.publish(detections_message(header, [outcome], "person"))
         time.sleep(0.05)
 
 

@@ -29,3 +29,22 @@ def frame(t: int) -> np.ndarray:
     x, y, w, h = (int(v) for v in target_box(t))
     image[y : y + h, x : x + w] = TARGET
     return image
+
+
+SECOND_SIDE = 40
+SECOND_TARGET = _texture(np.random.default_rng(3), SECOND_SIDE, SECOND_SIDE, 5)
+
+
+def second_box(t: int) -> tuple[float, float, float, float]:
+    """Ground-truth (x, y, w, h) of a second square, right of the first one's path (they never overlap)."""
+    x = 230 + 40 * (0.5 - 0.5 * np.cos(t / 35.0))
+    y = 20 + 100 * (0.5 - 0.5 * np.cos(t / 50.0))
+    return float(round(x)), float(round(y)), float(SECOND_SIDE), float(SECOND_SIDE)
+
+
+def two_target_frame(t: int) -> np.ndarray:
+    """RGB frame ``t`` with both squares."""
+    image = frame(t)
+    x, y, w, h = (int(v) for v in second_box(t))
+    image[y : y + h, x : x + w] = SECOND_TARGET
+    return image

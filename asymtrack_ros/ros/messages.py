@@ -2,36 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PointStamped
 from std_msgs.msg import Header
 from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithPose
 
-from asymtrack_ros.msg import TargetOffset, TrackerStatus
+from asymtrack_ros.msg import TargetOffset, TargetStatus, TrackerStatus
 from asymtrack_ros.ros.follow_geometry import Bearing, ImageOffset
 from asymtrack_ros.tracking.session import FrameOutcome
 
 DIAGNOSTIC_LEVELS = {"OK": DiagnosticStatus.OK, "WARN": DiagnosticStatus.WARN, "ERROR": DiagnosticStatus.ERROR}
 
 
-def detections_message(header: Header, outcome: FrameOutcome, class_label: str) -> Detection2DArray:
-    """One Detection2D while the target is tracked, an empty array otherwise."""
+def detections_message(header: Header, outcomes: Sequence[FrameOutcome], class_label: str) -> Detection2DArray:
+    """One Detection2D, with its target's id, per target tracked on this frame (none LOST)."""
     message = Detection2DArray(header=header)
-    box = outcome.box
-    if box is None:
-        return message
-    x, y, w, h = box
-    detection = Detection2D(header=header, id=outcome.target_id)
-    detection.bbox.center.position.x = float(x + w / 2)
-    detection.bbox.center.position.y = float(y + h / 2)
-    detection.bbox.size_x, detection.bbox.size_y = float(w), float(h)
-    hypothesis = ObjectHypothesisWithPose()
-    hypothesis.hypothesis.class_id = class_label
-    hypothesis.hypothesis.score = float(outcome.score)
-    detection.results.append(hypothesis)
-    message.detections.append(detection)
+    for outcome in outcomes:
+        box = outcome.box
+        if box is None:
+            continue
+        x, y, w, h = box
+        detection = Detection2D(header=header, id=outcome.target_id)
+        detection.bbox.center.position.x = float(x + w / 2)
+        detection.bbox.center.position.y = float(y + h / 2)
+        detection.bbox.size_x, detection.bbox.size_y = float(w), float(h)
+        hypothesis = ObjectHypothesisWithPose()
+        hypothesis.hypothesis.class_id = class_label
+        hypothesis.hypothesis.score = float(outcome.score)
+        detection.results.append(hypothesis)
+        message.detections.append(detection)
     return message
 
 
@@ -45,15 +46,16 @@ def diagnostic_status(
     )
 
 
-def status_message(header: Header, outcome: FrameOutcome | None, **fields: object) -> TrackerStatus:
-    """TrackerStatus for a processed frame; ``fields`` fill the counters and backend strings."""
+def status_message(header: Header, outcomes: Sequence[FrameOutcome], **fields: object) -> TrackerStatus:
+    """TrackerStatus for a processed frame: every target in ``targets``, the first in the scalar fields;
+    ``fields`` fill the counters and backend strings."""
     status = TrackerStatus(header=header, **fields)
-    if outcome is not None:
-        status.state = int(outcome.state)
-        status.target_id = outcome.target_id
-        status.score = float(outcome.score)
-        if outcome.result is not None and outcome.result.exit is not None:
-            status.exit = outcome.result.exit
+    status.targets = [TargetStatus(target_id=o.target_id, state=int(o.state), score=float(o.score)) for o in outcomes]
+    if outcomes:
+        first = outcomes[0]
+        status.state, status.target_id, status.score = int(first.state), first.target_id, float(first.score)
+        if first.result is not None and first.result.exit is not None:
+            status.exit = first.result.exit
     return status
 
 

@@ -12,6 +12,7 @@ from asymtrack_ros.ros.target_request import validate_label
 from asymtrack_ros.tracking.box_smoothing import SmoothingOverrides
 from asymtrack_ros.tracking.monitor import LostPolicy
 from asymtrack_ros.tracking.redetection import DEFAULT_REDETECTION, RedetectionOverrides
+from asymtrack_ros.tracking.targets import MAX_TARGETS_LIMIT
 
 Number = TypeVar("Number", int, float)
 MAX_CLICK_BOX_SIZE = 10_000.0  # pixels
@@ -24,7 +25,7 @@ SMOOTHING_FIELDS = tuple(f.name for f in fields(SmoothingOverrides))
 LIMITS: dict[str, tuple[float, float]] = {
     "threads": (1, 256), "input_depth": (1, 1000), "frame_history": (1, 1000), "diagnostics_period": (0.01, 3600.0),
     "click_box_size": (1.0, MAX_CLICK_BOX_SIZE), "debug_max_rate": (0.0, MAX_DEBUG_RATE),
-    "max_input_pixels": (1, MAX_INPUT_PIXELS),
+    "max_input_pixels": (1, MAX_INPUT_PIXELS), "max_targets": (1, MAX_TARGETS_LIMIT),
 }
 
 
@@ -51,6 +52,7 @@ class NodeConfig:
     max_input_pixels: int
     click_topic: str
     click_box_size: float
+    max_targets: int
     frame_history: int
     class_label: str
     policy: LostPolicy
@@ -76,7 +78,8 @@ class NodeConfig:
             input_topic=read.text("input_topic"), compressed_input=read.flag("compressed_input"),
             input_reliability=read.text("input_reliability"), input_depth=read.integer("input_depth"),
             max_input_pixels=read.integer("max_input_pixels"), click_topic=read.text("click_topic"),
-            click_box_size=read.real("click_box_size"), frame_history=read.integer("frame_history"),
+            click_box_size=read.real("click_box_size"), max_targets=read.integer("max_targets"),
+            frame_history=read.integer("frame_history"),
             class_label=read.text("class_label"),
             policy=LostPolicy(
                 lost_score=read.real("lost_score"), recover_score=read.real("recover_score"),

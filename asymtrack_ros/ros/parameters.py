@@ -42,6 +42,8 @@ PARAMETERS: dict[str, tuple[object, str, bool]] = {
     "click_topic": ("image_mouse_left", "geometry_msgs/Point clicks (rqt_image_view), also taken on "
                     "~/debug_image_mouse_left; empty = off", True),
     "click_box_size": (80.0, "side in pixels of the box set around a click, 1..10000", False),
+    "max_targets": (1, "targets tracked at once, 1..16: a set_target with a new target_id adds one while there is "
+                    "room; 1 = a new target replaces the tracked one", True),
     "frame_history": (30, "frames kept for set_target requests stamped with an earlier frame, 1..1000", True),
     "class_label": ("target", "class_id of the published hypothesis: at most 128 printable characters", False),
     "lost_score": (LostPolicy.lost_score, "confidence under which a frame counts towards LOST", False),

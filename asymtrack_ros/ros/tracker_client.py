@@ -2,7 +2,7 @@
 
 One class serves the demo recorder, the node benchmark and the tests: it keeps every detections,
 status and diagnostics message (``snapshot``), calls the ``on_detections`` / ``on_status`` hooks
-with each message as it arrives, and sends ``~/set_target`` and ``~/reset`` requests.
+with each message as it arrives, and sends ``~/set_target``, ``~/remove_target`` and ``~/reset`` requests.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from vision_msgs.msg import Detection2DArray
 
 from asymtrack_ros.msg import TrackerStatus
 from asymtrack_ros.ros.stamps import ns_stamp
-from asymtrack_ros.srv import SetTarget
+from asymtrack_ros.srv import RemoveTarget, SetTarget
 
 Message = TypeVar("Message")
 
@@ -47,6 +47,7 @@ class TrackerClient:
         node.create_subscription(TrackerStatus, f"{namespace}/tracker/status", self._keep("statuses", on_status), 100)
         node.create_subscription(DiagnosticArray, "/diagnostics", self._keep("diagnostics"), 10)
         self.set_target_client = node.create_client(SetTarget, f"{namespace}/tracker/set_target")
+        self.remove_target_client = node.create_client(RemoveTarget, f"{namespace}/tracker/remove_target")
         self.reset_client = node.create_client(Trigger, f"{namespace}/tracker/reset")
 
     def _keep(self, name: str, hook: Callable[[Message], None] | None = None) -> Callable[[Message], None]:
@@ -84,6 +85,10 @@ class TrackerClient:
         request.bbox.center.position.x, request.bbox.center.position.y = float(cx), float(cy)
         request.bbox.size_x, request.bbox.size_y = float(w), float(h)
         return self._call(self.set_target_client, request, timeout)
+
+    def remove_target(self, target_id: str, timeout: float = 20.0) -> RemoveTarget.Response:
+        """Stop tracking ``target_id`` (``~/remove_target``)."""
+        return self._call(self.remove_target_client, RemoveTarget.Request(target_id=target_id), timeout)
 
     def reset(self, timeout: float = 20.0) -> Trigger.Response:
         """Stop tracking (``~/reset``)."""

@@ -3,9 +3,10 @@
 Callbacks never block and only do O(1) checks: the image callback checks the claimed size and
 layout and parks the newest message in a one-slot mailbox (replacing, and counting as dropped, a
 frame still waiting); ``~/set_target`` validates the request against the named frame's size and
-parks it in another one-slot mailbox (the newest request wins). A worker thread applies at most
-one pending target per processed frame, then decodes, tracks and publishes. Nothing a message
-carries stops the worker: every failure is counted and reported in diagnostics.
+parks it in a mailbox keyed by target id (per id the newest request wins; at most ``max_targets``
+wait). A worker thread starts the pending targets before each processed frame, then decodes, tracks
+every target (``tracking/targets.py``: one batched search pass where the backend can) and publishes.
+Nothing a message carries stops the worker: every failure is counted and reported in diagnostics.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from asymtrack_ros.msg import TargetOffset, TrackerStatus
 from asymtrack_ros.ros.follow_geometry import Intrinsics, bearing, image_offset
 from asymtrack_ros.ros.frame_history import FrameHistory
 from asymtrack_ros.ros.image_conversion import rgb_to_image
-from asymtrack_ros.ros.mailbox import LatestMailbox
+from asymtrack_ros.ros.mailbox import KeyedMailbox, LatestMailbox
 from asymtrack_ros.ros.messages import (
     detections_message,
     diagnostic_status,
@@ -51,10 +52,11 @@ from asymtrack_ros.ros.received_frames import PendingTarget, ReceivedFrame, deco
 from asymtrack_ros.ros.stamps import stamp_ns
 from asymtrack_ros.ros.stats import LatencyWindow, RateMeter
 from asymtrack_ros.ros.target_request import TargetRequestError, box_from_center, validate_label
-from asymtrack_ros.srv import SetTarget
+from asymtrack_ros.srv import RemoveTarget, SetTarget
 from asymtrack_ros.tracking import create_tracker
 from asymtrack_ros.tracking.monitor import TrackState
-from asymtrack_ros.tracking.session import FrameOutcome, TrackingSession
+from asymtrack_ros.tracking.session import FrameOutcome
+from asymtrack_ros.tracking.targets import TargetError, TargetSet
 from asymtrack_ros.visualization import annotate
 
 OVERRIDABLE_QOS = QoSOverridingOptions.with_default_policies()
@@ -78,7 +80,7 @@ class TrackerNodeBase(Node):
 
         self.lock = threading.Lock()
         self.mailbox = LatestMailbox()
-        self.pending_targets = LatestMailbox()
+        self.pending_targets = KeyedMailbox(self.config.max_targets)
         self.stopping = threading.Event()
         self.worker: threading.Thread | None = None
         self.history = FrameHistory(self.config.frame_history)
@@ -87,10 +89,11 @@ class TrackerNodeBase(Node):
         self.frames_processed = 0
         self.exit_counts: dict[int, int] = {}
         self.next_target_number = 1
-        self.last_outcome: FrameOutcome | None = None
+        self.last_outcomes: tuple[FrameOutcome, ...] = ()
+        self.target_states: dict[str, TrackState] = {}  # the tracked targets as last left (callbacks read it)
         self.last_debug_time = 0.0
         self.intrinsics: Intrinsics | None = None
-        self.session: TrackingSession | None = None
+        self.targets: TargetSet | None = None
         self.health = NodeHealth()
         self._output_publishers: list = []
         self._input_subscriptions: list = []
@@ -100,7 +103,7 @@ class TrackerNodeBase(Node):
     # --- phases ------------------------------------------------------------------------------
     def _configure(self) -> str:
         """Load the model and create the publishers; returns the backend error ("" when it loaded)."""
-        self.session, backend_error = self._create_session()
+        self.targets, backend_error = self._create_targets()
         self.health = NodeHealth(backend_error=backend_error)
 
         def publisher(message_type, topic: str, depth: int):
@@ -120,6 +123,7 @@ class TrackerNodeBase(Node):
         """Subscribe, offer the services, start the diagnostics timer and the worker."""
         self._input_subscriptions = self._subscribe_input()
         self._offered_services = [self.create_service(SetTarget, "~/set_target", self._on_set_target),
+                                  self.create_service(RemoveTarget, "~/remove_target", self._on_remove_target),
                                   self.create_service(Trigger, "~/reset", self._on_reset)]
         self._diagnostics_timer = self.create_timer(self.config.diagnostics_period, self._publish_diagnostics)
         self.stopping = threading.Event()
@@ -127,7 +131,7 @@ class TrackerNodeBase(Node):
         self.worker.start()
 
     def _deactivate(self) -> None:
-        """Stop processing: no subscriptions, services or timer, the worker joined, the target dropped."""
+        """Stop processing: no subscriptions, services or timer, the worker joined, the targets dropped."""
         self.stop()
         for subscription in self._input_subscriptions:
             self.destroy_subscription(subscription)
@@ -137,18 +141,16 @@ class TrackerNodeBase(Node):
             self.destroy_timer(self._diagnostics_timer)
         self._input_subscriptions, self._offered_services, self._diagnostics_timer = [], [], None
         self.mailbox.take(timeout=0.0)
-        self.pending_targets.take(timeout=0.0)
-        if self.session is not None:
-            self.session.stop()
+        self._drop_targets()
 
     def _cleanup(self) -> None:
         """Free the model and the publishers."""
         for publisher in self._output_publishers:
             self.destroy_publisher(publisher)
-        self._output_publishers, self.session = [], None
+        self._output_publishers, self.targets = [], None
 
     # --- set-up ---------------------------------------------------------------------------
-    def _create_session(self) -> tuple[TrackingSession | None, str]:
+    def _create_targets(self) -> tuple[TargetSet | None, str]:
         try:
             if self.config.backend == "onnx" and self.config.weights:
                 import asymtrack_ros.export.cache  # noqa: F401  (lets the onnx backend export the checkpoint)
@@ -161,7 +163,7 @@ class TrackerNodeBase(Node):
         for warning in info.warnings:
             self.get_logger().warning(warning)
         self.get_logger().info(f"backend {info.backend} on {info.device} providers={list(info.providers)}")
-        return TrackingSession(tracker, self.config.policy), ""
+        return TargetSet(tracker, self.config.policy, self.config.max_targets), ""
 
     def _subscribe_input(self) -> list:
         """The camera input: best effort, depth 1 by default (``input_*`` parameters, then ``qos_overrides``);
@@ -184,9 +186,9 @@ class TrackerNodeBase(Node):
 
     @property
     def device_label(self) -> str:
-        if self.session is None:
+        if self.targets is None:
             return "none"
-        info = self.session.tracker.device_info
+        info = self.targets.tracker.device_info
         return f"{info.device} [{', '.join(info.providers)}]" if info.providers else info.device
 
     # --- callbacks (never block, never raise) -----------------------------------------------
@@ -240,18 +242,18 @@ class TrackerNodeBase(Node):
             self._count_internal_error("checking a parameter change", error)
             return SetParametersResult(successful=False, reason=f"internal error: {error}")
         self.config = config
-        if self.session is not None:
+        if self.targets is not None:
             with self.lock:
-                self.session.set_policy(config.policy)
+                self.targets.set_policy(config.policy)
         return SetParametersResult(successful=True)
 
     def _apply_exit_thresholds(self, thresholds: tuple[float, ...] | None) -> None:
         """New early-exit thresholds for the running tracker (ValueError: refused, nothing changed)."""
         if thresholds is None:
             raise ValueError("exit_thresholds [-1.0] (the model's) applies at start only: give tau_1..tau_{K-1}")
-        if self.session is not None:
+        if self.targets is not None:
             with self.lock:
-                self.session.tracker.set_exit_thresholds(thresholds)
+                self.targets.tracker.set_exit_thresholds(thresholds)
 
     def _on_set_target(self, request: SetTarget.Request, response: SetTarget.Response) -> SetTarget.Response:
         try:
@@ -274,23 +276,55 @@ class TrackerNodeBase(Node):
         log = self.get_logger().info if ok else self.get_logger().warning
         log(f"click at ({point.x:.0f}, {point.y:.0f}): {message}")
 
+    def _on_remove_target(self, request: RemoveTarget.Request,
+                          response: RemoveTarget.Response) -> RemoveTarget.Response:
+        try:
+            response.success, response.message = self._remove_target(request.target_id)
+        except Exception as error:  # nothing one request carries may stop the node
+            self._count_internal_error("handling remove_target", error)
+            response.success, response.message = False, f"internal error: {error}"
+        return response
+
+    def _remove_target(self, target_id: str) -> tuple[bool, str]:
+        """Withdraw ``target_id``'s pending request and stop tracking it. Returns (success, message)."""
+        withdrawn = self.pending_targets.discard(target_id)
+        with self.lock:
+            try:
+                if self.targets is not None:
+                    self.targets.remove(target_id)
+            except TargetError as error:
+                if not withdrawn:
+                    return False, str(error)
+            self._note_targets()
+        return True, f"stopped tracking {target_id}"
+
     def _on_reset(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         del request
-        self.pending_targets.take(timeout=0.0)
-        with self.lock:
-            if self.session is not None:
-                self.session.stop()
-            self.health.tracking_error = ""
+        self._drop_targets()
         response.success, response.message = True, "tracking stopped (IDLE)"
         return response
+
+    def _drop_targets(self) -> None:
+        """Withdraw the pending requests and stop tracking every target."""
+        self.pending_targets.take_all()
+        with self.lock:
+            if self.targets is not None:
+                self.targets.clear()
+            self.health.tracking_error = ""
+            self._note_targets()
+
+    def _note_targets(self) -> None:
+        """Publish the tracked targets' states to the callbacks (under ``lock``)."""
+        self.target_states = self.targets.states if self.targets is not None else {}
 
     def _request_target(self, center_box, stamp: int, normalized: bool, target_id: str) -> tuple[bool, str, str]:
         """Validate a target request in O(1) and hand it to the worker. Returns (success, message, id).
 
         The box is checked against the size of the frame named by ``stamp`` (0 = latest); the worker
-        starts the target on that frame before it processes the next one.
+        starts the target on that frame before it processes the next one. A new id needs room (``max_targets``
+        counts tracked and pending ids); with ``max_targets`` 1 the request replaces the target.
         """
-        if self.session is None:
+        if self.targets is None:
             return False, self.health.backend_error, ""
         found = self.history.latest() if stamp == 0 else (stamp, self.history.get(stamp))
         if found is None:
@@ -306,7 +340,13 @@ class TrackerNodeBase(Node):
         new_id = target_id
         if not new_id:
             new_id, self.next_target_number = f"target-{self.next_target_number}", self.next_target_number + 1
-        self.pending_targets.put(PendingTarget(frame, box, new_id), time.monotonic())
+        single = self.config.max_targets == 1
+        known = {*self.target_states, *self.pending_targets.keys()}
+        if not single and new_id not in known and len(known) >= self.config.max_targets:
+            return False, (f"no room for {new_id}: {len(known)} targets tracked or starting, max_targets is "
+                           f"{self.config.max_targets}; remove one or re-target a tracked id"), ""
+        if not self.pending_targets.put(new_id, PendingTarget(frame, box, new_id), exclusive=single):
+            return False, f"no room for {new_id}: {self.config.max_targets} requests are waiting", ""
         box_text = tuple(round(v, 1) for v in box)
         return True, f"tracking {new_id} from box {box_text} on the frame stamped {frame_stamp} ns", new_id
 
@@ -317,26 +357,29 @@ class TrackerNodeBase(Node):
             if item is None:
                 continue
             try:
-                self._start_pending_target()
+                self._start_pending_targets()
                 self._process(*item)
             except Exception as error:  # nothing one message carries may stop the worker
                 self._count_internal_error("processing a frame", error)
 
-    def _start_pending_target(self) -> None:
-        """Start the newest validated request, if any, on its own frame (one start per processed frame)."""
-        pending = self.pending_targets.take(timeout=0.0)
-        session = self.session
-        if pending is None or session is None:  # no session: set_target accepts no request
+    def _start_pending_targets(self) -> None:
+        """Start the validated requests, each on its own frame (at most ``max_targets`` per processed frame)."""
+        targets = self.targets
+        if targets is None:  # no tracker: set_target accepts no request
             return
-        request: PendingTarget = pending[0]
-        try:
-            image = decode(request.frame.message, self.config.max_input_pixels)
-            with self.lock:
-                session.start(image, request.box, request.target_id)
-                self.health.tracking_error = ""
-        except (ImageConversionError, ValueError) as error:
-            self.health.tracking_error = f"target {request.target_id} not started: {error}"
-            self.get_logger().error(self.health.tracking_error)
+        request: PendingTarget
+        for request in self.pending_targets.take_all():
+            try:
+                image = decode(request.frame.message, self.config.max_input_pixels)
+                with self.lock:
+                    targets.set(image, request.box, request.target_id)
+                    self.health.tracking_error = ""
+            except (ImageConversionError, ValueError) as error:  # TargetError included
+                self.health.tracking_error = f"target {request.target_id} not started: {error}"
+                self.get_logger().error(self.health.tracking_error)
+            finally:
+                with self.lock:
+                    self._note_targets()
 
     def _process(self, frame: ReceivedFrame, received: float) -> None:
         start = time.monotonic()
@@ -347,55 +390,60 @@ class TrackerNodeBase(Node):
             self._count_bad_input(error, start)
             return
         with self.lock:
-            outcome = self._step(image, message.header)
-        self.detections_pub.publish(detections_message(message.header, outcome, self.config.class_label))
-        self._publish_follow(message.header, outcome, image.shape[1], image.shape[0])
+            outcomes = self._step(image, message.header)
+        self.detections_pub.publish(detections_message(message.header, outcomes, self.config.class_label))
+        self._publish_follow(message.header, outcomes, image.shape[1], image.shape[0])
         done = time.monotonic()
         self.frames_processed += 1
-        processing_ms = outcome.result.total_ms if outcome.result is not None else 0.0
+        processing_ms = sum((o.result.total_ms for o in outcomes if o.result is not None), 0.0)
         latency_ms = self._latency_ms(message.header, received, done)
         self.processing.add(processing_ms)
         self.latency.add(latency_ms)
         self.output_rate.tick(done)
         self.status_pub.publish(status_message(
-            message.header, outcome, latency_ms=latency_ms, processing_ms=processing_ms,
+            message.header, outcomes, state=int(self._current_state()), latency_ms=latency_ms,
+            processing_ms=processing_ms,
             frames_processed=self.frames_processed, frames_dropped=self.mailbox.dropped, backend=self.config.backend,
             model=self.config.model_label, device=self.device_label, message=self.health.summary(done)[1],
             exit_shares=exit_shares(self.exit_counts),
         ))
-        self._publish_debug(message.header, image, outcome)
+        self._publish_debug(message.header, image, outcomes)
 
-    def _step(self, image, header: Header) -> FrameOutcome:
-        """Track one frame; a failure drops the target and is reported until the next target starts."""
-        if self.session is None:
-            return FrameOutcome(TrackState.ERROR, "", None)
-        try:
-            outcome = self.session.step(image)
-        except Exception as error:  # a failing frame must not kill the node
-            target_id = self.session.target_id
-            self.health.tracking_error = (f"tracking {target_id} failed on the {image.shape[1]}x{image.shape[0]} "
-                                          f"frame stamped {stamp_ns(header.stamp)} ns, target dropped: {error}")
+    def _step(self, image, header: Header) -> tuple[FrameOutcome, ...]:
+        """Track every target on one frame (under ``lock``). A target whose frame fails is dropped, reported until
+        the next target starts, and appears once as ERROR."""
+        if self.targets is None:
+            return ()
+        step = self.targets.step(image)
+        for failure in step.failures:
+            self.health.tracking_error = (
+                f"tracking {failure.target_id} failed on the {image.shape[1]}x{image.shape[0]} frame stamped "
+                f"{stamp_ns(header.stamp)} ns, target dropped: {failure.reason}")
             self.get_logger().error(self.health.tracking_error, throttle_duration_sec=5.0)
-            self.session.stop()
-            return FrameOutcome(TrackState.ERROR, target_id, None)
-        self.last_outcome = outcome
-        if outcome.result is not None and outcome.result.exit is not None:
-            self.exit_counts[outcome.result.exit] = self.exit_counts.get(outcome.result.exit, 0) + 1
-        return outcome
+        self._note_targets()
+        for outcome in step.outcomes:
+            if outcome.result is not None and outcome.result.exit is not None:
+                self.exit_counts[outcome.result.exit] = self.exit_counts.get(outcome.result.exit, 0) + 1
+        self.last_outcomes = step.outcomes
+        return step.outcomes + tuple(FrameOutcome(TrackState.ERROR, f.target_id, None) for f in step.failures)
 
-    def _publish_follow(self, header: Header, outcome: FrameOutcome, width: int, height: int) -> None:
-        """Offset (always) and bearing and ray (once camera_info is known) of a TRACKING target."""
-        box = outcome.box
-        if box is None:
-            return
+    def _publish_follow(self, header: Header, outcomes: tuple[FrameOutcome, ...], width: int, height: int) -> None:
+        """Offset (always) and bearing (once camera_info is known) of each TRACKING target on ``~/follow``, and the
+        ray to the first of them on ``~/target_ray`` (a PointStamped has no id)."""
         intrinsics = self.intrinsics
         if intrinsics is not None and (intrinsics.width, intrinsics.height) != (width, height):
             intrinsics = intrinsics.scaled_to(width, height)
-        direction = bearing(box, intrinsics) if intrinsics is not None else None
-        offset = image_offset(box, width, height)
-        self.follow_pub.publish(follow_message(header, outcome.target_id, outcome.score, offset, direction))
-        if direction is not None:
-            self.ray_pub.publish(ray_message(header, direction))
+        first_ray = True
+        for outcome in outcomes:
+            box = outcome.box
+            if box is None:
+                continue
+            direction = bearing(box, intrinsics) if intrinsics is not None else None
+            offset = image_offset(box, width, height)
+            self.follow_pub.publish(follow_message(header, outcome.target_id, outcome.score, offset, direction))
+            if direction is not None and first_ray:
+                self.ray_pub.publish(ray_message(header, direction))
+                first_ray = False
 
     def _latency_ms(self, header: Header, received: float, done: float) -> float:
         """Image stamp -> publish on this node's clock; receive -> publish when the stamp is zero."""
@@ -403,7 +451,7 @@ class TrackerNodeBase(Node):
             return (done - received) * 1e3
         return (self.get_clock().now().nanoseconds - stamp_ns(header.stamp)) / 1e6
 
-    def _publish_debug(self, header: Header, image, outcome: FrameOutcome) -> None:
+    def _publish_debug(self, header: Header, image, outcomes: tuple[FrameOutcome, ...]) -> None:
         """Draw the annotated frame only while someone subscribes, at most debug_max_rate Hz."""
         config = self.config
         if not config.debug_image or self.debug_pub.get_subscription_count() == 0:
@@ -412,8 +460,12 @@ class TrackerNodeBase(Node):
         if config.debug_max_rate > 0 and now - self.last_debug_time < 1.0 / config.debug_max_rate:
             return
         self.last_debug_time = now
-        score = outcome.score if outcome.result is not None else None
-        canvas = annotate(image, outcome.box, outcome.state, score, self.output_rate.rate(now), outcome.target_id)
+        canvas, rate = image, self.output_rate.rate(now)
+        for outcome in reversed(outcomes):  # the first target drawn last: the banner shows its state
+            score = outcome.score if outcome.result is not None else None
+            canvas = annotate(canvas, outcome.box, outcome.state, score, rate, outcome.target_id)
+        if not outcomes:
+            canvas = annotate(image, None, self._current_state(), None, rate)
         message = rgb_to_image(canvas)
         message.header = header
         self.debug_pub.publish(message)
@@ -426,19 +478,25 @@ class TrackerNodeBase(Node):
             self._count_internal_error("publishing diagnostics", error)
 
     def _diagnostics(self, now: float) -> DiagnosticArray:
-        state = self._current_state()
+        """The node's status (the first target's state, counters, errors), then one status per target."""
+        state, states = self._current_state(), self.target_states
+        outcomes = {outcome.target_id: outcome for outcome in self.last_outcomes}
+        lost = [target_id for target_id, target_state in states.items() if target_state == TrackState.LOST]
         input_hz, output_hz = self.input_rate.rate(now), self.output_rate.rate(now)
         level, summary = self.health.summary(now)  # errors first, then lost, falling behind, bad input
-        if level != "ERROR" and state == TrackState.LOST:
-            level, summary = "WARN", "target lost: searching a wider region"
+        if level != "ERROR" and lost:
+            level, summary = "WARN", f"target {', '.join(lost)} lost: searching a wider region"
         elif level != "ERROR" and input_hz > 0 and output_hz < 0.8 * input_hz:
             level, summary = "WARN", f"falling behind: {output_hz:.1f} of {input_hz:.1f} Hz processed"
         elif level == "OK":
             summary = state.name.lower()
-        outcome, health = self.last_outcome, self.health
+        first = outcomes.get(next(iter(states), ""))
+        health = self.health
         values = {
-            "state": state.name, "target_id": outcome.target_id if outcome else "",
-            "score": f"{outcome.score:.3f}" if outcome and outcome.result else "",
+            "state": state.name, "target_id": first.target_id if first else "",
+            "score": f"{first.score:.3f}" if first and first.result else "",
+            "targets": ", ".join(states), "max_targets": self.config.max_targets,
+            "batched_search": self.targets is not None and self.targets.batches,
             "input_rate_hz": f"{input_hz:.2f}", "output_rate_hz": f"{output_hz:.2f}",
             "latency_p50_ms": f"{self.latency.percentile(50):.2f}",
             "latency_p90_ms": f"{self.latency.percentile(90):.2f}",
@@ -455,12 +513,20 @@ class TrackerNodeBase(Node):
         array.header.stamp = self.get_clock().now().to_msg()
         array.status.append(diagnostic_status(
             f"{self.get_name()}: tracker", self.get_fully_qualified_name(), level, summary, values))
+        for target_id, target_state in states.items():
+            outcome = outcomes.get(target_id)
+            score = f"{outcome.score:.3f}" if outcome and outcome.result else ""
+            array.status.append(diagnostic_status(
+                f"{self.get_name()}: target [{target_id}]", self.get_fully_qualified_name(),
+                "WARN" if target_state == TrackState.LOST else "OK", target_state.name.lower(),
+                {"target_id": target_id, "state": target_state.name, "score": score}))
         return array
 
     def _current_state(self) -> TrackState:
-        if self.health.backend_error or self.session is None:
+        """ERROR without a backend, else the first target's state (IDLE: none)."""
+        if self.health.backend_error or self.targets is None:
             return TrackState.ERROR
-        return self.session.state
+        return next(iter(self.target_states.values()), TrackState.IDLE)
 
     def stop(self) -> None:
         """Stop the worker thread (before the executor and rclpy shut down)."""

@@ -20,7 +20,7 @@ import numpy as np
 
 from asymtrack_ros.boxes import Box
 from asymtrack_ros.tracking.base import Tracker, TrackResult
-from asymtrack_ros.tracking.monitor import LostPolicy
+from asymtrack_ros.tracking.monitor import LostPolicy, TrackState
 from asymtrack_ros.tracking.session import FrameOutcome, TrackingSession
 from asymtrack_ros.tracking.siamese import shared_batch_runner, track_together
 
@@ -74,6 +74,11 @@ class TargetSet:
     def ids(self) -> tuple[str, ...]:
         """The tracked target ids, in the order they were added."""
         return tuple(self._sessions)
+
+    @property
+    def states(self) -> dict[str, TrackState]:
+        """The state of each tracked target, in the order they were added."""
+        return {target_id: session.state for target_id, session in self._sessions.items()}
 
     @property
     def batches(self) -> bool:
