@@ -13,6 +13,11 @@ export ROS_DOMAIN_ID="${ROS_DOMAIN_ID_OVERRIDE:-$(( (RANDOM % 100) + 1 ))}"
 ruff check . || exit 1
 mypy || exit 1  # the package, as mypy.ini configures it
 
+# The VOT toolkit's own environment (test/test_vot_toolkit.py), installed from the registry now: pytest may run
+# without network below. Cached after the first time; where pip cannot install it, the toolkit runs skip.
+python -c "from asymtrack_ros.evaluation.vot_toolkit import toolkit_python; toolkit_python()" \
+  || echo "[test] VOT toolkit not installed: test/test_vot_toolkit.py skips its toolkit runs" >&2
+
 pytest_cmd=(python -m pytest -ra "$@")
 if unshare -n true 2>/dev/null; then
   echo "[test] DDS isolation: network namespace with loopback only; ROS_DOMAIN_ID=$ROS_DOMAIN_ID"

@@ -49,7 +49,8 @@ def toolkit_python(cache_dir: Path | None = None) -> Path:
         result = subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
                                  *REQUIREMENTS], capture_output=True, text=True, check=False)
         if result.returncode:
-            raise ToolkitError(f"pip install {' '.join(REQUIREMENTS)} failed:\n{result.stderr[-2000:]}")
+            last_lines = "\n".join(result.stderr.strip().splitlines()[-3:])
+            raise ToolkitError(f"pip install {' '.join(REQUIREMENTS)} failed:\n{last_lines}")
         installed.touch()
     return python
 
