@@ -21,7 +21,7 @@ from pathlib import Path
 from asymtrack_ros.cli_support import command_parser
 from asymtrack_ros.dataset_layouts import FORMATS, DatasetError, load_dataset
 from asymtrack_ros.evaluation.cli import TRACKER_METAVAR, parse_tracker_spec
-from asymtrack_ros.evaluation.vot_workspace import ANALYSES, read_analysis, write_workspace
+from asymtrack_ros.evaluation.vot_workspace import ANALYSES, Figures, read_analysis, write_workspace
 
 # attributee 0.1.10 (the toolkit's default pick) breaks `import vot` on Python 3.11.
 REQUIREMENTS = ("vot-toolkit==0.9.0", "vot-trax==4.0.2", "attributee==0.1.9")
@@ -31,16 +31,15 @@ EXAMPLES = (
     "python -m asymtrack_ros.evaluation.vot_toolkit --dataset runs/datasets/real-val --workspace runs/vot/real-val \\\n"
     "    --tracker ours=onnx:threads=1 --tracker csrt=opencv:algorithm=csrt",
 )
-Figures = dict[str, dict[str, float | None]]
 
 
 class ToolkitError(RuntimeError):
     """The toolkit could not be installed, failed, or a tracker failed under it."""
 
 
-def toolkit_python(cache_dir: Path | None = None) -> Path:
+def toolkit_python() -> Path:
     """Python of the toolkit's own environment, created and installed on first use (ToolkitError if pip fails)."""
-    base = cache_dir or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "asymtrack_ros"
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "asymtrack_ros"
     directory = base / f"vot-venv-{hashlib.sha256(' '.join(REQUIREMENTS).encode()).hexdigest()[:12]}"
     python, installed = directory / "bin" / "python", directory / ".installed"
     if not installed.is_file():

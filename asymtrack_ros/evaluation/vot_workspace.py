@@ -12,6 +12,7 @@ from __future__ import annotations
 import configparser
 import json
 import shlex
+import shutil
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -35,13 +36,14 @@ experiments:
     analyses:
 """ + "".join(f"      - type: {analysis}\n        name: {analysis}\n" for analysis in ANALYSES)
 CONFIG = "stack: stack.yaml\nregistry:\n- .\n"
+Figures = dict[str, dict[str, float | None]]  # tracker -> measure -> value (None: undefined)
 TRACKER_TIMEOUT_S = 120  # the toolkit's watchdog per request: the first request includes loading the model
 
 
 def write_workspace(
     root: Path, sequences: Iterable[TrackSequence], trackers: Mapping[str, str], server_options: Sequence[str] = ()
 ) -> list[str]:
-    """Write a workspace at ``root`` (an existing one is overwritten) for ``trackers``: toolkit identifier ->
+    """Write a workspace at ``root`` (over an existing one: results stay) for ``trackers``: toolkit identifier ->
     ``asymtrack-trax`` tracker spec, each served with ``server_options``. Returns the sequence names."""
     (root / "sequences").mkdir(parents=True, exist_ok=True)
     (root / "config.yaml").write_text(CONFIG)
@@ -55,15 +57,14 @@ def write_workspace(
 def write_sequence(directory: Path, sequence: TrackSequence) -> str:
     """``sequence`` from its initialisation frame on, as ``directory/<name>``; returns the name."""
     target = directory / sequence.name
-    (target / "color").mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(target, ignore_errors=True)
+    (target / "color").mkdir(parents=True)
     frames = sequence.frames[sequence.init_frame :]
     suffix = frames[0].suffix.lower()
     if any(frame.suffix.lower() != suffix for frame in frames):
         raise ValueError(f"{sequence.name}: the toolkit needs one image type per sequence")
     for index, frame in enumerate(frames, start=1):
-        link = target / "color" / f"{index:08d}{suffix}"
-        link.unlink(missing_ok=True)
-        link.symlink_to(frame.resolve())
+        (target / "color" / f"{index:08d}{suffix}").symlink_to(frame.resolve())
     (target / "sequence").write_text(f"channels.color=color/%08d{suffix}\nfps=30\nformat=default\n")
     np.savetxt(target / "groundtruth.txt", sequence.ground_truth[sequence.init_frame :], fmt="%.3f", delimiter=",")
     return sequence.name
@@ -88,7 +89,7 @@ def write_trackers(path: Path, trackers: Mapping[str, str], server_options: Sequ
         config.write(handle)
 
 
-def read_analysis(path: Path) -> dict[str, dict[str, float | None]]:
+def read_analysis(path: Path) -> Figures:
     """A ``vot analysis --format json`` report: per tracker, each measure of :data:`ANALYSES` (None: not defined,
     e.g. no visible frame)."""
     report = json.loads(path.read_text())
