@@ -34,7 +34,7 @@ EXAMPLES = (
     "asymtrack-trax --tracker csrt=opencv:algorithm=csrt",
     "# trackers.ini of a VOT workspace (absolute paths; write % as %%):\n"
     "[asymtrack]\nprotocol = trax\ncommand = /path/to/.venv/bin/asymtrack-trax --tracker ours=onnx:threads=1\n"
-    "timeout = 60",
+    "timeout = 120",
 )
 Reply = tuple[Any, dict[str, float]]  # trax region, properties
 
