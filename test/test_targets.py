@@ -26,8 +26,7 @@ def tracker() -> SiameseTracker:
 
 
 def test_batched_and_sequential_steps_give_the_same_boxes(tracker: SiameseTracker) -> None:
-    batched, sequential = TargetSet(tracker, POLICY, 4), TargetSet(tracker.spawn(), POLICY, 4)
-    sequential.tracker.runner = _Unbatched(tracker.runner)  # the same network, one pass per target
+    batched, sequential = TargetSet(tracker, POLICY, 4), TargetSet(tracker.spawn(), POLICY, 4, batch=False)
     for targets in (batched, sequential):
         targets.set(frame(0), target_box(0), "square")
         targets.set(frame(0), SECOND, "patch")
@@ -127,14 +126,6 @@ def assert_near(box, truth, tolerance: float = 16.0) -> None:
     """The centre of ``box`` lies within ``tolerance`` px of the centre of ``truth``."""
     (x, y, w, h), (tx, ty, tw, th) = box, truth
     assert abs(x + w / 2 - tx - tw / 2) < tolerance and abs(y + h / 2 - ty - th / 2) < tolerance, (box, truth)
-
-
-class _Unbatched:
-    """A runner's search branch without its batch method (one pass per target)."""
-
-    def __init__(self, runner) -> None:
-        self.config, self.device_info = runner.config, runner.device_info
-        self.encode_template, self.track_search = runner.encode_template, runner.track_search
 
 
 class _SingleOnly(OpenCVTracker):

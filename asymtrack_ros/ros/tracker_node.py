@@ -287,11 +287,12 @@ class TrackerNodeBase(Node):
 
     def _remove_target(self, target_id: str) -> tuple[bool, str]:
         """Withdraw ``target_id``'s pending request and stop tracking it. Returns (success, message)."""
+        if self.targets is None:
+            return False, self.health.backend_error
         withdrawn = self.pending_targets.discard(target_id)
         with self.lock:
             try:
-                if self.targets is not None:
-                    self.targets.remove(target_id)
+                self.targets.remove(target_id)
             except TargetError as error:
                 if not withdrawn:
                     return False, str(error)

@@ -61,11 +61,13 @@ class TargetSet:
     """Add, re-target, remove and step the tracked targets, keyed by id (see the module docstring).
 
     ``tracker`` serves the first target and is the one that reports the device and takes run-time settings.
+    ``batch`` False steps one target after another even where one batched pass could serve them (comparisons).
     """
 
-    def __init__(self, tracker: Tracker, policy: LostPolicy, max_targets: int = 1) -> None:
+    def __init__(self, tracker: Tracker, policy: LostPolicy, max_targets: int = 1, batch: bool = True) -> None:
         self.tracker = tracker
         self.max_targets = validate_max_targets(max_targets)
+        self._batch = batch
         self._policy = policy
         self._sessions: dict[str, TrackingSession] = {}
         self._spare: list[Tracker] = [tracker]
@@ -82,8 +84,8 @@ class TargetSet:
 
     @property
     def batches(self) -> bool:
-        """True when the tracker searches for several targets in one pass."""
-        return shared_batch_runner([self.tracker]) is not None
+        """True when the targets are searched for in one pass."""
+        return self._batch and shared_batch_runner([self.tracker]) is not None
 
     def set(self, image: np.ndarray, box: Box, target_id: str) -> None:
         """Start ``target_id`` on ``box`` of ``image``: re-targets a tracked id, else adds a target (see the module
@@ -163,7 +165,7 @@ class TargetSet:
         """The trackers' results of one batched search pass, by target id; empty when they do not batch (or the
         pass failed: each target then tracks on its own, and a failure is reported for the target it concerns)."""
         trackers = [session.tracker for session in sessions]
-        if len(sessions) < 2 or shared_batch_runner(trackers) is None:
+        if not self._batch or len(sessions) < 2 or shared_batch_runner(trackers) is None:
             return {}
         try:
             results = track_together(trackers, image, [session.monitor.search_scale for session in sessions])
