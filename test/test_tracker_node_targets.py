@@ -76,3 +76,26 @@ def test_two_targets_distinct_ids_remove_one_retarget_the_other() -> None:
             assert not client.snapshot("statuses")[-1].targets
         finally:
             publisher.stop()
+
+
+def test_the_default_network_tracks_two_targets_in_one_batched_pass() -> None:
+    require_ros()
+    from asymtrack_ros.ros.tracker_client import TrackerClient
+
+    args = ["-r", f"__ns:={NAMESPACE}", "-p", "max_targets:=2", "-p", "threads:=1", "-p", "diagnostics_period:=0.2"]
+    with spinning_node("multi_batch_checker") as node, node_process("asymtrack_ros.ros.tracker_node", *args):
+        client = TrackerClient(node, NAMESPACE)
+        publisher = ScenePublisher(node, f"{NAMESPACE}/image", compressed=False, render=two_target_frame,
+                                   rate=10.0).start()
+        try:
+            assert wait_until(lambda: len(client.snapshot("statuses")) >= 3, timeout=60)
+            assert publisher.set_target_on_latest(client, target_id="alpha").success
+            assert publisher.set_target_on_latest(client, target_id="bravo", truth=second_box).success
+            assert_tracks_target(client, publisher, frames=4, tolerance=24.0, target_id="bravo", truth=second_box)
+            assert wait_until(lambda: [s.target_id for s in client.snapshot("statuses")[-1].targets]
+                              == ["alpha", "bravo"], timeout=10)
+            diagnostics = [{kv.key: kv.value for kv in s.values} for a in client.snapshot("diagnostics")
+                           for s in a.status if s.name.endswith("tracker")]
+            assert diagnostics and diagnostics[-1]["batched_search"] == "True"
+        finally:
+            publisher.stop()
