@@ -102,6 +102,11 @@ class StillTracker:
     def reposition(self, box) -> None:
         self.box = box
 
+    def target_check(self, image, box):
+        from asymtrack_ros.tracking.appearance import AppearanceCheck
+
+        return AppearanceCheck(image, box)
+
 
 def test_a_session_refuses_a_frame_of_another_size() -> None:
     session = TrackingSession(StillTracker(), LostPolicy())

@@ -8,6 +8,7 @@ import pytest
 from scene import frame, target_box
 
 from asymtrack_ros.tracking import create_tracker
+from asymtrack_ros.tracking.fusion import FusedTracker
 from asymtrack_ros.tracking.monitor import LostPolicy, TrackState
 from asymtrack_ros.tracking.opencv_backend import OpenCVTracker
 from asymtrack_ros.tracking.siamese import SiameseTracker, shared_batch_runner, track_together
@@ -19,14 +20,20 @@ SECOND = (200.0, 150.0, 48.0, 40.0)  # a textured background patch away from the
 
 @pytest.fixture(scope="module")
 def tracker() -> SiameseTracker:
-    """The shipped default model (its search graph takes batches) on one thread."""
-    made = create_tracker("onnx", threads=1)
+    """The shipped default model's network (its search graph takes batches) on one thread."""
+    made = create_tracker("onnx", threads=1, local_tracker="none")
     assert isinstance(made, SiameseTracker)
     return made
 
 
-def test_batched_and_sequential_steps_give_the_same_boxes(tracker: SiameseTracker) -> None:
-    batched, sequential = TargetSet(tracker, POLICY, 4), TargetSet(tracker.spawn(), POLICY, 4, batch=False)
+@pytest.mark.parametrize("fused", [False, True], ids=["network", "fused-default"])
+def test_batched_and_sequential_steps_give_the_same_boxes(tracker: SiameseTracker, fused: bool) -> None:
+    if fused:  # the shipped default: the network fused with CSRT; its network part runs batched
+        default = create_tracker("onnx", threads=1)
+        assert isinstance(default, FusedTracker)
+        batched, sequential = TargetSet(default, POLICY, 4), TargetSet(default.spawn(), POLICY, 4, batch=False)
+    else:
+        batched, sequential = TargetSet(tracker, POLICY, 4), TargetSet(tracker.spawn(), POLICY, 4, batch=False)
     for targets in (batched, sequential):
         targets.set(frame(0), target_box(0), "square")
         targets.set(frame(0), SECOND, "patch")

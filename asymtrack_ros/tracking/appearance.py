@@ -13,6 +13,8 @@ On the held-out generated benchmark with CSRT the capped confidence averaged 0.6
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import cv2
 import numpy as np
 
@@ -34,6 +36,12 @@ def hs_histogram(image: np.ndarray, box: Box) -> np.ndarray | None:
     hsv = cv2.cvtColor(patch, cv2.COLOR_RGB2HSV)
     histogram = cv2.calcHist([hsv], [0, 1], None, [HUE_BINS, SATURATION_BINS], [0, 180, 0, 256])
     return cv2.normalize(histogram, histogram, 1.0, 0.0, cv2.NORM_L1)
+
+
+class TargetCheck(Protocol):
+    """How much a box looks like the initial target, in [0, 1] (this check, or a model's learned verifier)."""
+
+    def similarity(self, image: np.ndarray, box: Box) -> float: ...
 
 
 class AppearanceCheck:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from asymtrack_ros.boxes import Box
+from asymtrack_ros.tracking.appearance import AppearanceCheck, TargetCheck
 from asymtrack_ros.tracking.validation import validate_box, validate_image
 
 
@@ -80,6 +81,11 @@ class Tracker(abc.ABC):
         Backends that cannot move their search region ignore it.
         """
         del box
+
+    def target_check(self, image: np.ndarray, box: Box) -> TargetCheck:
+        """The check that caps the published score of the target in ``box`` of ``image`` from now on: the
+        appearance check (``appearance.py``); models with a verification head return their verifier."""
+        return AppearanceCheck(image, box)
 
     def spawn(self) -> Tracker:
         """A tracker of the same kind and settings, without a target, for another target (sharing what can be

@@ -5,7 +5,9 @@ the only description of the model the ONNX backend gets (it never imports torch)
 normalisation, graph input/output names and shapes, the sha256 of each ONNX file, the source checkpoint, the
 exporting tool versions and, optional, the box smoothing and the global re-detection settings that suit the model
 (``"tracker"``, ``box_smoothing.py`` and ``redetection.py``; absent: no smoothing, the default re-detection) and its
-score calibration (``"score_calibration"``, ``confidence.py``; absent: raw scores). An early-exit model (DyTrack)
+score calibration (``"score_calibration"``, ``confidence.py``; absent: raw scores), the local tracker fused with
+the network (``"fusion"``, ``fusion.py``; absent: none) and the learned target verifier (``"verification"``,
+``verification.py``; absent: the appearance check). An early-exit model (DyTrack)
 adds ``"early_exit"``: one graph per segment and one box head per exit, and the default exit thresholds
 (:class:`EarlyExitSpec`; absent: a model without exits). Every problem raises :class:`ModelDirError` naming the
 offending file.
@@ -20,7 +22,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,9 @@ from asymtrack_ros.models.config import ModelConfig
 from asymtrack_ros.tracking.box_smoothing import NO_SMOOTHING, BoxSmoothing
 from asymtrack_ros.tracking.checksums import ChecksumError, verify_checksum
 from asymtrack_ros.tracking.confidence import IDENTITY, ScoreCalibration
+from asymtrack_ros.tracking.fusion import NO_FUSION, FusionSettings
 from asymtrack_ros.tracking.redetection import DEFAULT_REDETECTION, REDETECTION_KEYS, RedetectionSettings
+from asymtrack_ros.tracking.verification import VerificationHead
 
 MODEL_JSON = "model.json"
 TEMPLATE_FILE = "template.onnx"
@@ -123,6 +127,8 @@ class ModelManifest:
     calibration: ScoreCalibration = IDENTITY
     redetection: RedetectionSettings = DEFAULT_REDETECTION
     early_exit: EarlyExitSpec | None = None
+    fusion: FusionSettings = NO_FUSION
+    verification: VerificationHead | None = None
 
     @property
     def graphs(self) -> tuple[GraphSpec, ...]:
@@ -169,6 +175,8 @@ class ModelManifest:
             exporter=values["exporter"], validation=values["validation"],
             calibration=values.get("score_calibration", IDENTITY),
             early_exit=values.get("early_exit"),
+            fusion=values.get("fusion", NO_FUSION),
+            verification=values.get("verification"),
             **values.get("tracker", {}),
         )
         problems = manifest.consistency_problems()
@@ -216,7 +224,13 @@ class ModelManifest:
             "tracker": {**self.smoothing.to_json(), **self.redetection.to_json()},
             "score_calibration": asdict(self.calibration),
             **({"early_exit": self.early_exit.to_json()} if self.early_exit else {}),
+            **({"fusion": self.fusion.to_json()} if self.fusion.enabled else {}),
+            **({"verification": self.verification.to_json()} if self.verification else {}),
         }
+
+    def with_verification(self, head: VerificationHead) -> ModelManifest:
+        """A copy carrying the verification head ``head``."""
+        return replace(self, verification=head)
 
 
 def manifest_problems(data: Any) -> list[str]:
@@ -438,4 +452,6 @@ OPTIONAL_FIELDS: dict[str, Callable[[Any], Any]] = {
     "tracker": _tracker_section,
     "score_calibration": _calibration,
     "early_exit": _early_exit,
+    "fusion": FusionSettings.from_mapping,
+    "verification": VerificationHead.from_mapping,
 }

@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from asymtrack_ros.tracking.base import DeviceInfo
+from asymtrack_ros.tracking.base import DeviceInfo, Tracker
 from asymtrack_ros.tracking.box_smoothing import NO_OVERRIDES, SmoothingOverrides
 from asymtrack_ros.tracking.early_exit import EarlyExitRunner
+from asymtrack_ros.tracking.fusion import with_local_tracker
 from asymtrack_ros.tracking.installed_models import default_model_dir
 from asymtrack_ros.tracking.manifest import GraphSpec, ModelDirError, ModelManifest, read_manifest
 from asymtrack_ros.tracking.ort_providers import (
@@ -246,7 +247,8 @@ def create(
     redetection: RedetectionOverrides = NO_REDETECTION_OVERRIDES,
     exit_thresholds: Sequence[float] | None = None,
     trt_fp16: bool = True,
-) -> SiameseTracker:
+    local_tracker: str | None = None,
+) -> Tracker:
     """ONNX Runtime tracker for an exported model directory (``asymtrack-export``).
 
     An early-exit model (DyTrack: ``"early_exit"`` in ``model.json``) stops at the first exit whose IoU
@@ -259,8 +261,9 @@ def create(
     index N applies to the CUDA and TensorRT providers either way). ``trt_fp16``: TensorRT may run in fp16
     (engines cached under ``$XDG_CACHE_HOME/asymtrack_ros/trt``, see ``ort_providers.py``). ``threads``,
     ``graph_optimization`` and ``spinning``: see :func:`session_options`. The score calibration and the box
-    smoothing and global re-detection are the ones in ``model.json``; ``smoothing`` and ``redetection`` override
-    single values (see ``box_smoothing.py``, ``redetection.py``).
+    smoothing, global re-detection, local tracker and verification head are the ones in ``model.json``;
+    ``smoothing`` and ``redetection`` override single values (see ``box_smoothing.py``, ``redetection.py``),
+    ``local_tracker`` the OpenCV tracker fused with the network ("none": the network alone; ``fusion.py``).
     """
     if weights is not None and model_dir is not None:
         raise ValueError("give the onnx backend model_dir or weights, not both")
@@ -276,5 +279,6 @@ def create(
         network = EarlyExitRunner(runner, runner.open_graph, exit_thresholds)
     elif exit_thresholds is not None:
         raise ValueError(f"exit_thresholds is for early-exit models; {directory} has none")
-    return SiameseTracker(network, smoothing.apply(manifest.smoothing), manifest.calibration,
-                          manifest.redetection.replace(redetection))
+    tracker = SiameseTracker(network, smoothing.apply(manifest.smoothing), manifest.calibration,
+                             manifest.redetection.replace(redetection), manifest.verification)
+    return with_local_tracker(tracker, manifest.fusion.with_local_tracker(local_tracker))

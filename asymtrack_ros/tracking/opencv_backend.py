@@ -8,6 +8,8 @@ Frames are RGB; OpenCV expects BGR, so each frame is converted (counted as prepr
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from typing import Any
 
 import cv2
 import numpy as np
@@ -32,7 +34,7 @@ def default_algorithm() -> str:
 class OpenCVTracker(Tracker):
     """One OpenCV tracker instance per target (re-created by every ``initialize``)."""
 
-    def __init__(self, algorithm: str | None = None) -> None:
+    def __init__(self, algorithm: str | None = None, params: Mapping[str, bool | int | float] | None = None) -> None:
         algorithm = (algorithm or default_algorithm()).lower()
         if algorithm not in available_algorithms():
             raise ValueError(
@@ -40,8 +42,10 @@ class OpenCVTracker(Tracker):
                 f"available: {available_algorithms()} (csrt/kcf need opencv-contrib-python)"
             )
         self.algorithm = algorithm
+        self.params = dict(params or {})
         self.model_name, self.variant = "opencv", algorithm
-        self._factory = getattr(cv2, ALGORITHMS[algorithm]).create
+        self._tracker_class = getattr(cv2, ALGORITHMS[algorithm])
+        self._params()  # ValueError now for an unknown or mistyped parameter
         self._tracker: cv2.Tracker | None = None
         self._box: Box | None = None
         self._device_info = DeviceInfo(backend="opencv", device="cpu", providers=(f"OpenCV {cv2.__version__}",))
@@ -55,7 +59,24 @@ class OpenCVTracker(Tracker):
         return self._box is not None
 
     def spawn(self) -> OpenCVTracker:
-        return OpenCVTracker(self.algorithm)
+        return OpenCVTracker(self.algorithm, self.params)
+
+    def _factory(self) -> cv2.Tracker:
+        """A new OpenCV tracker of the algorithm with :attr:`params`."""
+        return self._tracker_class.create(self._params())
+
+    def _params(self) -> Any:
+        """The algorithm's OpenCV ``Params`` with :attr:`params` set (ValueError naming a bad one)."""
+        values = getattr(cv2, f"{ALGORITHMS[self.algorithm]}_Params")()
+        for name, value in self.params.items():
+            if name.startswith("_") or not hasattr(values, name):
+                known = sorted(key for key in dir(values) if not key.startswith("_"))
+                raise ValueError(f"OpenCV {self.algorithm} has no parameter {name!r} (its parameters: {known})")
+            try:
+                setattr(values, name, value)
+            except (TypeError, cv2.error) as error:
+                raise ValueError(f"bad OpenCV {self.algorithm} parameter {name}={value!r}: {error}") from error
+        return values
 
     def _initialize(self, image: np.ndarray, box: Box) -> None:
         self._tracker, self._box = None, None
@@ -80,8 +101,12 @@ class OpenCVTracker(Tracker):
         )
 
 
-def create(algorithm: str | None = None, threads: int | None = None, device: str = "cpu") -> OpenCVTracker:
-    """OpenCV tracker; ``algorithm`` csrt|kcf|mil (default: csrt with contrib, else mil).
+def create(
+    algorithm: str | None = None, threads: int | None = None, device: str = "cpu",
+    params: Mapping[str, bool | int | float] | None = None,
+) -> OpenCVTracker:
+    """OpenCV tracker; ``algorithm`` csrt|kcf|mil (default: csrt with contrib, else mil), ``params`` values of its
+    OpenCV ``Params`` (e.g. ``{"use_segmentation": False}`` for CSRT).
 
     OpenCV's trackers run on the CPU (``device`` cpu or auto). ``threads`` sets ``cv2.setNumThreads``
     (process-wide).
@@ -90,4 +115,4 @@ def create(algorithm: str | None = None, threads: int | None = None, device: str
         raise ValueError(f"the opencv backend runs on the CPU only, got device {device!r}")
     if threads:
         cv2.setNumThreads(threads)
-    return OpenCVTracker(algorithm)
+    return OpenCVTracker(algorithm, params)

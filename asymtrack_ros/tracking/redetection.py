@@ -24,7 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from asymtrack_ros.boxes import Box
-from asymtrack_ros.tracking.appearance import AppearanceCheck
+from asymtrack_ros.tracking.appearance import TargetCheck
 from asymtrack_ros.tracking.base import TrackResult
 
 MAX_OVERLAP = 0.9
@@ -149,7 +149,7 @@ class GlobalSearch:
         self._lost_frames += 1
         return (self._lost_frames - 1) % self.settings.global_search_every == 0
 
-    def search(self, image: np.ndarray, anchor: Box, appearance: AppearanceCheck, min_score: float) -> Candidate | None:
+    def search(self, image: np.ndarray, anchor: Box, appearance: TargetCheck, min_score: float) -> Candidate | None:
         """The best candidate of one pass scoring at least ``min_score`` after the appearance cap, or None."""
         if not self._grid:
             frame_size = (image.shape[0], image.shape[1])

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from asymtrack_ros.boxes import Box, as_box
-from asymtrack_ros.tracking.appearance import AppearanceCheck
+from asymtrack_ros.tracking.appearance import TargetCheck
 from asymtrack_ros.tracking.base import NotInitializedError, Tracker, TrackResult
 from asymtrack_ros.tracking.monitor import LostPolicy, TargetMonitor, TrackState
 from asymtrack_ros.tracking.redetection import Candidate, GlobalSearch, RegionSearch
@@ -17,8 +17,9 @@ from asymtrack_ros.tracking.redetection import Candidate, GlobalSearch, RegionSe
 class FrameOutcome:
     """What one frame produced: the state, the confidence, and the box while the target is visible.
 
-    ``score`` is the published confidence: the tracker's own score (if it has one) capped by the
-    appearance similarity of the box to the initial target (see ``appearance.py``).
+    ``score`` is the published confidence: the tracker's own score (if it has one) capped by the tracker's
+    target check of the box (``Tracker.target_check``: the appearance similarity to the initial target,
+    ``appearance.py``, or the model's learned verifier, ``verification.py``).
     """
 
     state: TrackState
@@ -47,7 +48,7 @@ class TrackingSession:
         self.monitor = TargetMonitor(policy)
         self.target_id = ""
         self._anchor: Box | None = None
-        self._appearance: AppearanceCheck | None = None
+        self._check: TargetCheck | None = None
         self._frame_size: tuple[int, int] = (0, 0)
         self._global: GlobalSearch | None = None
         if isinstance(tracker, RegionSearch) and tracker.redetection.enabled:
@@ -61,7 +62,7 @@ class TrackingSession:
     def start(self, image: np.ndarray, box: Box, target_id: str) -> None:
         """Initialise on ``box`` (validated by the tracker; raises ValueError, state unchanged)."""
         self.tracker.initialize(image, box)
-        self._appearance = AppearanceCheck(image, box)
+        self._check = self.tracker.target_check(image, box)
         self._frame_size = (image.shape[0], image.shape[1])
         self.target_id, self._anchor = target_id, as_box(box)
         self.monitor.start()
@@ -80,14 +81,14 @@ class TrackingSession:
         """ValueError when the frame size differs from the first frame's; NotInitializedError before ``start``."""
         self._ready(image)
 
-    def _ready(self, image: np.ndarray) -> tuple[AppearanceCheck, Box]:
+    def _ready(self, image: np.ndarray) -> tuple[TargetCheck, Box]:
         """The appearance check and anchor box, once ``image`` passed :meth:`check_frame`."""
         if (image.shape[0], image.shape[1]) != self._frame_size:
             height, width = self._frame_size
             raise ValueError(f"the image size changed from {width}x{height} to {image.shape[1]}x{image.shape[0]}")
-        if self._appearance is None or self._anchor is None:
+        if self._check is None or self._anchor is None:
             raise NotInitializedError()
-        return self._appearance, self._anchor
+        return self._check, self._anchor
 
     def step(self, image: np.ndarray, tracked: TrackResult | None = None) -> FrameOutcome:
         """Track one frame (IDLE: nothing to do); raises as :meth:`check_frame`. ``tracked``: the tracker's result on
@@ -115,7 +116,7 @@ class TrackingSession:
                 self.tracker.reposition(anchor)
         return FrameOutcome(state, self.target_id, result, score)
 
-    def _search_globally(self, image: np.ndarray, anchor: Box, appearance: AppearanceCheck) -> Candidate | None:
+    def _search_globally(self, image: np.ndarray, anchor: Box, appearance: TargetCheck) -> Candidate | None:
         """A global-search candidate on this LOST frame, if one is due and found (see ``redetection.py``)."""
         if self._global is None or not self._global.due():
             return None

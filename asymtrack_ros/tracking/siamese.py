@@ -20,12 +20,17 @@ import numpy as np
 
 from asymtrack_ros.boxes import Box
 from asymtrack_ros.models.config import ModelConfig
+from asymtrack_ros.tracking.appearance import TargetCheck
 from asymtrack_ros.tracking.base import DeviceInfo, NotInitializedError, Tracker, TrackResult
 from asymtrack_ros.tracking.box_smoothing import NO_SMOOTHING, BoxSmoothing
 from asymtrack_ros.tracking.confidence import IDENTITY, ScoreCalibration, corner_confidence
 from asymtrack_ros.tracking.preprocessing import Normalizer, clip_box, map_box_back, sample_target
 from asymtrack_ros.tracking.redetection import DEFAULT_REDETECTION, RedetectionSettings
 from asymtrack_ros.tracking.validation import validate_image
+from asymtrack_ros.tracking.verification import TargetVerifier, VerificationHead, template_embedding
+
+
+EMBEDDING_FACTOR = 1.0  # the verifier's crop is the box itself: the template's context changes as the target moves
 
 
 @dataclass(frozen=True)
@@ -82,16 +87,18 @@ class SiameseTracker(Tracker):
     ``smoothing`` (default: none, the official trackers' behaviour) adds motion priors to the box;
     ``calibration`` (default: identity) maps the corner-map score to a probability of being on target;
     ``redetection`` tells a :class:`TrackingSession` how to search the whole frame while LOST
-    (``redetection.py``, through :meth:`search_regions`).
+    (``redetection.py``, through :meth:`search_regions`); ``verification`` (default: none) is the model's learned
+    target verifier (``verification.py``, through :meth:`target_check`).
     """
 
     def __init__(
         self, runner: NetworkRunner, smoothing: BoxSmoothing = NO_SMOOTHING, calibration: ScoreCalibration = IDENTITY,
-        redetection: RedetectionSettings = DEFAULT_REDETECTION,
+        redetection: RedetectionSettings = DEFAULT_REDETECTION, verification: VerificationHead | None = None,
     ) -> None:
         self.runner = runner
         self.smoothing = smoothing
         self.calibration = calibration
+        self.verification = verification
         self.redetection = redetection
         self.config = runner.config
         self.model_name, self.variant = runner.config.name, runner.config.variant
@@ -132,7 +139,19 @@ class SiameseTracker(Tracker):
 
     def spawn(self) -> SiameseTracker:
         """A tracker for another target: the same runner and settings, no target yet."""
-        return SiameseTracker(self.runner, self.smoothing, self.calibration, self.redetection)
+        return SiameseTracker(self.runner, self.smoothing, self.calibration, self.redetection, self.verification)
+
+    def target_check(self, image: np.ndarray, box: Box) -> TargetCheck:
+        """The model's learned verifier (``verification.py``) when it has a head, else the appearance check."""
+        if self.verification is None:
+            return super().target_check(image, box)
+        return TargetVerifier(image, box, self.embed, self.verification)
+
+    def embed(self, image: np.ndarray, box: Box) -> np.ndarray:
+        """The template branch's embedding of the box's own pixels (no context: the crop is the box, resized to the
+        template size), see ``verification.template_embedding``."""
+        crop, _ = sample_target(image, box, EMBEDDING_FACTOR, self.config.template_size)
+        return template_embedding(self.runner.encode_template(self.normalize(crop)))
 
     def template_input(self, image: np.ndarray, box: Box) -> np.ndarray:
         """The template branch's input for the target ``box``: the normalised (1, 3, S, S) template crop."""

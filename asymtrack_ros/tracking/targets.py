@@ -20,6 +20,7 @@ import numpy as np
 
 from asymtrack_ros.boxes import Box
 from asymtrack_ros.tracking.base import Tracker, TrackResult
+from asymtrack_ros.tracking.fusion import FusedTracker
 from asymtrack_ros.tracking.monitor import LostPolicy, TrackState
 from asymtrack_ros.tracking.session import FrameOutcome, TrackingSession
 from asymtrack_ros.tracking.siamese import shared_batch_runner, track_together
@@ -48,6 +49,11 @@ class TargetsStep:
     outcomes: tuple[FrameOutcome, ...]
     failures: tuple[TargetFailure, ...] = ()
     batched: bool = False
+
+
+def batch_network(tracker: Tracker) -> Tracker:
+    """The part of ``tracker`` whose search can run batched: a fused tracker's network, else the tracker itself."""
+    return tracker.network if isinstance(tracker, FusedTracker) else tracker
 
 
 def validate_max_targets(value: int) -> int:
@@ -85,7 +91,7 @@ class TargetSet:
     @property
     def batches(self) -> bool:
         """True when the targets are searched for in one pass."""
-        return self._batch and shared_batch_runner([self.tracker]) is not None
+        return self._batch and shared_batch_runner([batch_network(self.tracker)]) is not None
 
     def set(self, image: np.ndarray, box: Box, target_id: str) -> None:
         """Start ``target_id`` on ``box`` of ``image``: re-targets a tracked id, else adds a target (see the module
@@ -165,11 +171,14 @@ class TargetSet:
         """The trackers' results of one batched search pass, by target id; empty when they do not batch (or the
         pass failed: each target then tracks on its own, and a failure is reported for the target it concerns)."""
         trackers = [session.tracker for session in sessions]
-        if not self._batch or len(sessions) < 2 or shared_batch_runner(trackers) is None:
+        networks = [batch_network(tracker) for tracker in trackers]
+        if not self._batch or len(sessions) < 2 or shared_batch_runner(networks) is None:
             return {}
         try:
-            results = track_together(trackers, image, [session.monitor.search_scale for session in sessions])
+            found = track_together(networks, image, [session.monitor.search_scale for session in sessions])
         except Exception as error:  # fall back to one pass per target, which reports per target
             LOGGER.warning("batched search of %d targets failed, tracking them one by one: %s", len(sessions), error)
             return {}
+        results = [tracker.track_with(image, result) if isinstance(tracker, FusedTracker) else result
+                   for tracker, result in zip(trackers, found, strict=True)]
         return {session.target_id: result for session, result in zip(sessions, results, strict=True)}

@@ -1,0 +1,210 @@
+"""A network tracker with a correlation-filter local tracker beside it (LTMU's local tracker + verifier split).
+
+On real footage OpenCV's CSRT places boxes more precisely than our self-trained network, which drifts in scale;
+the network, in turn, recovers a target that CSRT has lost (CSRT keeps tracking background and only adapts its
+scale slowly) and carries the score, the re-detection and the verification. Per frame both run:
+
+* the local tracker updates its box; the network searches around the previous fused box;
+* where the two boxes overlap (IoU >= ``rescue_overlap``) the fused box is the local tracker's, with the
+  network's score;
+* where they disagree, each box is scored by the target check (``Tracker.target_check``: the model's learned
+  verifier, ``verification.py``, or the appearance check) and the fused box stays the local one, with no score
+  of the tracker's own (the session publishes the check's), unless the network's box has won for
+  ``rescue_frames`` frames in a row: network score >= ``rescue_score``, a check ``rescue_margin`` above the local
+  box's, an area within ``rescue_area_ratio`` of the local box's (a network box that balloons over the frame is no
+  rescue). Then the network's box wins and the local tracker restarts on it (candidate association between two
+  trackers, in the manner of KeepTrack: a look-alike the network jumps to must also look more like the target);
+* when the session moves the tracker (``reposition``: the last confident box while LOST, a global
+  re-detection candidate), only the network's search moves; the local tracker follows when the network's box
+  wins there as above.
+
+The score, the device and the region search (``redetection.py``) are the network's. The settings that suit a
+model live in ``model.json`` (``"fusion"``); ``local_tracker`` "" (or "none") switches the fusion off.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from asymtrack_ros.boxes import Box, iou
+from asymtrack_ros.tracking.appearance import TargetCheck
+from asymtrack_ros.tracking.base import DeviceInfo, NotInitializedError, Tracker, TrackResult
+from asymtrack_ros.tracking.opencv_backend import OpenCVTracker, available_algorithms
+from asymtrack_ros.tracking.redetection import RedetectionSettings
+from asymtrack_ros.tracking.siamese import SiameseTracker
+
+LOGGER = logging.getLogger(__name__)
+OFF = ("", "none")
+
+
+@dataclass(frozen=True)
+class FusionSettings:
+    """The local tracker (OpenCV algorithm, "" off, with ``local_params`` for its OpenCV ``Params``) and when the
+    network overrules it (module docstring)."""
+
+    local_tracker: str = ""
+    local_params: Mapping[str, bool | int | float] = field(default_factory=dict)
+    rescue_frames: int = 5
+    rescue_score: float = 0.6
+    rescue_overlap: float = 0.5
+    rescue_margin: float = 0.3
+    rescue_area_ratio: float = 2.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.local_tracker, str):
+            raise ValueError(f"local_tracker must be a string, got {self.local_tracker!r}")
+        if not isinstance(self.local_params, Mapping) or not all(
+                isinstance(key, str) and isinstance(value, bool | int | float)
+                for key, value in self.local_params.items()):
+            raise ValueError(f"local_params must map names to numbers or booleans, got {self.local_params!r}")
+        if not (isinstance(self.rescue_frames, int) and 1 <= self.rescue_frames <= 10_000):
+            raise ValueError(f"rescue_frames must be an integer in [1, 10000], got {self.rescue_frames!r}")
+        for name in ("rescue_score", "rescue_overlap", "rescue_margin"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
+        if not (math.isfinite(self.rescue_area_ratio) and self.rescue_area_ratio >= 1.0):
+            raise ValueError(f"rescue_area_ratio must be a finite number >= 1, got {self.rescue_area_ratio!r}")
+
+    @property
+    def enabled(self) -> bool:
+        return self.local_tracker.lower() not in OFF
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> FusionSettings:
+        """From ``model.json``'s ``"fusion"`` object; unknown keys or bad values raise ValueError."""
+        if not isinstance(values, Mapping):
+            raise ValueError(f"fusion must be an object, got {values!r}")
+        unknown = set(values) - set(FUSION_KEYS)
+        if unknown:
+            raise ValueError(f"unknown fusion keys {sorted(unknown)}; expected {sorted(FUSION_KEYS)}")
+        for key, value in values.items():
+            if key.startswith("rescue_") and (isinstance(value, bool) or not isinstance(value, int | float)):
+                raise ValueError(f"bad fusion value {key}={value!r}: not a number")
+        settings: dict[str, Any] = dict(values)
+        if isinstance(settings.get("rescue_frames"), float) and settings["rescue_frames"].is_integer():
+            settings["rescue_frames"] = int(settings["rescue_frames"])
+        return cls(**settings)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def with_local_tracker(self, local_tracker: str | None) -> FusionSettings:
+        """A copy with ``local_tracker`` replaced (None: keep it)."""
+        return self if local_tracker is None else FusionSettings(**{**asdict(self), "local_tracker": local_tracker})
+
+
+FUSION_KEYS = tuple(field.name for field in fields(FusionSettings))
+NO_FUSION = FusionSettings()
+
+
+class FusedTracker(Tracker):
+    """A :class:`SiameseTracker` and a local tracker fused per frame (module docstring)."""
+
+    def __init__(self, network: SiameseTracker, local_factory: Callable[[], Tracker], settings: FusionSettings) -> None:
+        self.network, self.local_factory, self.settings = network, local_factory, settings
+        self.local = local_factory()
+        self.model_name, self.variant = network.model_name, network.variant
+        self._disagreements = 0
+        self._check: TargetCheck | None = None
+
+    @property
+    def device_info(self) -> DeviceInfo:
+        info = self.network.device_info
+        return DeviceInfo(info.backend, info.device, (*info.providers, *self.local.device_info.providers),
+                          info.requested, info.warnings)
+
+    @property
+    def is_initialized(self) -> bool:
+        return self.network.is_initialized and self.local.is_initialized
+
+    @property
+    def redetection(self) -> RedetectionSettings:
+        return self.network.redetection
+
+    @property
+    def search_factor(self) -> float:
+        return self.network.search_factor
+
+    def search_regions(self, image: np.ndarray, boxes: Sequence[Box]) -> list[TrackResult]:
+        return self.network.search_regions(image, boxes)
+
+    def target_check(self, image: np.ndarray, box: Box) -> Any:
+        return self.network.target_check(image, box)
+
+    def set_exit_thresholds(self, thresholds: Sequence[float]) -> None:
+        self.network.set_exit_thresholds(thresholds)
+
+    def reposition(self, box: Box) -> None:
+        """Centre the network's next search on ``box``; the local tracker moves there only when the network's
+        box wins there (``_fuse``)."""
+        self.network.reposition(box)
+
+    def spawn(self) -> FusedTracker:
+        return FusedTracker(self.network.spawn(), self.local_factory, self.settings)
+
+    def _initialize(self, image: np.ndarray, box: Box) -> None:
+        self.network.initialize(image, box)
+        self.local.initialize(image, box)
+        self._check = self.network.target_check(image, box)
+        self._disagreements = 0
+
+    def _track(self, image: np.ndarray, search_scale: float) -> TrackResult:
+        return self.track_with(image, self.network.track(image, search_scale))
+
+    def track_with(self, image: np.ndarray, found: TrackResult) -> TrackResult:
+        """This frame's fused result, given the network's result ``found`` on it (e.g. from a batched pass)."""
+        local = self.local.track(image)
+        box = self._fuse(image, found, local.box)
+        self.network.reposition(box)
+        score = found.score if box == found.box or self._overlap(box, found.box) >= self.settings.rescue_overlap \
+            else None
+        return TrackResult(box, score, found.preprocess_ms, found.inference_ms + local.total_ms, found.postprocess_ms,
+                           found.exit)
+
+    def _fuse(self, image: np.ndarray, found: TrackResult, local_box: Box) -> Box:
+        """The local box, or the network's after ``rescue_frames`` frames won in a row (restarting the local)."""
+        if not self._network_wins(image, found, local_box):
+            self._disagreements = 0
+            return local_box
+        self._disagreements += 1
+        if self._disagreements < self.settings.rescue_frames:
+            return local_box
+        self.local.initialize(image, found.box)
+        self._disagreements = 0
+        return found.box
+
+    def _network_wins(self, image: np.ndarray, found: TrackResult, local_box: Box) -> bool:
+        """The network's box disagrees with the local one, is confident, and looks more like the target."""
+        settings = self.settings
+        area_ratio = (found.box[2] * found.box[3]) / max(local_box[2] * local_box[3], 1e-6)
+        if (found.score is None or found.score < settings.rescue_score
+                or self._overlap(found.box, local_box) >= settings.rescue_overlap
+                or not 1.0 / settings.rescue_area_ratio <= area_ratio <= settings.rescue_area_ratio):
+            return False
+        if self._check is None:
+            raise NotInitializedError()
+        margin = self._check.similarity(image, found.box) - self._check.similarity(image, local_box)
+        return margin >= settings.rescue_margin
+
+    @staticmethod
+    def _overlap(box: Box, other: Box) -> float:
+        return float(iou(np.asarray([box]), np.asarray([other]))[0])
+
+
+def with_local_tracker(network: SiameseTracker, settings: FusionSettings) -> Tracker:
+    """``network`` fused with the OpenCV tracker ``settings.local_tracker``, or ``network`` itself when that is off
+    or this OpenCV build lacks it (CSRT and KCF come with opencv-contrib; a warning says so)."""
+    if not settings.enabled:
+        return network
+    algorithm = settings.local_tracker.lower()
+    if algorithm not in available_algorithms():
+        LOGGER.warning("local tracker %r not in this OpenCV build (available: %s): the network tracks alone",
+                       algorithm, ", ".join(available_algorithms()))
+        return network
+    return FusedTracker(network, lambda: OpenCVTracker(algorithm, settings.local_params), settings)

@@ -1,0 +1,111 @@
+"""Target verification: is this box the target the operator selected, or a look-alike, a drifted box, background?
+
+The network's corner-map score cannot tell the target from a look-alike: its maps peak on whatever in the
+search region looks most like the template. The verifier compares the box itself with the initial target:
+
+* ``embedding``: the template branch run on the box's template crop, each state array mean-pooled over
+  everything but its channel axis, L2-normalised and concatenated (:func:`template_embedding`); its cosine
+  similarity to the initial target's embedding, as ``log(1 - similarity)`` (the signal lives in the last
+  percent: 0.993 on target against 0.96 on background on our real validation footage);
+* ``appearance``: the hue/saturation histogram similarity of ``appearance.py``.
+
+A logistic head (:class:`VerificationHead`, 3 numbers in ``model.json``'s ``"verification"``) turns the two into
+the probability that the box is on the target. It is fitted with hard negatives (absent targets, drifted boxes,
+look-alikes, other crops of the same frame) by ``python -m asymtrack_ros.training.verification``. Models without
+a head (the authors' checkpoints) keep the appearance check alone.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from asymtrack_ros.boxes import Box
+from asymtrack_ros.tracking.appearance import AppearanceCheck
+
+EMBEDDING_FLOOR = 1e-4  # keeps log(1 - similarity) finite for identical crops
+FEATURES = ("embedding", "appearance")
+
+
+def state_arrays(state: Any) -> list[np.ndarray]:
+    """The arrays of a runner's template state (NumPy, ONNX Runtime values or torch tensors)."""
+    items = state if isinstance(state, list | tuple) else [state]
+    return [np.asarray(item.numpy() if hasattr(item, "numpy") else item, dtype=np.float32) for item in items]
+
+
+def template_embedding(state: Any) -> np.ndarray:
+    """Unit vector of a template state: each array mean-pooled to its last (channel) axis, normalised, joined."""
+    parts = []
+    for array in state_arrays(state):
+        pooled = array.reshape(-1, array.shape[-1]).mean(axis=0)
+        parts.append(pooled / max(float(np.linalg.norm(pooled)), 1e-12))
+    joined = np.concatenate(parts)
+    return joined / max(float(np.linalg.norm(joined)), 1e-12)
+
+
+def embedding_feature(similarity: float) -> float:
+    """The head's embedding input: ``log(1 - cosine similarity)``, floored."""
+    return math.log(max(1.0 - similarity, EMBEDDING_FLOOR))
+
+
+@dataclass(frozen=True)
+class VerificationHead:
+    """``p = sigmoid(bias + sum(weights[i] * feature[i]))`` over :data:`FEATURES`."""
+
+    weights: tuple[float, ...]
+    bias: float
+
+    def __post_init__(self) -> None:
+        if len(self.weights) != len(FEATURES):
+            raise ValueError(f"a verification head takes {len(FEATURES)} weights ({', '.join(FEATURES)}), "
+                             f"got {len(self.weights)}")
+        if not all(math.isfinite(value) for value in (*self.weights, self.bias)):
+            raise ValueError(f"verification head values must be finite, got {self}")
+
+    def __call__(self, features: Sequence[float]) -> float:
+        logit = self.bias + sum(w * f for w, f in zip(self.weights, features, strict=True))
+        return float(1.0 / (1.0 + math.exp(-max(min(logit, 60.0), -60.0))))
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> VerificationHead:
+        """From ``model.json``'s ``{"weights": [...], "bias": b}`` (ValueError on anything else)."""
+        if not isinstance(values, Mapping) or set(values) != {"weights", "bias"}:
+            raise ValueError(f"verification must be {{'weights': [...], 'bias': b}}, got {values!r}")
+        weights, bias = values["weights"], values["bias"]
+        if not isinstance(weights, list) or not all(_is_number(value) for value in [*weights, bias]):
+            raise ValueError(f"verification weights and bias must be numbers, got {values!r}")
+        return cls(tuple(float(value) for value in weights), float(bias))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"weights": list(self.weights), "bias": self.bias}
+
+
+Embedder = Callable[[np.ndarray, Box], np.ndarray]
+
+
+class TargetVerifier:
+    """Probability in [0, 1] that a box shows the initial target (module docstring); same call as AppearanceCheck."""
+
+    def __init__(self, image: np.ndarray, box: Box, embed: Embedder, head: VerificationHead) -> None:
+        self.appearance = AppearanceCheck(image, box)
+        self.embed, self.head = embed, head
+        self.reference = embed(image, box)
+
+    def features(self, image: np.ndarray, box: Box) -> tuple[float, float]:
+        """The head's inputs for ``box`` (:data:`FEATURES`); a box (nearly) outside the image resembles nothing."""
+        try:
+            similarity = float(self.embed(image, box) @ self.reference)
+        except ValueError:  # the embedding's crop does not overlap the image
+            return embedding_feature(0.0), 0.0
+        return embedding_feature(similarity), self.appearance.similarity(image, box)
+
+    def similarity(self, image: np.ndarray, box: Box) -> float:
+        return self.head(self.features(image, box))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
