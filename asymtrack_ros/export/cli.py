@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
+from pathlib import Path
 
 from asymtrack_ros.checkpoint import CheckpointError
 from asymtrack_ros.cli_support import command_parser
@@ -12,7 +14,9 @@ from asymtrack_ros.export.graphs import ExportError
 from asymtrack_ros.export.pipeline import export_model
 from asymtrack_ros.tracking.box_smoothing import NO_SMOOTHING, BoxSmoothing
 from asymtrack_ros.tracking.confidence import IDENTITY, ScoreCalibration
+from asymtrack_ros.tracking.fusion import FusionSettings
 from asymtrack_ros.tracking.manifest import MIN_OPSET, PRECISIONS
+from asymtrack_ros.tracking.verification import VerificationHead
 
 EXAMPLES = (
     "asymtrack-export AsymTrack_ep0300.pth.tar --model asymtrack --variant tiny --out models/asymtrack-tiny",
@@ -58,7 +62,25 @@ def build_parser() -> argparse.ArgumentParser:
                         default=(IDENTITY.slope, IDENTITY.intercept),
                         help="Platt scaling of the score recorded in model.json, as fitted by python -m "
                              "asymtrack_ros.evaluation.score_calibration (1 0: raw scores)")
+    tracking = parser.add_argument_group("real-footage tracking recorded in model.json (defaults: off)")
+    tracking.add_argument("--local-tracker", default="", metavar="ALGORITHM",
+                          help="OpenCV tracker fused with the network (csrt, kcf, mil; see tracking/fusion.py)")
+    tracking.add_argument("--local-params", type=json.loads, default={}, metavar="JSON",
+                          help='its OpenCV parameters, e.g. \'{"use_segmentation": false}\'')
+    tracking.add_argument("--verification", type=Path, metavar="FIT_JSON",
+                          help="verification head fitted by python -m asymtrack_ros.training.verification (its JSON "
+                               "output)")
     return parser
+
+
+def verification_head(path: Path | None) -> VerificationHead | None:
+    """The head in the JSON output of ``python -m asymtrack_ros.training.verification`` (None: no file)."""
+    if path is None:
+        return None
+    try:
+        return VerificationHead.from_mapping(json.loads(path.read_text())["verification"])
+    except (OSError, KeyError, TypeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path} holds no verification head: {error}") from error
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed, opset=args.opset, tolerance=args.tolerance, calibration_samples=args.calibration_samples,
             smoothing=smoothing, calibration=ScoreCalibration(*args.score_calibration),
             dynamic_batch=args.dynamic_batch,
+            fusion=FusionSettings(local_tracker=args.local_tracker, local_params=args.local_params),
+            verification=verification_head(args.verification),
         )
     except (CheckpointError, ExportError, ValueError) as error:
         print(f"asymtrack-export: error: {error}", file=sys.stderr)

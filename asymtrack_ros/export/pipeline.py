@@ -26,6 +26,7 @@ from asymtrack_ros.models.network import TrackerNetwork
 from asymtrack_ros.tracking.box_smoothing import NO_SMOOTHING, BoxSmoothing
 from asymtrack_ros.tracking.checksums import sha256_file
 from asymtrack_ros.tracking.confidence import IDENTITY, ScoreCalibration
+from asymtrack_ros.tracking.fusion import NO_FUSION, FusionSettings
 from asymtrack_ros.tracking.manifest import (
     MIN_OPSET,
     MODEL_JSON,
@@ -37,6 +38,7 @@ from asymtrack_ros.tracking.manifest import (
     ModelManifest,
     write_manifest,
 )
+from asymtrack_ros.tracking.verification import VerificationHead
 
 LOGGER = logging.getLogger(__name__)
 
@@ -70,6 +72,7 @@ def source_checkpoint(weights: Weights) -> dict[str, str] | None:
 def describe_directory(
     directory: Path, config: ModelConfig, precision: str, opset: int, source: dict[str, str] | None, validation: dict,
     smoothing: BoxSmoothing = NO_SMOOTHING, calibration: ScoreCalibration = IDENTITY,
+    fusion: FusionSettings = NO_FUSION, verification: VerificationHead | None = None,
     early_exit: EarlyExitSpec | None = None,
 ) -> ModelManifest:
     """Manifest of the ONNX files in ``directory`` (boundaries and checksums read from the files); writes it."""
@@ -83,7 +86,7 @@ def describe_directory(
                 "onnxruntime": ort.__version__}
     manifest = ModelManifest(
         config, precision, opset, template, search, source, exporter, validation, smoothing, calibration,
-        early_exit=early_exit,
+        early_exit=early_exit, fusion=fusion, verification=verification,
     )
     write_manifest(directory, manifest)
     return manifest
@@ -103,7 +106,7 @@ def reduce_precision(fp32_dir: Path, fp32: ModelManifest, target: Path, precisio
     else:
         quantize_int8(fp32_dir, target, samples)
     describe_directory(target, fp32.config, precision, fp32.opset, fp32.source_checkpoint, fp32.validation,
-                       fp32.smoothing, fp32.calibration)
+                       fp32.smoothing, fp32.calibration, fp32.fusion, fp32.verification)
     deviation = generated_box_deviation(fp32_dir, target)
     LOGGER.info("%s vs fp32 boxes on the %s: tracked mean %.3f px (max %.3f), per frame mean %.3f px (max %.3f)",
                 precision, deviation["sequence"], deviation["tracked_px_mean"], deviation["tracked_px_max"],
@@ -127,6 +130,8 @@ def export_model(
     calibration: ScoreCalibration = IDENTITY,
     exit_thresholds: tuple[float, ...] | None = None,
     dynamic_batch: bool = False,
+    fusion: FusionSettings = NO_FUSION,
+    verification: VerificationHead | None = None,
 ) -> ModelManifest:
     """Export, check and validate; ``out_dir`` only receives files once everything passed.
 
@@ -134,8 +139,9 @@ def export_model(
     checked against PyTorch within ``tolerance``; ``exit_thresholds`` (default: the model's) are recorded as the
     default tau_k, and ``search.onnx`` is its full pass (no early exit). fp32 only, for now.
 
-    ``smoothing`` and ``calibration`` are recorded in ``model.json`` (the box smoothing and score calibration
-    that suit the model). ``dynamic_batch``: ``search.onnx`` takes any batch (the search crops of several targets in
+    ``smoothing``, ``calibration``, ``fusion`` and ``verification`` are recorded in ``model.json`` (the box
+    smoothing, score calibration, local tracker and verification head that suit the model; the head runs on the
+    exported template graph). ``dynamic_batch``: ``search.onnx`` takes any batch (the search crops of several targets in
     one pass; models without early exits); each sample must match a batch-1 run within ``tolerance``.
     The fp32 graphs must match PyTorch within ``tolerance`` (max abs diff of boxes and corner maps on
     random crops). fp16/int8 graphs derive from them; their box deviation from fp32 on a generated
@@ -174,7 +180,7 @@ def export_model(
                     model, variant, max_abs_diff, tolerance, validation["state_max_rel_diff_vs_torch"])
         if max_abs_diff > tolerance:
             raise ExportError(f"ONNX Runtime output differs from PyTorch by {max_abs_diff:.2e} > {tolerance:.0e}")
-        tuning = (smoothing, calibration)
+        tuning = (smoothing, calibration, fusion, verification)
         manifest = describe_directory(fp32_dir, network.config, "fp32", opset, source, validation, *tuning,
                                       early_exit=early_exit)
         if precision != "fp32":

@@ -29,8 +29,7 @@ from asymtrack_ros.tracking.redetection import DEFAULT_REDETECTION, RedetectionS
 from asymtrack_ros.tracking.validation import validate_image
 from asymtrack_ros.tracking.verification import TargetVerifier, VerificationHead, template_embedding
 
-
-EMBEDDING_FACTOR = 1.0  # the verifier's crop is the box itself: the template's context changes as the target moves
+BOX_ONLY_FACTOR = 1.0  # a crop of the box itself: unlike the template crop, no context that changes as the target moves
 
 
 @dataclass(frozen=True)
@@ -147,11 +146,12 @@ class SiameseTracker(Tracker):
             return super().target_check(image, box)
         return TargetVerifier(image, box, self.embed, self.verification)
 
-    def embed(self, image: np.ndarray, box: Box) -> np.ndarray:
-        """The template branch's embedding of the box's own pixels (no context: the crop is the box, resized to the
-        template size), see ``verification.template_embedding``."""
-        crop, _ = sample_target(image, box, EMBEDDING_FACTOR, self.config.template_size)
-        return template_embedding(self.runner.encode_template(self.normalize(crop)))
+    def embed(self, image: np.ndarray, box: Box) -> tuple[np.ndarray, np.ndarray]:
+        """The template branch's embeddings (``verification.template_embedding``) of the box's own pixels (the
+        crop is the box, resized to the template size) and of the template crop (the box with its context)."""
+        crop, _ = sample_target(image, box, BOX_ONLY_FACTOR, self.config.template_size)
+        return (template_embedding(self.runner.encode_template(self.normalize(crop))),
+                template_embedding(self.runner.encode_template(self.template_input(image, box))))
 
     def template_input(self, image: np.ndarray, box: Box) -> np.ndarray:
         """The template branch's input for the target ``box``: the normalised (1, 3, S, S) template crop."""

@@ -3,13 +3,15 @@
 The network's corner-map score cannot tell the target from a look-alike: its maps peak on whatever in the
 search region looks most like the template. The verifier compares the box itself with the initial target:
 
-* ``embedding``: the template branch run on the box's template crop, each state array mean-pooled over
-  everything but its channel axis, L2-normalised and concatenated (:func:`template_embedding`); its cosine
-  similarity to the initial target's embedding, as ``log(1 - similarity)`` (the signal lives in the last
-  percent: 0.993 on target against 0.96 on background on our real validation footage);
+* ``box_embedding`` and ``context_embedding``: the template branch run on a crop of the box alone and on the
+  template crop (the box with its context), each state array mean-pooled over everything but its channel axis,
+  L2-normalised and concatenated (:func:`template_embedding`); their cosine similarities to the initial target's,
+  as ``log(1 - similarity)`` (the signal lives in the last percent: with context 0.993 on target against 0.96 on
+  background on our real validation footage; the context tells a target that has left from the background it
+  left, the box alone keeps a moving target recognisable over a changing background);
 * ``appearance``: the hue/saturation histogram similarity of ``appearance.py``.
 
-A logistic head (:class:`VerificationHead`, 3 numbers in ``model.json``'s ``"verification"``) turns the two into
+A logistic head (:class:`VerificationHead`, 4 numbers in ``model.json``'s ``"verification"``) turns the three into
 the probability that the box is on the target. It is fitted with hard negatives (absent targets, drifted boxes,
 look-alikes, other crops of the same frame) by ``python -m asymtrack_ros.training.verification``. Models without
 a head (the authors' checkpoints) keep the appearance check alone.
@@ -28,7 +30,7 @@ from asymtrack_ros.boxes import Box
 from asymtrack_ros.tracking.appearance import AppearanceCheck
 
 EMBEDDING_FLOOR = 1e-4  # keeps log(1 - similarity) finite for identical crops
-FEATURES = ("embedding", "appearance")
+FEATURES = ("box_embedding", "context_embedding", "appearance")
 
 
 def state_arrays(state: Any) -> list[np.ndarray]:
@@ -84,7 +86,7 @@ class VerificationHead:
         return {"weights": list(self.weights), "bias": self.bias}
 
 
-Embedder = Callable[[np.ndarray, Box], np.ndarray]
+Embedder = Callable[[np.ndarray, Box], tuple[np.ndarray, np.ndarray]]  # (box only, with context)
 
 
 class TargetVerifier:
@@ -95,13 +97,14 @@ class TargetVerifier:
         self.embed, self.head = embed, head
         self.reference = embed(image, box)
 
-    def features(self, image: np.ndarray, box: Box) -> tuple[float, float]:
+    def features(self, image: np.ndarray, box: Box) -> tuple[float, ...]:
         """The head's inputs for ``box`` (:data:`FEATURES`); a box (nearly) outside the image resembles nothing."""
         try:
-            similarity = float(self.embed(image, box) @ self.reference)
-        except ValueError:  # the embedding's crop does not overlap the image
-            return embedding_feature(0.0), 0.0
-        return embedding_feature(similarity), self.appearance.similarity(image, box)
+            embeddings = self.embed(image, box)
+        except ValueError:  # an embedding's crop does not overlap the image
+            return embedding_feature(0.0), embedding_feature(0.0), 0.0
+        similarities = (float(e @ r) for e, r in zip(embeddings, self.reference, strict=True))
+        return (*(embedding_feature(s) for s in similarities), self.appearance.similarity(image, box))
 
     def similarity(self, image: np.ndarray, box: Box) -> float:
         return self.head(self.features(image, box))

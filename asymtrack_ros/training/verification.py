@@ -3,13 +3,14 @@
 Per sampled frame of each training sequence, against the embedding of the sequence's initial target:
 
 * positive: the true box, jittered (centre and size by up to 10 %);
-* negatives: a drifted box (the target's size, shifted by 1-2 of its sides: background next to the target), a box
-  of the target's size anywhere in the frame (look-alikes and distractors of the generated scenes included), and
-  on frames where the target is absent, the last visible box (where a tracker stays when its target has gone).
+* negatives: a drifted box (the target's size, shifted by 1-2 times its size in a random direction: background next
+  to the target, IoU under 0.05), a box of the target's size anywhere in the frame (look-alikes and distractors of
+  the generated scenes included), and on frames where the target is absent, the last visible box (where a tracker
+  stays when its target has gone).
 
 The head is a logistic regression over :data:`verification.FEATURES`, fitted by Newton's method with a small L2
-penalty, each dataset and class weighted equally. Prints the head as JSON with its balanced accuracy on each sequence (those it was
-not fitted on, ``--exclude``, are a check); ``--write`` stores it in the model directory's ``model.json``.
+penalty, each dataset and class weighted equally. Prints the head as JSON with its balanced accuracy on each
+sequence (those left out, ``--exclude``, are a check); ``--write`` stores it in the model directory's ``model.json``.
 """
 
 from __future__ import annotations

@@ -1,0 +1,128 @@
+"""The network + local-tracker fusion (tracking/fusion.py) with scripted parts, its settings, and the shipped
+default built from model.json."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scene import frame, target_box
+
+from asymtrack_ros.boxes import Box
+from asymtrack_ros.tracking import create_tracker
+from asymtrack_ros.tracking.base import DeviceInfo, Tracker, TrackResult
+from asymtrack_ros.tracking.fusion import FusedTracker, FusionSettings, with_local_tracker
+from asymtrack_ros.tracking.siamese import SiameseTracker
+
+IMAGE = np.zeros((240, 320, 3), np.uint8)
+START: Box = (100.0, 100.0, 40.0, 40.0)
+ELSEWHERE: Box = (200.0, 60.0, 40.0, 40.0)
+
+
+class Scripted(Tracker):
+    """Returns scripted boxes and scores; counts its initialisations."""
+
+    def __init__(self, results: list[tuple[Box, float | None]]) -> None:
+        self.results, self.starts, self.centre = list(results), [], None
+
+    @property
+    def device_info(self) -> DeviceInfo:
+        return DeviceInfo("scripted", "cpu", ("scripted",))
+
+    @property
+    def is_initialized(self) -> bool:
+        return bool(self.starts)
+
+    @property
+    def box(self) -> Box | None:
+        return self.centre
+
+    def reposition(self, box: Box) -> None:
+        self.centre = box
+
+    def target_check(self, image: np.ndarray, box: Box) -> ByPosition:
+        return ByPosition()
+
+    def spawn(self) -> Scripted:
+        return Scripted(self.results)
+
+    def _initialize(self, image: np.ndarray, box: Box) -> None:
+        self.starts.append(box)
+        self.centre = box
+
+    def _track(self, image: np.ndarray, search_scale: float) -> TrackResult:
+        box, score = self.results.pop(0) if len(self.results) > 1 else self.results[0]
+        return TrackResult(box, score)
+
+
+class ByPosition:
+    """A target check that trusts boxes to the right (x >= 150) more than others."""
+
+    def similarity(self, image: np.ndarray, box: Box) -> float:
+        return 0.9 if box[0] >= 150 else 0.2
+
+
+def fused(network: list[tuple[Box, float | None]], local: list[tuple[Box, float | None]],
+          **settings: object) -> tuple[FusedTracker, Scripted, Scripted]:
+    net, loc = Scripted(network), Scripted(local)
+    tracker = FusedTracker(net, lambda: loc, FusionSettings(local_tracker="csrt", **settings))  # type: ignore[arg-type]
+    tracker.initialize(IMAGE, START)
+    return tracker, net, loc
+
+
+def test_where_both_agree_the_box_is_the_local_trackers_with_the_networks_score() -> None:
+    tracker, _, _ = fused([((101.0, 100.0, 40.0, 40.0), 0.8)], [((102.0, 101.0, 40.0, 40.0), None)])
+    result = tracker.track(IMAGE)
+    assert result.box == (102.0, 101.0, 40.0, 40.0) and result.score == 0.8
+
+
+def test_the_network_wins_after_rescue_frames_of_confident_better_looking_disagreement() -> None:
+    tracker, net, loc = fused([(ELSEWHERE, 0.9)], [(START, None)], rescue_frames=3)
+    boxes = [tracker.track(IMAGE).box for _ in range(3)]
+    assert boxes == [START, START, ELSEWHERE]
+    assert loc.starts == [START, ELSEWHERE]  # the local tracker restarted on the network's box
+    assert net.box == ELSEWHERE  # the network's next search is centred on the fused box
+    assert tracker.track(IMAGE).score is None  # the local box (START again) disagrees: the check scores it
+
+
+@pytest.mark.parametrize(("network", "why"), [
+    ((ELSEWHERE, 0.4), "not confident"),
+    (((10.0, 100.0, 40.0, 40.0), 0.9), "looks less like the target"),
+    (((150.0, 0.0, 200.0, 200.0), 0.9), "balloons to 25 times the area"),
+])
+def test_the_network_never_wins_when(network: tuple[Box, float], why: str) -> None:
+    tracker, _, loc = fused([network], [(START, None)], rescue_frames=2)
+    assert [tracker.track(IMAGE).box for _ in range(6)] == [START] * 6, why
+    assert loc.starts == [START]
+
+
+def test_settings_parse_validate_and_round_trip() -> None:
+    settings = FusionSettings.from_mapping({"local_tracker": "csrt", "local_params": {"use_segmentation": False},
+                                            "rescue_frames": 3.0})
+    assert settings.enabled and settings.rescue_frames == 3
+    assert FusionSettings.from_mapping(settings.to_json()) == settings
+    assert not FusionSettings().enabled and not FusionSettings(local_tracker="none").enabled
+    for bad in ({"local_tracker": "csrt", "rescue_frame": 3}, {"rescue_score": 1.5}, {"rescue_frames": 0},
+                {"rescue_margin": True}, {"local_params": {"use_segmentation": "no"}}, {"rescue_area_ratio": 0.5}):
+        with pytest.raises(ValueError):
+            FusionSettings.from_mapping(bad)
+
+
+def test_a_local_tracker_this_opencv_lacks_leaves_the_network_alone(caplog: pytest.LogCaptureFixture) -> None:
+    network = create_tracker("onnx", threads=1, local_tracker="none")
+    assert isinstance(network, SiameseTracker)
+    assert with_local_tracker(network, FusionSettings(local_tracker="boosting")) is network
+    assert "not in this OpenCV build" in caplog.text
+    with pytest.raises(ValueError, match="has no parameter 'nope'"):
+        with_local_tracker(network, FusionSettings(local_tracker="csrt", local_params={"nope": 1}))
+
+
+def test_the_shipped_default_is_fused_reports_both_parts_and_follows_the_square() -> None:
+    tracker = create_tracker("onnx", threads=1)
+    assert isinstance(tracker, FusedTracker)
+    assert tracker.device_info.backend == "onnx" and any("OpenCV" in p for p in tracker.device_info.providers)
+    tracker.initialize(frame(0), target_box(0))
+    for t in range(1, 20):
+        box = tracker.track(frame(t)).box
+    assert abs(box[0] - target_box(19)[0]) < 6 and abs(box[1] - target_box(19)[1]) < 6
+    other = tracker.spawn()
+    assert isinstance(other, FusedTracker) and other.network.runner is tracker.network.runner

@@ -1,0 +1,90 @@
+"""The learned target verifier (tracking/verification.py): the head, its fit with hard negatives, its input from the
+exported template graph (equal to PyTorch's), and its export into model.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scene import SECOND_TARGET, frame, target_box
+
+from asymtrack_ros.boxes import iou
+from asymtrack_ros.export.cli import main as export_main
+from asymtrack_ros.tracking import create_tracker
+from asymtrack_ros.tracking.fusion import FusedTracker
+from asymtrack_ros.tracking.manifest import read_manifest
+from asymtrack_ros.tracking.siamese import SiameseTracker
+from asymtrack_ros.tracking.verification import TargetVerifier, VerificationHead
+from asymtrack_ros.training.verification import balanced_accuracy, fit_head, sample_boxes
+
+CHECKPOINT = Path(__file__).resolve().parents[1] / "models" / "asymtrack-tiny" / "checkpoint.pth"
+
+
+@pytest.fixture(scope="module")
+def network() -> SiameseTracker:
+    tracker = create_tracker("onnx", threads=1, local_tracker="none")
+    assert isinstance(tracker, SiameseTracker) and tracker.verification is not None
+    return tracker
+
+
+def test_head_parses_validates_and_is_a_logistic() -> None:
+    head = VerificationHead.from_mapping({"weights": [-1.0, 3.0], "bias": -4.0})
+    assert head((-2.0, 1.0)) == pytest.approx(1 / (1 + np.exp(-1.0)))
+    assert VerificationHead.from_mapping(head.to_json()) == head
+    for bad in ({"weights": [1.0], "bias": 0.0}, {"weights": [1.0, float("nan")], "bias": 0.0},
+                {"weights": [1.0, 2.0]}, {"weights": "12", "bias": 0}, {"weights": [True, 1.0], "bias": 0.0}):
+        with pytest.raises(ValueError):
+            VerificationHead.from_mapping(bad)
+
+
+def test_the_target_scores_above_a_look_alike_background_and_a_drifted_box(network: SiameseTracker) -> None:
+    verifier = network.target_check(frame(0), target_box(0))
+    assert isinstance(verifier, TargetVerifier)
+    image = frame(30)
+    image[150:190, 250:290] = SECOND_TARGET  # another textured square: a look-alike in kind
+    x, y, w, h = target_box(30)
+    on_target = verifier.similarity(image, (x, y, w, h))
+    for other in ((250.0, 150.0, 40.0, 40.0), (x + 1.5 * w, y, w, h), (5.0, 5.0, w, h)):
+        assert verifier.similarity(image, other) < on_target - 0.2, other
+    assert on_target > 0.5
+    assert verifier.similarity(image, (5000.0, 5000.0, w, h)) < 0.05  # outside the image: nothing
+
+
+def test_hard_negatives_barely_overlap_the_truth_and_the_fit_separates_them() -> None:
+    rng = np.random.default_rng(0)
+    truth = (100.0, 80.0, 40.0, 60.0)
+    for _ in range(50):
+        samples = list(sample_boxes(truth, truth, (240, 320), rng))
+        assert [on for _, on in samples][:2] == [True, False]
+        assert iou(np.array([samples[0][0]]), np.array([truth]))[0] > 0.6
+        assert iou(np.array([samples[1][0]]), np.array([truth]))[0] < 0.05  # drifted by 1-2 sizes
+    absent = list(sample_boxes(None, truth, (240, 320), rng))
+    assert not any(on for _, on in absent) and absent[0][0] == truth  # where a tracker stays once it is gone
+    features = np.vstack([rng.normal([-4.0, 0.8], 0.3, (200, 2)), rng.normal([-1.5, 0.3], 0.3, (600, 2))])
+    labels = np.arange(800) < 200
+    head = fit_head(features, labels, np.where(np.arange(800) % 2, "real", "generated"))
+    assert balanced_accuracy(head, features, labels) > 0.97 and head.weights[0] < 0 < head.weights[1]
+
+
+def test_the_exported_template_graph_gives_the_verifier_pytorchs_embedding(network: SiameseTracker) -> None:
+    torch_network = create_tracker("torch", weights=str(CHECKPOINT), threads=1)
+    for t, box in ((0, target_box(0)), (40, target_box(40)), (40, (200.0, 20.0, 60.0, 50.0))):
+        ours, theirs = network.embed(frame(t), box), torch_network.embed(frame(t), box)
+        assert float(ours @ theirs) > 1 - 1e-6
+
+
+def test_asymtrack_export_records_the_local_tracker_and_the_head(tmp_path: Path) -> None:
+    fit = tmp_path / "fit.json"
+    fit.write_text(json.dumps({"verification": {"weights": [-1.0, 3.0], "bias": -4.0}, "samples": 10}))
+    out = tmp_path / "model"
+    assert export_main([str(CHECKPOINT), "--out", str(out), "--local-tracker", "csrt",
+                        "--local-params", '{"use_segmentation": false}', "--verification", str(fit)]) == 0
+    manifest = read_manifest(out)
+    assert manifest.fusion.local_tracker == "csrt" and manifest.fusion.local_params == {"use_segmentation": False}
+    assert manifest.verification == VerificationHead((-1.0, 3.0), -4.0)
+    tracker = create_tracker("onnx", model_dir=str(out), threads=1)
+    assert isinstance(tracker, FusedTracker) and tracker.network.verification == manifest.verification
+    fit.write_text("{}")
+    assert export_main([str(CHECKPOINT), "--out", str(tmp_path / "bad"), "--verification", str(fit)]) == 1
