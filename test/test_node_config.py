@@ -37,6 +37,14 @@ def test_global_search_parameters_reach_the_backend_and_out_of_range_ones_are_re
         NodeConfig.parse(DEFAULTS | {"global_search_overlap": 0.95})
 
 
+def test_local_tracker_empty_means_the_models_and_a_name_reaches_the_network_backends() -> None:
+    assert "local_tracker" not in NodeConfig.parse(DEFAULTS).backend_options()
+    assert NodeConfig.parse(DEFAULTS | {"local_tracker": "none"}).backend_options()["local_tracker"] == "none"
+    torch = NodeConfig.parse(DEFAULTS | {"backend": "torch", "local_tracker": "kcf"})
+    assert torch.backend_options()["local_tracker"] == "kcf"
+    assert "local_tracker" not in NodeConfig.parse(DEFAULTS | {"backend": "opencv"}).backend_options()
+
+
 def test_node_config_is_typed() -> None:
     config = NodeConfig.parse(DEFAULTS | {"providers": ["CUDAExecutionProvider"], "lost_frames": 7})
     assert config.providers == ("CUDAExecutionProvider",) and config.policy.lost_frames == 7
@@ -46,6 +54,7 @@ def test_node_config_is_typed() -> None:
 @pytest.mark.parametrize("name,value", [
     ("threads", 0), ("diagnostics_period", float("nan")), ("input_reliability", "sometimes"), ("class_label", "a\tb"),
     ("max_input_pixels", 0), ("recover_frames", 0), ("debug_max_rate", float("inf")), ("max_search_scale", 1e308),
+    ("local_tracker", "boosting"),
 ])
 def test_node_config_names_the_first_bad_value(name: str, value: object) -> None:
     with pytest.raises(ValueError, match=name.split("_")[0]):

@@ -11,6 +11,7 @@ from asymtrack_ros.ros.parameters import PARAMETERS
 from asymtrack_ros.ros.target_request import validate_label
 from asymtrack_ros.tracking.box_smoothing import SmoothingOverrides
 from asymtrack_ros.tracking.monitor import LostPolicy
+from asymtrack_ros.tracking.opencv_backend import ALGORITHMS
 from asymtrack_ros.tracking.redetection import DEFAULT_REDETECTION, RedetectionOverrides
 from asymtrack_ros.tracking.targets import MAX_TARGETS_LIMIT
 
@@ -19,6 +20,7 @@ MAX_CLICK_BOX_SIZE = 10_000.0  # pixels
 MAX_DEBUG_RATE = 1_000.0  # Hz
 MAX_INPUT_PIXELS = 2**31 - 1
 RELIABILITIES = ("best_effort", "reliable")
+LOCAL_TRACKERS = ("", "none", *ALGORITHMS)
 POLICY_FIELDS = tuple(f.name for f in fields(LostPolicy))
 SMOOTHING_FIELDS = tuple(f.name for f in fields(SmoothingOverrides))
 # Numeric parameters: name -> (smallest, largest); the policy's own fields are checked by LostPolicy.
@@ -44,6 +46,7 @@ class NodeConfig:
     threads: int
     smoothing: SmoothingOverrides
     redetection: RedetectionOverrides
+    local_tracker: str
     exit_thresholds: tuple[float, ...] | None
     input_topic: str
     compressed_input: bool
@@ -74,6 +77,7 @@ class NodeConfig:
                 global_search_overlap=_override(read.real("global_search_overlap")),
                 global_search_crops=_override(read.integer("global_search_crops")),
             ),
+            local_tracker=read.text("local_tracker"),
             exit_thresholds=_thresholds(read.reals("exit_thresholds")),
             input_topic=read.text("input_topic"), compressed_input=read.flag("compressed_input"),
             input_reliability=read.text("input_reliability"), input_depth=read.integer("input_depth"),
@@ -96,6 +100,9 @@ class NodeConfig:
             number = read.number(name)
             if not (math.isfinite(number) and low <= number <= high):
                 raise ValueError(f"{name} must lie in [{low:g}, {high:g}], not {values[name]!r}")
+        if config.local_tracker not in LOCAL_TRACKERS:
+            raise ValueError(f"local_tracker must be one of {', '.join(LOCAL_TRACKERS[1:])} or empty (the model's), "
+                             f"not {values['local_tracker']!r}")
         if config.input_reliability not in RELIABILITIES:
             raise ValueError(f"input_reliability must be best_effort or reliable, not {values['input_reliability']!r}")
         validate_label(config.class_label, "class_label")
@@ -116,6 +123,8 @@ class NodeConfig:
                                    "device": self.device, "weights": self.weights or None}
         if self.exit_thresholds is not None:
             options["exit_thresholds"] = self.exit_thresholds
+        if self.local_tracker:
+            options["local_tracker"] = self.local_tracker
         if self.backend == "onnx":
             providers = [p for p in self.providers if p != "auto"]
             options |= {"model_dir": self.model_dir or None, "providers": providers or None}

@@ -31,6 +31,8 @@ PARAMETERS: dict[str, tuple[object, str, bool]] = {
                               True),
     "global_search_crops": (-1, "global search: most search crops per LOST frame (a larger grid takes several), "
                             "0 = all, 0..10000; -1 = the model's", True),
+    "local_tracker": ("", "network backends: OpenCV tracker fused with the network, csrt | kcf | mil | none (the "
+                      "network alone); empty = the model's (the shipped default: csrt)", True),
     "exit_thresholds": ([-1.0], "early-exit models (dytrack): tau_1..tau_{K-1} of the exits, settable at run time; "
                         "[-1.0] = the model's", False),
     "input_topic": ("image", "camera topic (relative: remap or namespace it)", True),

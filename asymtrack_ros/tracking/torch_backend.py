@@ -14,8 +14,9 @@ from asymtrack_ros.devices import resolve_device
 from asymtrack_ros.models.dytrack import DEFAULT_EXIT_THRESHOLDS, DyTrack, validated_thresholds
 from asymtrack_ros.models.factory import build_model, model_family
 from asymtrack_ros.models.network import TrackerNetwork
-from asymtrack_ros.tracking.base import DeviceInfo
+from asymtrack_ros.tracking.base import DeviceInfo, Tracker
 from asymtrack_ros.tracking.box_smoothing import NO_OVERRIDES, NO_SMOOTHING, SmoothingOverrides
+from asymtrack_ros.tracking.fusion import NO_FUSION, with_local_tracker
 from asymtrack_ros.tracking.redetection import DEFAULT_REDETECTION, NO_REDETECTION_OVERRIDES, RedetectionOverrides
 from asymtrack_ros.tracking.siamese import SearchOutput, SiameseTracker
 
@@ -73,7 +74,8 @@ def create(
     smoothing: SmoothingOverrides = NO_OVERRIDES,
     redetection: RedetectionOverrides = NO_REDETECTION_OVERRIDES,
     exit_thresholds: Sequence[float] | None = None,
-) -> SiameseTracker:
+    local_tracker: str | None = None,
+) -> Tracker:
     """Torch tracker. ``weights``: official or own checkpoint path, or a state dict.
 
     ``exit_thresholds``: DyTrack's tau_1..tau_{K-1} (Eq. 1; default ``dytrack.DEFAULT_EXIT_THRESHOLDS``); the
@@ -81,7 +83,8 @@ def create(
 
     Without weights it refuses unless ``random_init=True`` (random weights track nothing). No box smoothing
     except the values ``smoothing`` sets (``box_smoothing.py``); the default global re-detection with the values
-    ``redetection`` sets (``redetection.py``).
+    ``redetection`` sets (``redetection.py``); the network alone unless ``local_tracker`` names an OpenCV tracker to
+    fuse with it (``fusion.py``).
     """
     network = build_model(model, variant)
     if weights is not None:
@@ -93,4 +96,6 @@ def create(
     elif exit_thresholds is not None:
         raise ValueError(f"exit_thresholds is for early-exit models (dytrack), not {model}")
     runner = TorchRunner(network, resolve_device(device), threads)
-    return SiameseTracker(runner, smoothing.apply(NO_SMOOTHING), redetection=DEFAULT_REDETECTION.replace(redetection))
+    tracker = SiameseTracker(runner, smoothing.apply(NO_SMOOTHING),
+                             redetection=DEFAULT_REDETECTION.replace(redetection))
+    return with_local_tracker(tracker, NO_FUSION.with_local_tracker(local_tracker))
