@@ -126,3 +126,11 @@ def test_the_shipped_default_is_fused_reports_both_parts_and_follows_the_square(
     assert abs(box[0] - target_box(19)[0]) < 6 and abs(box[1] - target_box(19)[1]) < 6
     other = tracker.spawn()
     assert isinstance(other, FusedTracker) and other.network.runner is tracker.network.runner
+
+
+def test_a_relocated_target_restarts_the_local_tracker_there_and_a_lost_anchor_does_not() -> None:
+    tracker, net, loc = fused([(START, 0.9)], [(START, None)])
+    tracker.reposition(ELSEWHERE)  # the session's last confident box while LOST: only the network's search moves
+    assert net.box == ELSEWHERE and loc.starts == [START]
+    tracker.relocate(IMAGE, ELSEWHERE)  # a confirmed global-search candidate
+    assert loc.starts == [START, ELSEWHERE] and net.box == ELSEWHERE

@@ -82,6 +82,12 @@ class Tracker(abc.ABC):
         """
         del box
 
+    def relocate(self, image: np.ndarray, box: Box) -> None:
+        """The target was re-detected in ``box`` of ``image`` (a confirmed global-search candidate): track it from
+        there. By default the same as :meth:`reposition`; trackers with a state of their own restart it there."""
+        del image
+        self.reposition(box)
+
     def target_check(self, image: np.ndarray, box: Box) -> TargetCheck:
         """The check that caps the published score of the target in ``box`` of ``image`` from now on: the
         appearance check (``appearance.py``); models with a verification head return their verifier."""

@@ -14,9 +14,9 @@ scale slowly) and carries the score, the re-detection and the verification. Per 
   box's, an area within ``rescue_area_ratio`` of the local box's (a network box that balloons over the frame is no
   rescue). Then the network's box wins and the local tracker restarts on it (candidate association between two
   trackers, in the manner of KeepTrack: a look-alike the network jumps to must also look more like the target);
-* when the session moves the tracker (``reposition``: the last confident box while LOST, a global
-  re-detection candidate), only the network's search moves; the local tracker follows when the network's box
-  wins there as above.
+* when the session moves the tracker while LOST (``reposition`` to the last confident box), only the network's
+  search moves; the local tracker follows when the network's box wins there as above. A global re-detection
+  candidate the session accepted (``relocate``) restarts the local tracker on it.
 
 The score, the device and the region search (``redetection.py``) are the network's. The settings that suit a
 model live in ``model.json`` (``"fusion"``); ``local_tracker`` "" (or "none") switches the fusion off.
@@ -144,6 +144,12 @@ class FusedTracker(Tracker):
         """Centre the network's next search on ``box``; the local tracker moves there only when the network's
         box wins there (``_fuse``)."""
         self.network.reposition(box)
+
+    def relocate(self, image: np.ndarray, box: Box) -> None:
+        """A re-detected target: both parts restart from ``box`` (the local tracker learns it anew there)."""
+        self.network.reposition(box)
+        self.local.initialize(image, box)
+        self._disagreements = 0
 
     def spawn(self) -> FusedTracker:
         return FusedTracker(self.network.spawn(), self.local_factory, self.settings)

@@ -104,7 +104,7 @@ class TrackingSession:
             candidate = self._search_globally(image, anchor, appearance)
             if candidate is not None:
                 result, score, self._following = candidate.result, candidate.score, True
-                self.tracker.reposition(result.box)
+                self.tracker.relocate(image, result.box)
         state = self.monitor.update(score)
         if state == TrackState.TRACKING:
             self._reset_search()
