@@ -134,7 +134,7 @@ class FusedTracker(Tracker):
     def search_regions(self, image: np.ndarray, boxes: Sequence[Box]) -> list[TrackResult]:
         return self.network.search_regions(image, boxes)
 
-    def target_check(self, image: np.ndarray, box: Box) -> Any:
+    def target_check(self, image: np.ndarray, box: Box) -> TargetCheck:
         return self.network.target_check(image, box)
 
     def set_exit_thresholds(self, thresholds: Sequence[float]) -> None:
