@@ -30,11 +30,12 @@ def network() -> SiameseTracker:
 
 
 def test_head_parses_validates_and_is_a_logistic() -> None:
-    head = VerificationHead.from_mapping({"weights": [-1.0, 3.0], "bias": -4.0})
-    assert head((-2.0, 1.0)) == pytest.approx(1 / (1 + np.exp(-1.0)))
+    head = VerificationHead.from_mapping({"weights": [-1.0, -0.5, 3.0], "bias": -4.0})
+    assert head((-2.0, 0.0, 1.0)) == pytest.approx(1 / (1 + np.exp(-1.0)))
     assert VerificationHead.from_mapping(head.to_json()) == head
-    for bad in ({"weights": [1.0], "bias": 0.0}, {"weights": [1.0, float("nan")], "bias": 0.0},
-                {"weights": [1.0, 2.0]}, {"weights": "12", "bias": 0}, {"weights": [True, 1.0], "bias": 0.0}):
+    for bad in ({"weights": [1.0, 2.0], "bias": 0.0}, {"weights": [1.0, 2.0, float("nan")], "bias": 0.0},
+                {"weights": [1.0, 2.0, 3.0]}, {"weights": "123", "bias": 0},
+                {"weights": [True, 1.0, 1.0], "bias": 0.0}):
         with pytest.raises(ValueError):
             VerificationHead.from_mapping(bad)
 
@@ -62,28 +63,28 @@ def test_hard_negatives_barely_overlap_the_truth_and_the_fit_separates_them() ->
         assert iou(np.array([samples[1][0]]), np.array([truth]))[0] < 0.05  # drifted by 1-2 sizes
     absent = list(sample_boxes(None, truth, (240, 320), rng))
     assert not any(on for _, on in absent) and absent[0][0] == truth  # where a tracker stays once it is gone
-    features = np.vstack([rng.normal([-4.0, 0.8], 0.3, (200, 2)), rng.normal([-1.5, 0.3], 0.3, (600, 2))])
+    features = np.vstack([rng.normal([-4.0, -3.0, 0.8], 0.3, (200, 3)), rng.normal([-1.5, -1.0, 0.3], 0.3, (600, 3))])
     labels = np.arange(800) < 200
     head = fit_head(features, labels, np.where(np.arange(800) % 2, "real", "generated"))
-    assert balanced_accuracy(head, features, labels) > 0.97 and head.weights[0] < 0 < head.weights[1]
+    assert balanced_accuracy(head, features, labels) > 0.97 and head.weights[0] < 0 < head.weights[2]
 
 
 def test_the_exported_template_graph_gives_the_verifier_pytorchs_embedding(network: SiameseTracker) -> None:
     torch_network = create_tracker("torch", weights=str(CHECKPOINT), threads=1)
     for t, box in ((0, target_box(0)), (40, target_box(40)), (40, (200.0, 20.0, 60.0, 50.0))):
-        ours, theirs = network.embed(frame(t), box), torch_network.embed(frame(t), box)
-        assert float(ours @ theirs) > 1 - 1e-6
+        for ours, theirs in zip(network.embed(frame(t), box), torch_network.embed(frame(t), box), strict=True):
+            assert float(ours @ theirs) > 1 - 1e-6
 
 
 def test_asymtrack_export_records_the_local_tracker_and_the_head(tmp_path: Path) -> None:
     fit = tmp_path / "fit.json"
-    fit.write_text(json.dumps({"verification": {"weights": [-1.0, 3.0], "bias": -4.0}, "samples": 10}))
+    fit.write_text(json.dumps({"verification": {"weights": [-1.0, -0.5, 3.0], "bias": -4.0}, "samples": 10}))
     out = tmp_path / "model"
     assert export_main([str(CHECKPOINT), "--out", str(out), "--local-tracker", "csrt",
                         "--local-params", '{"use_segmentation": false}', "--verification", str(fit)]) == 0
     manifest = read_manifest(out)
     assert manifest.fusion.local_tracker == "csrt" and manifest.fusion.local_params == {"use_segmentation": False}
-    assert manifest.verification == VerificationHead((-1.0, 3.0), -4.0)
+    assert manifest.verification == VerificationHead((-1.0, -0.5, 3.0), -4.0)
     tracker = create_tracker("onnx", model_dir=str(out), threads=1)
     assert isinstance(tracker, FusedTracker) and tracker.network.verification == manifest.verification
     fit.write_text("{}")
