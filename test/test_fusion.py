@@ -134,3 +134,21 @@ def test_a_relocated_target_restarts_the_local_tracker_there_and_a_lost_anchor_d
     assert net.box == ELSEWHERE and loc.starts == [START]
     tracker.relocate(IMAGE, ELSEWHERE)  # a confirmed global-search candidate
     assert loc.starts == [START, ELSEWHERE] and net.box == ELSEWHERE
+
+
+def test_the_session_reuses_the_fused_trackers_verifier_and_a_box_is_verified_once_per_frame() -> None:
+    tracker = create_tracker("onnx", threads=1)
+    assert isinstance(tracker, FusedTracker)
+    image, box = frame(0), target_box(0)
+    tracker.initialize(image, box)
+    check = tracker.target_check(image, box)
+    assert check is tracker.target_check(image, list(box))  # the one built at initialize
+    assert tracker.target_check(frame(0), box) is not check  # another frame object: a new check
+    runner, passes = tracker.network.runner, []
+    original = runner.encode_template
+    runner.encode_template = lambda crop: passes.append(1) or original(crop)  # type: ignore[method-assign]
+    later = frame(5)
+    first = check.similarity(later, target_box(5))  # two template passes: the box alone and with context
+    assert check.similarity(later, target_box(5)) == first and len(passes) == 2
+    check.similarity(frame(5), target_box(5))  # a new frame object is embedded anew
+    assert len(passes) == 4

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from asymtrack_ros.boxes import Box, iou
+from asymtrack_ros.boxes import Box, as_box, iou
 from asymtrack_ros.tracking.appearance import TargetCheck
 from asymtrack_ros.tracking.base import DeviceInfo, NotInitializedError, Tracker, TrackResult
 from asymtrack_ros.tracking.opencv_backend import OpenCVTracker, available_algorithms
@@ -112,6 +112,7 @@ class FusedTracker(Tracker):
         self.model_name, self.variant = network.model_name, network.variant
         self._disagreements = 0
         self._check: TargetCheck | None = None
+        self._check_source: tuple[np.ndarray | None, Box] = (None, (0.0, 0.0, 0.0, 0.0))
 
     @property
     def device_info(self) -> DeviceInfo:
@@ -135,6 +136,9 @@ class FusedTracker(Tracker):
         return self.network.search_regions(image, boxes)
 
     def target_check(self, image: np.ndarray, box: Box) -> TargetCheck:
+        """The check the fusion built for this target (the same image and box as ``initialize``), else a new one."""
+        if self._check is not None and self._check_source[0] is image and self._check_source[1] == as_box(box):
+            return self._check
         return self.network.target_check(image, box)
 
     def set_exit_thresholds(self, thresholds: Sequence[float]) -> None:
@@ -158,6 +162,7 @@ class FusedTracker(Tracker):
         self.network.initialize(image, box)
         self.local.initialize(image, box)
         self._check = self.network.target_check(image, box)
+        self._check_source = (image, as_box(box))
         self._disagreements = 0
 
     def _track(self, image: np.ndarray, search_scale: float) -> TrackResult:

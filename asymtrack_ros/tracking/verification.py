@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from asymtrack_ros.boxes import Box
+from asymtrack_ros.boxes import Box, as_box
 from asymtrack_ros.tracking.appearance import AppearanceCheck
 
 EMBEDDING_FLOOR = 1e-4  # keeps log(1 - similarity) finite for identical crops
@@ -96,6 +96,7 @@ class TargetVerifier:
         self.appearance = AppearanceCheck(image, box)
         self.embed, self.head = embed, head
         self.reference = embed(image, box)
+        self._last: tuple[np.ndarray, Box, float] | None = None  # the last frame (held), box and similarity
 
     def features(self, image: np.ndarray, box: Box) -> tuple[float, ...]:
         """The head's inputs for ``box`` (:data:`FEATURES`); a box (nearly) outside the image resembles nothing."""
@@ -107,7 +108,13 @@ class TargetVerifier:
         return (*(embedding_feature(s) for s in similarities), self.appearance.similarity(image, box))
 
     def similarity(self, image: np.ndarray, box: Box) -> float:
-        return self.head(self.features(image, box))
+        """The head's probability for ``box``; the same box on the same frame object is not embedded twice."""
+        box = as_box(box)
+        if self._last is not None and self._last[0] is image and self._last[1] == box:
+            return self._last[2]
+        score = self.head(self.features(image, box))
+        self._last = (image, box, score)
+        return score
 
 
 def _is_number(value: Any) -> bool:
