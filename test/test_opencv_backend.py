@@ -88,3 +88,12 @@ def test_opencv_backend_refuses_unknown_algorithms_weights_gpus_and_non_rgb_fram
         create_tracker("opencv", device="cuda")
     with pytest.raises(ValueError, match="HxWx3"):
         tracker.initialize(np.zeros((10, 10), np.uint8), (1, 1, 2, 2))
+
+
+@pytest.mark.parametrize("backend", ["opencv", "onnx"])  # onnx: the shipped default, fused with CSRT
+def test_a_box_csrt_cannot_start_on_is_a_value_error(backend: str) -> None:
+    tracker = create_tracker(backend, threads=1) if backend == "onnx" else create_tracker("opencv", algorithm="csrt")
+    image = np.full((240, 320, 3), 90, np.uint8)
+    for box in ((0.0, 0.0, 1.0, 1.0), (319.0, 239.0, 1.0, 1.0)):
+        with pytest.raises(ValueError, match="cannot start on box"):
+            tracker.initialize(image, box)

@@ -81,7 +81,10 @@ class OpenCVTracker(Tracker):
     def _initialize(self, image: np.ndarray, box: Box) -> None:
         self._tracker, self._box = None, None
         tracker = self._factory()
-        tracker.init(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), tuple(round(v) for v in box))
+        try:
+            tracker.init(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), tuple(round(v) for v in box))
+        except cv2.error as error:  # e.g. a box of a pixel or two: a bad request, not a failure of the tracker
+            raise ValueError(f"OpenCV {self.algorithm} cannot start on box {tuple(box)}: {error.err}") from error
         self._tracker, self._box = tracker, box
 
     def _track(self, image: np.ndarray, search_scale: float) -> TrackResult:

@@ -82,7 +82,7 @@ class TrackingSession:
         self._ready(image)
 
     def _ready(self, image: np.ndarray) -> tuple[TargetCheck, Box]:
-        """The appearance check and anchor box, once ``image`` passed :meth:`check_frame`."""
+        """The target check and anchor box, once ``image`` passed :meth:`check_frame`."""
         if (image.shape[0], image.shape[1]) != self._frame_size:
             height, width = self._frame_size
             raise ValueError(f"the image size changed from {width}x{height} to {image.shape[1]}x{image.shape[0]}")

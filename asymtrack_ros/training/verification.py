@@ -33,6 +33,7 @@ from asymtrack_ros.tracking.verification import FEATURES, TargetVerifier, Verifi
 
 PROG = "python -m asymtrack_ros.training.verification"
 L2_PENALTY = 1e-3
+HEAD_FOR_FEATURES = VerificationHead((0.0,) * len(FEATURES), 0.0)  # features only; its output is unused
 
 
 def sample_boxes(truth: Box | None, last_seen: Box, frame_size: tuple[int, int], rng: np.random.Generator
@@ -72,8 +73,6 @@ def sequence_samples(tracker: SiameseTracker, sequence: TrackSequence, stride: i
                 labels.append(on_target)
     return np.asarray(features, dtype=np.float64).reshape(-1, len(FEATURES)), np.asarray(labels, dtype=bool)
 
-
-HEAD_FOR_FEATURES = VerificationHead((0.0,) * len(FEATURES), 0.0)  # features only; its output is unused
 
 
 def fit_head(features: np.ndarray, labels: np.ndarray, groups: np.ndarray | None = None,
