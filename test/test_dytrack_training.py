@@ -24,6 +24,7 @@ from asymtrack_ros.training.distillation import (
     cosine_imitation_loss,
     dytrack_objective,
     imitation_loss,
+    start_exits_from_last,
 )
 from asymtrack_ros.training.losses import box_loss, flat_map_loss, iou_score_loss
 from asymtrack_ros.training.trainer import CHECKPOINT, TRAIN_STATE, Trainer
@@ -131,9 +132,39 @@ def test_stage_2_imitation_reaches_the_students_but_not_the_teacher_branch() -> 
     assert training.model.decisioner(1).proj.weight.grad.abs().sum() > 0
 
 
+def test_start_exits_from_last_copies_the_heads_and_keeps_the_adapters() -> None:
+    model = _model()
+    adapter = {k: v.clone() for k, v in model.decisioner(1).adapter.state_dict().items()}
+    last = model.decisioner(3)
+    assert not torch.equal(model.decisioner(1).box_head.state_dict()["conv1_tl.0.weight"],
+                           last.box_head.state_dict()["conv1_tl.0.weight"])
+    start_exits_from_last(model)
+    for exit in (1, 2):
+        decisioner = model.decisioner(exit)
+        for name in ("norm", "iou_head", "proj", "box_head"):
+            copied, source = getattr(decisioner, name).state_dict(), getattr(last, name).state_dict()
+            assert all(torch.equal(copied[key], source[key]) for key in source), (exit, name)
+    assert all(torch.equal(value, model.decisioner(1).adapter.state_dict()[key]) for key, value in adapter.items())
+    model.decisioner(1).proj.weight.data.add_(1.0)  # copies, not shared tensors
+    assert not torch.equal(model.decisioner(1).proj.weight, last.proj.weight)
+
+
+def test_a_stage_2_run_from_init_weights_starts_exits_1_2_from_exit_3(stage_runs: StageRuns, tmp_path: Path) -> None:
+    init = f"run.init_weights={stage_runs.stage1 / CHECKPOINT}"
+    for warm in (True, False):
+        overrides = [*stage_runs.settings, f"run.run_dir={tmp_path / str(warm)}", "dytrack.stage=2", init,
+                     f"dytrack.exits_from_last={str(warm).lower()}"]
+        trainer = Trainer(load_config(stage_runs.config, overrides), [], [])
+        model = trainer.model
+        assert isinstance(model, DyTrack)
+        same = torch.equal(model.decisioner(1).proj.weight, model.decisioner(3).proj.weight)
+        assert same is warm
+
+
 @dataclass(frozen=True)
 class StageRuns:
-    """Stage 1 (2 epochs of 8 pairs) and stage 2 from its checkpoint (the same) on a tiny generated dataset."""
+    """Stage 1 (2 epochs of 8 pairs) and stage 2 from its checkpoint (the same, random exit 1-2 heads) on a tiny
+    generated dataset."""
 
     config: Path
     settings: list[str]  # the --set overrides both stages share
@@ -153,7 +184,9 @@ def stage_runs(tmp_path_factory: pytest.TempPathFactory) -> StageRuns:
     stage1, stage2 = tmp_path / "stage1", tmp_path / "stage2"
     assert main([*args, "--run-dir", str(stage1), "--set", "dytrack.stage=1"]) == 0
     init = f"run.init_weights={stage1 / CHECKPOINT}"
-    assert main([*args, "--run-dir", str(stage2), "--set", "dytrack.stage=2", "--set", init]) == 0
+    # random exit 1-2 heads: 16 pairs lower that loss reliably; the default warm start has its own test
+    stage2_args = ["--set", "dytrack.stage=2", "--set", init, "--set", "dytrack.exits_from_last=false"]
+    assert main([*args, "--run-dir", str(stage2), *stage2_args]) == 0
     return StageRuns(config_path, settings, tmp_path / "data", stage1, stage2)
 
 

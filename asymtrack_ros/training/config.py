@@ -89,13 +89,16 @@ class DyTrackConfig:
     ``stage`` (Sec. IV-A): 1 trains the backbone and the last exit's branch (the other decisioners run frozen, their
     box heads not at all); 2 trains every exit jointly with target-aware self-distillation (Sec. III-C). Loss
     weights lambda_s, lambda_m of Eq. (6); ``backbone_lr_scale``: the encoder's learning rate relative to
-    ``optim.lr`` (the paper: 1e-5 vs 1e-4, i.e. 0.1, from a pretrained ViT).
+    ``optim.lr`` (the paper: 1e-5 vs 1e-4, i.e. 0.1, from a pretrained ViT). ``exits_from_last``: a stage-2
+    run that starts from ``run.init_weights`` first copies the last exit's LayerNorm, IoU MLP, projection and
+    box head into exits 1..K-1 (:func:`~asymtrack_ros.training.distillation.start_exits_from_last`).
     """
 
     stage: int = 1
     score_weight: float = 5.0
     imitation_weight: float = 10.0
     backbone_lr_scale: float = 1.0
+    exits_from_last: bool = True
 
 
 @dataclass(frozen=True)

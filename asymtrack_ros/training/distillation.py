@@ -16,6 +16,9 @@ f_K pooled with the softmax (over space) of the same logits; Eq. (3)'s cosine is
 flattened map (per-token cosines would cancel Att_s); the teacher is detached; the exits' losses are summed; in
 stage 1 decisioners 1..K-1 still run (decisioner K recycles their output, Eq. 2) with frozen weights. A
 target-absent pair (``sampling.negative_ratio``) trains each exit's corner maps flat and its score towards 0.
+Stage 2 starts exits 1..K-1's heads from exit K's trained ones (``dytrack.exits_from_last``): from random
+heads, early corner maps put the top-left corner below-right of the bottom-right one, GIoU has no gradient
+towards a valid box and exits 1-2 stayed at IoU 0 in a short CPU run.
 """
 
 from __future__ import annotations
@@ -141,6 +144,16 @@ def dytrack_objective(
         per_sample = per_sample + terms.per_sample + weights.score_weight * iou_score_loss(answer["iou"], iou)
     last = exits[-1]
     return LossTerms(BoxLoss(per_sample, last.box.l1, last.box.giou, last.box.iou), last.flat, per_sample)
+
+
+def start_exits_from_last(model: DyTrack) -> None:
+    """Copy exit K's LayerNorm, IoU MLP, projection and box head into exits 1..K-1 (their adapters keep their
+    own weights): stage 2's starting point when ``dytrack.exits_from_last`` is set."""
+    last = model.decisioner(model.num_exits)
+    for exit in range(1, model.num_exits):
+        decisioner = model.decisioner(exit)
+        for name in ("norm", "iou_head", "proj", "box_head"):
+            getattr(decisioner, name).load_state_dict(getattr(last, name).state_dict())
 
 
 @dataclass(frozen=True)

@@ -48,10 +48,11 @@ from asymtrack_ros.checkpoint import load_weights
 from asymtrack_ros.data.pairs import PairDataset
 from asymtrack_ros.data.sampling import IntervalBins, PairIndex, PairSampler
 from asymtrack_ros.devices import resolve_device
+from asymtrack_ros.models.dytrack import DyTrack
 from asymtrack_ros.models.factory import build_model, model_family
 from asymtrack_ros.sequences import TrackSequence
 from asymtrack_ros.training.config import TrainConfig, to_dict
-from asymtrack_ros.training.distillation import training_setup
+from asymtrack_ros.training.distillation import start_exits_from_last, training_setup
 from asymtrack_ros.training.distributed import DistributedContext, shard_indices
 from asymtrack_ros.training.loss_plot import plot_losses
 from asymtrack_ros.training.losses import BoxLoss
@@ -368,6 +369,10 @@ class Trainer:
             checkpoint_filter = model_family(self.config.model).checkpoint_filter
             load_weights(self.model, self.config.run.init_weights, checkpoint_filter)
             logger.info("starting from the weights of %s", self.config.run.init_weights)
+            dytrack = self.config.dytrack
+            if isinstance(self.model, DyTrack) and dytrack.stage == 2 and dytrack.exits_from_last:
+                start_exits_from_last(self.model)
+                logger.info("exits 1-%d start from exit %d's heads", self.model.num_exits - 1, self.model.num_exits)
         state = self.context.broadcast(state)  # init_weights reach the others when DDP wraps the model
         if state is None:
             return
