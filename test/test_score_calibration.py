@@ -61,7 +61,7 @@ def test_frames_are_on_target_when_visible_and_overlapping() -> None:
     boxes = np.array([[10, 10, 20, 20], [12, 10, 20, 20], [10, 10, 20, 20], [10, 10, 20, 20]], float)
     confidences = np.array([np.nan, 0.9, 0.8, 0.7])
     result = SequenceResult("t", "s", 0, boxes, confidences, np.zeros((4, 4)), None, published=confidences,
-                            states=np.ones(4, int), robustness=Robustness(4, 0, 1, 0, ()))
+                            states=np.ones(4, int), robustness=Robustness(4, 0, 1, 0, ()), exits=np.zeros(4, int))
     scores, on_target = labelled_scores(result, truth, np.array([0, 0, 1, 0]), min_iou=0.3)
     np.testing.assert_array_equal(scores, [0.9, 0.8, 0.7])
     np.testing.assert_array_equal(on_target, [True, False, False])

@@ -17,7 +17,7 @@ from typing import Any
 
 from asymtrack_ros.cli_support import command_parser
 from asymtrack_ros.dataset_layouts import FORMATS, DatasetError, load_dataset
-from asymtrack_ros.evaluation.ope import TrackerFactory, run_ope
+from asymtrack_ros.evaluation.ope import SequenceResult, TrackerFactory, run_ope
 from asymtrack_ros.evaluation.recording import RecordingError, open_recording
 from asymtrack_ros.evaluation.recording_report import evaluate_recording
 from asymtrack_ros.evaluation.report import write_report
@@ -74,13 +74,26 @@ def run_evaluation(
 
     With ``show_progress`` a progress line on stderr counts tracker x sequence runs; otherwise each is logged.
     """
+    return evaluate_dataset(dataset, out_dir, factories, fmt, max_sequences, skip_sequences, show_progress)[0]
+
+
+def evaluate_dataset(
+    dataset: Path | str,
+    out_dir: Path | str,
+    factories: Mapping[str, TrackerFactory],
+    fmt: str = "auto",
+    max_sequences: int | None = None,
+    skip_sequences: int = 0,
+    show_progress: bool = False,
+) -> tuple[dict, dict[str, list[SequenceResult]]]:
+    """:func:`run_evaluation`'s summary and the per-sequence results it was made from."""
     sequences = load_dataset(dataset, fmt, max_sequences, skip_sequences)
     if show_progress:
         with Progress(len(factories) * len(sequences), "asymtrack-eval") as progress:
             results = run_ope(factories, sequences, progress.advance)
     else:
         results = run_ope(factories, sequences)
-    return write_report(out_dir, results, dataset=Path(dataset).name)
+    return write_report(out_dir, results, dataset=Path(dataset).name), results
 
 
 def run_recording_evaluation(args: argparse.Namespace, factories: Mapping[str, TrackerFactory]) -> dict:

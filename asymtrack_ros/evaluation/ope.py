@@ -38,9 +38,9 @@ class SequenceResult:
     ``boxes`` (N, 4), ``confidences`` (N,), ``published`` (N,) and ``timings_ms`` (N, len(TIMING_FIELDS)) are NaN
     on frames that were not tracked (``confidences``, the tracker's own score, also where the tracker has none;
     ``published`` is the session's score); ``states`` holds the session's :class:`TrackState` (IDLE where not
-    tracked). The ``init_frame`` row of ``boxes`` holds the ground truth the tracker started from. ``wall_ms`` is
-    the wall-clock time of ``TrackingSession.step`` (frame decoding excluded), the other timings are the
-    tracker's own.
+    tracked), ``exits`` the early exit that answered (DyTrack; 0 where none did or the model has no exits). The
+    ``init_frame`` row of ``boxes`` holds the ground truth the tracker started from. ``wall_ms`` is the wall-clock
+    time of ``TrackingSession.step`` (frame decoding excluded), the other timings are the tracker's own.
     """
 
     tracker: str
@@ -53,6 +53,7 @@ class SequenceResult:
     published: np.ndarray
     states: np.ndarray
     robustness: Robustness
+    exits: np.ndarray
 
     @property
     def tracked_timings_ms(self) -> np.ndarray:
@@ -79,7 +80,7 @@ def run_sequence(
     num_frames, init_frame = len(sequence), sequence.init_frame
     boxes = np.full((num_frames, 4), np.nan)
     confidences, published = np.full(num_frames, np.nan), np.full(num_frames, np.nan)
-    states = np.full(num_frames, int(TrackState.IDLE))
+    states, exits = np.full(num_frames, int(TrackState.IDLE)), np.zeros(num_frames, dtype=int)
     timings_ms = np.full((num_frames, len(TIMING_FIELDS)), np.nan)
     boxes[init_frame] = sequence.ground_truth[init_frame]
     for index, outcome, wall_ms in session_outcomes(TrackingSession(tracker, policy), sequence):
@@ -88,12 +89,13 @@ def run_sequence(
             raise RuntimeError(f"the session stopped on frame {index} of {sequence.name}")
         boxes[index], published[index], states[index] = result.box, outcome.score, outcome.state
         confidences[index] = np.nan if result.score is None else result.score
+        exits[index] = result.exit or 0
         timings_ms[index] = (result.preprocess_ms, result.inference_ms, result.postprocess_ms, wall_ms)
     scores = evaluate_sequence(boxes, sequence.ground_truth, scored_frames(sequence.absent, init_frame))
     robustness = evaluate_robustness(iou(boxes, sequence.ground_truth), sequence.absent, init_frame, published,
                                      states == TrackState.TRACKING)
     return SequenceResult(tracker_name, sequence.name, init_frame, boxes, confidences, timings_ms, scores,
-                          published, states, robustness)
+                          published, states, robustness, exits)
 
 
 def run_ope(
