@@ -45,3 +45,11 @@ def command_parser(
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     return parser
+
+
+def exit_thresholds_argument(text: str) -> tuple[float, ...]:
+    """argparse type of ``TAU1,TAU2`` (early-exit thresholds): comma-separated numbers."""
+    try:
+        return tuple(float(value) for value in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected TAU1,TAU2 (numbers), got {text!r}") from None

@@ -9,7 +9,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from asymtrack_ros.data.synthetic import generated_sequence
 from asymtrack_ros.evaluation.exit_curve import (
@@ -21,8 +20,8 @@ from asymtrack_ros.evaluation.exit_curve import (
     fixed_line_auc,
     main,
 )
-from asymtrack_ros.export import export_model
-from asymtrack_ros.models.factory import build_model
+from asymtrack_ros.export.cli import main as export_main
+from asymtrack_ros.tracking.manifest import read_manifest
 
 
 def test_fixed_exit_thresholds_never_exit_before_and_always_exit_at_the_chosen_exit() -> None:
@@ -47,10 +46,18 @@ def test_fixed_line_is_linear_between_fixed_exits_and_flat_beyond() -> None:
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(0)
+    """A seeded random DyTrack-Tiny exported by ``asymtrack-export`` with thresholds of its own."""
     directory = tmp_path_factory.mktemp("dytrack") / "tiny"
-    export_model(directory, "dytrack", "tiny", build_model("dytrack", "tiny").state_dict(), tolerance=1e-4)
+    argv = ["--random-init", "--model", "dytrack", "--out", str(directory), "--exit-thresholds", "0.4,0.8"]
+    assert export_main(argv) == 0
     return directory
+
+
+def test_the_export_records_the_exit_thresholds_it_was_given(model_dir: Path) -> None:
+    early_exit = read_manifest(model_dir).early_exit
+    assert early_exit is not None and early_exit.thresholds == (0.4, 0.8)
+    with pytest.raises(SystemExit):
+        export_main(["--random-init", "--model", "dytrack", "--out", "unused", "--exit-thresholds", "0.4,x"])
 
 
 def write_dataset(root: Path, frames: int) -> Path:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from scene_publisher import ScenePublisher
+from scene_publisher import ScenePublisher, assert_tracks_target
 
 from ros_fixtures import node_process, require_ros, spinning_node, wait_until
 
@@ -58,5 +58,27 @@ def test_exit_thresholds_route_exits_change_at_run_time_and_are_reported(dytrack
             assert wait_until(lambda: any(kv.key == "exit_shares" and kv.value.count(" ") == 2
                                           for a in client.snapshot("diagnostics") for s in a.status
                                           for kv in s.values), timeout=10)
+        finally:
+            images.stop()
+
+
+def test_the_shipped_dytrack_tiny_tracks_with_model_dytrack_alone() -> None:
+    """``model:=dytrack`` (ONNX, the shipped ``models/dytrack-tiny`` and its model.json thresholds) tracks the square
+    and reports which exits answered."""
+    require_ros()
+    from asymtrack_ros.ros.tracker_client import TrackerClient
+
+    namespace = "/shipped_dytrack"
+    args = ["-r", f"__ns:={namespace}", "-p", "model:=dytrack", "-p", "device:=cpu", "-p", "diagnostics_period:=0.3"]
+    with spinning_node("shipped_dytrack_checker") as node, node_process("asymtrack_ros.ros.tracker_node", *args):
+        client = TrackerClient(node, namespace)
+        images = ScenePublisher(node, f"{namespace}/image", compressed=False, rate=10.0).start()
+        try:
+            assert wait_until(lambda: len(client.snapshot("statuses")) >= 3, timeout=60), "the node never answered"
+            assert images.set_target_on_latest(client).success
+            assert_tracks_target(client, images)
+            assert wait_until(lambda: any(s.exit >= 1 for s in client.snapshot("statuses")), timeout=10)
+            shares = list(client.snapshot("statuses")[-1].exit_shares)
+            assert len(shares) >= 1 and sum(shares) == pytest.approx(1.0)
         finally:
             images.stop()

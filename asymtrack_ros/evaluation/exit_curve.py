@@ -14,7 +14,6 @@ logic included), on the same machine and threads for every setting.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import json
 import logging
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from asymtrack_ros.cli_support import command_parser
+from asymtrack_ros.cli_support import command_parser, exit_thresholds_argument
 from asymtrack_ros.evaluation.cli import evaluate_dataset
 from asymtrack_ros.evaluation.ope import SequenceResult, TrackerFactory
 
@@ -157,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--model-dir", required=True, type=Path, help="exported early-exit model (asymtrack-export)")
     parser.add_argument("--dataset", required=True, type=Path, help="dataset directory asymtrack-eval reads")
     parser.add_argument("--out", required=True, type=Path, help="output directory (report, exit_curve.json/.png)")
-    parser.add_argument("--thresholds", action="append", type=_thresholds, metavar="TAU1,TAU2",
+    parser.add_argument("--thresholds", action="append", type=exit_thresholds_argument, metavar="TAU1,TAU2",
                         help="an adaptive setting, repeat for several (default: tau1 = tau2 = "
                         + ", ".join(f"{t:g}" for t in DEFAULT_THRESHOLDS) + ")")
     parser.add_argument("--threads", type=int, default=1, help="ONNX Runtime threads (default: 1)")
@@ -177,13 +176,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{p.name:<14} {p.auc:7.4f} {p.ms_per_frame:9.2f}  {shares:<16} {line}")
     print(f"wrote {args.out / CURVE_JSON} and {args.out / CURVE_PNG}")
     return 0
-
-
-def _thresholds(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(value) for value in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected TAU1,TAU2 (numbers), got {text!r}") from None
 
 
 if __name__ == "__main__":

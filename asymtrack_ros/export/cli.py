@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from asymtrack_ros.checkpoint import CheckpointError
-from asymtrack_ros.cli_support import command_parser
+from asymtrack_ros.cli_support import command_parser, exit_thresholds_argument
 from asymtrack_ros.export.graphs import ExportError
 from asymtrack_ros.export.pipeline import export_model
 from asymtrack_ros.tracking.box_smoothing import NO_SMOOTHING, BoxSmoothing
@@ -22,6 +22,8 @@ EXAMPLES = (
     "asymtrack-export AsymTrack_ep0300.pth.tar --model asymtrack --variant tiny --out models/asymtrack-tiny",
     "asymtrack-export runs/tiny/checkpoint.pth --out models/tiny-int8 --precision int8 --hold-score 0.6",
     "asymtrack-export --random-init --model hit --variant small --out /tmp/hit-small",
+    "asymtrack-export runs/dytrack_tiny_stage2b/checkpoint.pth --model dytrack --out models/dytrack-tiny \\\n"
+    "    --exit-thresholds 0.6,0.6",
 )
 
 
@@ -47,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "pass (not for early-exit models)")
     parser.add_argument("--calibration-samples", type=int, default=32,
                         help="generated crops for int8 calibration and the fp16 range check")
+    parser.add_argument("--exit-thresholds", type=exit_thresholds_argument, metavar="TAU1,TAU2",
+                        help="early-exit models (dytrack): the default tau_1..tau_{K-1} recorded in model.json "
+                             "(default: the model's)")
     smoothing = parser.add_argument_group(
         "box smoothing recorded in model.json (see asymtrack_ros/tracking/box_smoothing.py; defaults: off)"
     )
@@ -96,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             args.out, args.model, args.variant, args.checkpoint, args.precision, random_init=args.random_init,
             seed=args.seed, opset=args.opset, tolerance=args.tolerance, calibration_samples=args.calibration_samples,
             smoothing=smoothing, calibration=ScoreCalibration(*args.score_calibration),
-            dynamic_batch=args.dynamic_batch,
+            dynamic_batch=args.dynamic_batch, exit_thresholds=args.exit_thresholds,
             fusion=FusionSettings(local_tracker=args.local_tracker, local_params=args.local_params),
             verification=verification_head(args.verification),
         )
@@ -107,3 +112,4 @@ def main(argv: list[str] | None = None) -> int:
     for key, value in manifest.validation.items():
         print(f"  {key}: {value}")
     return 0
+
