@@ -125,7 +125,7 @@ def plot_curve(path: Path, points: Sequence[CurvePoint], title: str) -> None:
 
 
 def run_curve(model_dir: Path, dataset: Path, out_dir: Path, adaptive: Sequence[tuple[float, ...]],
-              threads: int, max_sequences: int | None = None) -> list[CurvePoint]:
+              threads: int, max_sequences: int | None = None, skip_sequences: int = 0) -> list[CurvePoint]:
     """Evaluate every setting on ``dataset`` in one run; writes ``asymtrack-eval``'s report, the JSON and the PNG."""
     from asymtrack_ros.tracking import create_tracker
     from asymtrack_ros.tracking.manifest import read_manifest
@@ -140,10 +140,11 @@ def run_curve(model_dir: Path, dataset: Path, out_dir: Path, adaptive: Sequence[
                                 exit_thresholds=thresholds)
         for name, (_, thresholds) in settings.items()}
     summary, results = evaluate_dataset(dataset, out_dir, factories, max_sequences=max_sequences,
-                                        show_progress=True)
+                                        skip_sequences=skip_sequences, show_progress=True)
     points = build_curve(summary, results, settings, num_exits)
     sequences = summary["trackers"]["exit1"]["sequences"]
-    report = {"model_dir": str(model_dir), "dataset": str(dataset), "sequences": sequences, "threads": threads,
+    report = {"model_dir": str(model_dir), "dataset": str(dataset), "skip_sequences": skip_sequences,
+              "sequences": sequences, "threads": threads,
               "points": [{**asdict(p), "beats_fixed_line": p.beats_fixed_line} for p in points]}
     (out_dir / CURVE_JSON).write_text(json.dumps(report, indent=1) + "\n")
     plot_curve(out_dir / CURVE_PNG, points, f"{model_dir.name} on {dataset.name} ({sequences} sequences)")
@@ -161,11 +162,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                         + ", ".join(f"{t:g}" for t in DEFAULT_THRESHOLDS) + ")")
     parser.add_argument("--threads", type=int, default=1, help="ONNX Runtime threads (default: 1)")
     parser.add_argument("--max-sequences", type=int, metavar="N", help="only the first N sequences (default: all)")
+    parser.add_argument("--skip-sequences", type=int, default=0, metavar="N", help="leave out the first N sequences")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     adaptive = args.thresholds or [(t, t) for t in DEFAULT_THRESHOLDS]
     try:
-        points = run_curve(args.model_dir, args.dataset, args.out, adaptive, args.threads, args.max_sequences)
+        points = run_curve(args.model_dir, args.dataset, args.out, adaptive, args.threads, args.max_sequences,
+                           args.skip_sequences)
     except ValueError as error:
         parser.error(str(error))
     print(f"{'setting':<14} {'auc':>7} {'ms/frame':>9}  exit shares      fixed line at same ms")
