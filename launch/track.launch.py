@@ -31,7 +31,7 @@ ARGUMENTS: dict[str, tuple[str, str]] = {
     "namespace": ("", "namespace of the tracker node, its topics and rviz2"),
     "params_file": ("", "YAML parameters file (default: share/asymtrack_ros/config/tracker.yaml)"),
     "backend": ("", "onnx | torch | opencv (empty: the params_file value)"),
-    "model": ("", "asymtrack | hit (empty: the params_file value)"),
+    "model": ("", "asymtrack | hit | dytrack (empty: the params_file value)"),
     "variant": ("", "tiny | small | base (empty: the params_file value)"),
     "model_dir": ("", "ONNX model directory (empty: the params_file value; there \"\" = the shipped model)"),
     "weights": ("", "torch checkpoint, torch backend (empty: the params_file value)"),

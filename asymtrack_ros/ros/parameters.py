@@ -10,7 +10,7 @@ from asymtrack_ros.tracking.monitor import LostPolicy
 # name: (default, description, read_only). Read-only ones are fixed at start (backend, topics, QoS).
 PARAMETERS: dict[str, tuple[object, str, bool]] = {
     "backend": ("onnx", "tracker backend: onnx | torch | opencv", True),
-    "model": ("asymtrack", "model family: asymtrack | hit (ignored by opencv)", True),
+    "model": ("asymtrack", "model family: asymtrack | hit | dytrack (ignored by opencv)", True),
     "variant": ("tiny", "model variant: tiny | small | base", True),
     "model_dir": ("", "ONNX model directory (empty: the shipped default model)", True),
     "weights": ("", "checkpoint path (the authors' files load as is): torch runs it; onnx exports it once into "
