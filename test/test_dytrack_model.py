@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -134,3 +136,13 @@ def test_validated_thresholds() -> None:
     for bad in ([0.5], [0.5, 0.5, 0.5], [float("nan"), 0.5]):
         with pytest.raises(ValueError, match="exit_thresholds"):
             validated_thresholds(bad)
+
+
+def test_models_command_prints_each_exit_of_each_variant(capsys: pytest.CaptureFixture[str]) -> None:
+    from asymtrack_ros.models.__main__ import main
+
+    assert main(["--exits", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(row["variant"], row["exit"]) for row in rows] == [(v, k) for v in ("tiny", "base") for k in (1, 2, 3)]
+    tiny = [row for row in rows if row["variant"] == "tiny"]
+    assert [row["encoder_layers"] for row in tiny] == [2, 6, 12] and tiny[0]["gflops"] < tiny[2]["gflops"]
