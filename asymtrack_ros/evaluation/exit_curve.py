@@ -115,13 +115,19 @@ def plot_curve(path: Path, points: Sequence[CurvePoint], title: str) -> None:
     adaptive = [p for p in points if p.kind == "adaptive"]
     axes.plot([p.ms_per_frame for p in adaptive], [p.auc for p in adaptive], "o", color="C3",
               label="adaptive exit (Eq. 1)")
-    for point in adaptive:
-        axes.annotate(point.name, (point.ms_per_frame, point.auc), textcoords="offset points", xytext=(4, 4),
-                      fontsize=8, color="C3")
+    for index, point in enumerate(adaptive):  # labels alternate above and below: nearby points stay readable
+        axes.annotate(_short_label(point.exit_thresholds), (point.ms_per_frame, point.auc), textcoords="offset points",
+                      xytext=(4, 4 if index % 2 == 0 else -11), fontsize=8, color="C3")
     axes.set(title=title, xlabel="ms per frame (lower is faster)", ylabel="success AUC")
     axes.grid(True)
     axes.legend(loc="lower right")
     figure.savefig(path, format="png", dpi=110, bbox_inches="tight")
+
+
+def _short_label(thresholds: Sequence[float]) -> str:
+    """``τ=0.6`` when every threshold is the same, else ``τ=0.6,0.8``."""
+    values = sorted(set(thresholds)) if len(set(thresholds)) == 1 else thresholds
+    return "τ=" + ",".join(f"{t:g}" for t in values)
 
 
 def run_curve(model_dir: Path, dataset: Path, out_dir: Path, adaptive: Sequence[tuple[float, ...]],
