@@ -29,6 +29,8 @@ CLIS = {
     "python -m asymtrack_ros.evaluation.score_calibration": "asymtrack_ros.evaluation.score_calibration",
     "python -m asymtrack_ros.evaluation.vot_toolkit": "asymtrack_ros.evaluation.vot_toolkit",
     "python -m asymtrack_ros.models": "asymtrack_ros.models.__main__",
+    "python -m asymtrack_ros.evaluation.exit_curve": "asymtrack_ros.evaluation.exit_curve",
+    "python -m asymtrack_ros.export.fp16_checkpoint": "asymtrack_ros.export.fp16_checkpoint",
 }
 
 

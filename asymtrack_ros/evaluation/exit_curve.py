@@ -14,6 +14,7 @@ logic included), on the same machine and threads for every setting.
 
 from __future__ import annotations
 
+import argparse
 import functools
 import json
 import logging
@@ -157,7 +158,8 @@ def run_curve(model_dir: Path, dataset: Path, out_dir: Path, adaptive: Sequence[
     return points
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of this module."""
     parser = command_parser("python -m asymtrack_ros.evaluation.exit_curve",
                             "Speed/accuracy curve of an early-exit model: fixed exits vs exit thresholds.", EXAMPLES)
     parser.add_argument("--model-dir", required=True, type=Path, help="exported early-exit model (asymtrack-export)")
@@ -169,6 +171,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="ONNX Runtime threads (default: 1)")
     parser.add_argument("--max-sequences", type=int, metavar="N", help="only the first N sequences (default: all)")
     parser.add_argument("--skip-sequences", type=int, default=0, metavar="N", help="leave out the first N sequences")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     adaptive = args.thresholds or [(t, t) for t in DEFAULT_THRESHOLDS]
