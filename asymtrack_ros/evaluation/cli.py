@@ -61,20 +61,9 @@ def tracker_factories(specs: list[TrackerSpec]) -> dict[str, TrackerFactory]:
     return {name: functools.partial(create_tracker, backend, **options) for name, backend, options in specs}
 
 
-def run_evaluation(
-    dataset: Path | str,
-    out_dir: Path | str,
-    factories: Mapping[str, TrackerFactory],
-    fmt: str = "auto",
-    max_sequences: int | None = None,
-    skip_sequences: int = 0,
-    show_progress: bool = False,
-) -> dict:
-    """Load the dataset, run every tracker over it and write the report; returns the summary.
-
-    With ``show_progress`` a progress line on stderr counts tracker x sequence runs; otherwise each is logged.
-    """
-    return evaluate_dataset(dataset, out_dir, factories, fmt, max_sequences, skip_sequences, show_progress)[0]
+def run_evaluation(*args: Any, **kwargs: Any) -> dict:
+    """:func:`evaluate_dataset` (same arguments), returning the summary alone."""
+    return evaluate_dataset(*args, **kwargs)[0]
 
 
 def evaluate_dataset(
@@ -86,7 +75,11 @@ def evaluate_dataset(
     skip_sequences: int = 0,
     show_progress: bool = False,
 ) -> tuple[dict, dict[str, list[SequenceResult]]]:
-    """:func:`run_evaluation`'s summary and the per-sequence results it was made from."""
+    """Load the dataset, run every tracker over it and write the report; returns the summary and the per-sequence
+    results it was made from.
+
+    With ``show_progress`` a progress line on stderr counts tracker x sequence runs; otherwise each is logged.
+    """
     sequences = load_dataset(dataset, fmt, max_sequences, skip_sequences)
     if show_progress:
         with Progress(len(factories) * len(sequences), "asymtrack-eval") as progress:
