@@ -19,9 +19,10 @@ Deviations, each a choice the paper leaves open or a reuse asked for: the box he
 head (``heads.py``) with plain conv+BN layers (the paper uses RepVGG blocks, an inference-time re-parametrisation
 of the same 3x3 convolutions); ``s_k`` is a sigmoid so that it lies in [0, 1] like an IoU; the decisioner output
 that is recycled is its adapter's output (before the LayerNorm that feeds the IoU MLP and the projection).
-The paper gives no numeric ``tau_k``: :data:`DEFAULT_EXIT_THRESHOLDS` is a placeholder until a trained model's
-curve picks them. Training (target-aware self-distillation, Sec. III-C; two stages, Sec. IV-A) is in
-``training/distillation.py``.
+The paper gives no numeric ``tau_k``: :data:`DEFAULT_EXIT_THRESHOLDS` serves a network built here; an export
+records a trained model's own, picked from its speed/accuracy curve (``asymtrack-export --exit-thresholds``,
+``evaluation/exit_curve.py``; the shipped ``models/dytrack-tiny`` has 0.6, 0.6). Training (target-aware
+self-distillation, Sec. III-C; two stages, Sec. IV-A) is in ``training/distillation.py``.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from asymtrack_ros.models.registry import register_model, strip_data_parallel_pr
 PATCH_SIZE = 16
 EXIT_LAYERS = (2, 6, 12)  # Sec. IV-A: exits after encoder layers 2, 6 and 12
 ADAPTER_DEPTHS = (2, 1, 0)  # Sec. IV-A: adapter transformer layers of decisioners 1, 2, 3
-DEFAULT_EXIT_THRESHOLDS = (0.7, 0.7)  # tau_1, tau_2 (Eq. 1); the paper gives none, see the module docstring
+DEFAULT_EXIT_THRESHOLDS = (0.7, 0.7)  # tau_1, tau_2 (Eq. 1) of an untrained build; see the module docstring
 NEVER_EXIT = (1.0, 1.0)  # s_k is a sigmoid, never > 1: every frame runs to the last exit
 
 
