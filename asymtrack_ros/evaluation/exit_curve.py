@@ -19,7 +19,7 @@ import functools
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -97,9 +97,8 @@ def build_curve(summary: Mapping, results: Mapping[str, list[SequenceResult]],
         numbers = summary["trackers"][name]
         points.append(CurvePoint(name, kind, thresholds, float(numbers["auc"]), float(numbers["wall_ms"]),
                                  exit_shares(results[name], num_exits)))
-    return [point if point.kind == "fixed" else
-            CurvePoint(**{**asdict(point), "fixed_line_auc": fixed_line_auc(points, point.ms_per_frame)})
-            for point in points]
+    return [replace(point, fixed_line_auc=fixed_line_auc(points, point.ms_per_frame)) if point.kind == "adaptive"
+            else point for point in points]
 
 
 def plot_curve(path: Path, points: Sequence[CurvePoint], title: str) -> None:
@@ -127,7 +126,7 @@ def plot_curve(path: Path, points: Sequence[CurvePoint], title: str) -> None:
 
 def _short_label(thresholds: Sequence[float]) -> str:
     """``τ=0.6`` when every threshold is the same, else ``τ=0.6,0.8``."""
-    values = sorted(set(thresholds)) if len(set(thresholds)) == 1 else thresholds
+    values = thresholds[:1] if len(set(thresholds)) == 1 else thresholds
     return "τ=" + ",".join(f"{t:g}" for t in values)
 
 

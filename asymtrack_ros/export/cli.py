@@ -112,4 +112,3 @@ def main(argv: list[str] | None = None) -> int:
     for key, value in manifest.validation.items():
         print(f"  {key}: {value}")
     return 0
-

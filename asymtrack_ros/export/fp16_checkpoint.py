@@ -49,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         rounding = write_fp16_checkpoint(args.source, args.destination)
-    except CheckpointError as error:
+    except (CheckpointError, OSError) as error:  # unreadable source, unwritable destination
         parser.error(str(error))
     print(f"wrote {args.destination} (largest weight change {rounding:.3g})")
     return 0

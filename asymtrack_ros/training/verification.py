@@ -74,7 +74,6 @@ def sequence_samples(tracker: SiameseTracker, sequence: TrackSequence, stride: i
     return np.asarray(features, dtype=np.float64).reshape(-1, len(FEATURES)), np.asarray(labels, dtype=bool)
 
 
-
 def fit_head(features: np.ndarray, labels: np.ndarray, groups: np.ndarray | None = None,
              iterations: int = 50) -> VerificationHead:
     """L2-regularised logistic regression by Newton's method; every (group, class) cell weighs the same (``groups``:
