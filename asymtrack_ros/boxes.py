@@ -24,3 +24,14 @@ def iou(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         overlap = intersection / union
     return np.where(np.isfinite(overlap), overlap, 0.0)
+
+
+def visible_fraction(box: Box, frame_size: tuple[int, int]) -> float:
+    """Share of ``box``'s area inside a frame of ``frame_size`` (height, width); 0 for an empty box."""
+    x, y, w, h = box
+    if not (w > 0 and h > 0):
+        return 0.0
+    height, width = frame_size
+    inside_w = max(0.0, min(x + w, width) - max(x, 0.0))
+    inside_h = max(0.0, min(y + h, height) - max(y, 0.0))
+    return inside_w * inside_h / (w * h)

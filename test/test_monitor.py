@@ -7,6 +7,7 @@ import pytest
 
 from asymtrack_ros.tracking.base import DeviceInfo, Tracker, TrackResult
 from asymtrack_ros.tracking.monitor import LostPolicy, TargetMonitor, TrackState
+from asymtrack_ros.tracking.redetection import RedetectionSettings
 from asymtrack_ros.tracking.session import TrackingSession
 
 POLICY = LostPolicy(lost_score=0.3, recover_score=0.5, lost_frames=3, recover_frames=2, search_step=0.5,
@@ -31,7 +32,8 @@ def test_lost_after_n_low_scores_widens_then_recovers() -> None:
 @pytest.mark.parametrize(
     "policy",
     [LostPolicy(lost_score=0.6, recover_score=0.5), LostPolicy(lost_frames=0), LostPolicy(lost_score=1.5),
-     LostPolicy(max_search_scale=0.5), LostPolicy(search_step=float("nan"))],
+     LostPolicy(max_search_scale=0.5), LostPolicy(search_step=float("nan")), LostPolicy(min_visible=1.0),
+     LostPolicy(min_visible=-0.1)],
 )
 def test_inconsistent_policies_are_rejected(policy: LostPolicy) -> None:
     with pytest.raises(ValueError):
@@ -65,6 +67,16 @@ class ScriptedTracker(Tracker):
         return TrackResult(box=self._box, score=self.scores.pop(0))
 
 
+class ScriptedSearcher(ScriptedTracker):
+    """A scripted tracker that re-detects (a network's kind) and finds nothing."""
+
+    redetection = RedetectionSettings(anchor_search_every=1)
+    search_factor = 4.0
+
+    def search_regions(self, image, boxes) -> list[TrackResult]:
+        return []
+
+
 def test_session_publishes_boxes_only_while_tracking_and_searches_around_the_last_good_box() -> None:
     image = np.zeros((100, 100, 3), np.uint8)
     tracker = ScriptedTracker([0.9, 0.1, 0.1, 0.1, 0.1, 0.8, 0.8])
@@ -82,6 +94,38 @@ def test_session_publishes_boxes_only_while_tracking_and_searches_around_the_las
     assert session.target_id == "t", "a refused start keeps the current target"
 
 
+def test_an_out_of_view_frame_turns_tracking_into_lost_at_once_and_never_counts_towards_recovery() -> None:
+    monitor = TargetMonitor(POLICY)
+    monitor.start()
+    assert monitor.update(0.9, out_of_view=True) == TrackState.LOST
+    assert [monitor.update(0.9, out_of_view=True) for _ in range(3)] == [TrackState.LOST] * 3
+    assert [monitor.update(0.9) for _ in range(2)] == [TrackState.LOST, TrackState.TRACKING]
+
+
+def test_a_box_leaving_the_image_is_lost_at_once_with_score_zero() -> None:
+    """A confident tracker whose box slides over the border (as CSRT's does after the target left the view)."""
+    image = np.zeros((100, 100, 3), np.uint8)
+    session = TrackingSession(ScriptedTracker([0.9] * 6), POLICY)
+    session.start(image, (60, 10, 20, 20), "t")
+    outcomes = [session.step(image) for _ in range(6)]  # x = 65 ... 90: inside up to 80, then 75 %, 50 %, ...
+    assert [o.state for o in outcomes] == [TrackState.TRACKING] * 5 + [TrackState.LOST]
+    assert outcomes[4].score == 0.9 and outcomes[5].score == 0.0
+    assert POLICY.min_visible == 0.6
+
+
+def test_while_lost_a_network_trackers_unscored_box_confirms_nothing_but_an_opencv_trackers_can() -> None:
+    """No score of its own (the fusion's local tracker disagrees with the network): for a tracker that re-detects
+    with a network the check alone must not confirm a recovery; a scoreless OpenCV tracker has only the check."""
+    image = np.zeros((100, 100, 3), np.uint8)  # every box looks like the (black) target
+    scores = [0.9, 0.1, 0.1, 0.1, None, None, None]
+    for tracker, recovers in ((ScriptedSearcher(scores), False), (ScriptedTracker(scores), True)):
+        session = TrackingSession(tracker, POLICY)
+        session.start(image, (10, 10, 20, 20), "t")
+        states = [session.step(image).state for _ in scores]
+        assert states[3:5] == [TrackState.LOST] * 2
+        assert (states[-1] == TrackState.TRACKING) == recovers, type(tracker).__name__
+
+
 def test_appearance_similarity_is_high_on_the_target_and_low_elsewhere() -> None:
     from asymtrack_ros.tracking.appearance import AppearanceCheck
 
@@ -92,6 +136,23 @@ def test_appearance_similarity_is_high_on_the_target_and_low_elsewhere() -> None
     assert check.similarity(image, (20, 20, 40, 40)) == pytest.approx(1.0)
     assert check.similarity(image, (120, 20, 40, 40)) < 0.2
     assert check.similarity(image, (500, 20, 40, 40)) == 0.0, "a box outside the image shows nothing"
+
+
+def test_reidentify_also_compares_with_the_remembered_look_of_the_target() -> None:
+    from asymtrack_ros.tracking.appearance import AppearanceCheck
+
+    image = np.zeros((100, 200, 3), np.uint8)
+    image[20:60, 20:60] = (200, 30, 30)  # the initial target: red
+    image[20:60, 120:140] = (200, 30, 30)
+    image[20:60, 140:160] = (200, 120, 30)  # the target later: half red, half orange
+    check = AppearanceCheck(image, (20, 20, 40, 40))
+    later = (120, 20, 40, 40)
+    assert check.reidentify(image, later) == check.similarity(image, later), "nothing remembered yet"
+    check.remember(image, later)
+    assert check.similarity(image, later) < 0.6 < check.reidentify(image, later) == pytest.approx(
+        (check.similarity(image, later) + 1.0) / 2)
+    check.remember(image, (500, 20, 40, 40))  # a box without pixels changes nothing
+    assert check.reidentify(image, later) == pytest.approx((check.similarity(image, later) + 1.0) / 2)
 
 
 def test_set_policy_applies_from_the_next_frame_and_refuses_an_invalid_one() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -39,8 +40,9 @@ class ColourRunner:
     config = ModelConfig("scripted", "tiny", template_size=32, search_size=64, mean=(0.0,) * 3, std=(1.0,) * 3)
     device_info = DeviceInfo(backend="scripted", device="cpu")
 
-    def __init__(self) -> None:
+    def __init__(self, min_fraction: float = 0.0) -> None:
         self.search_calls = 0
+        self.min_fraction = min_fraction  # squares smaller than this share of the crop side go unseen
 
     def encode_template(self, template: np.ndarray) -> str:
         return "template"
@@ -49,7 +51,7 @@ class ColourRunner:
         self.search_calls += 1
         channels = search[0]
         rows, cols = np.nonzero(channels.max(axis=0) - channels.min(axis=0) > 0.5)
-        if not len(rows):
+        if not len(rows) or (cols.max() + 1 - cols.min()) < self.min_fraction * search.shape[-1]:
             flat = np.full((1, FEAT * FEAT), 1.0 / (FEAT * FEAT), np.float32)
             return SearchOutput(np.array([0.5, 0.5, 0.1, 0.1], np.float32), flat, flat)
         size = search.shape[-1]
@@ -77,9 +79,10 @@ FAR: Box = (260.0, 190.0, SIDE, SIDE)  # beyond the widest local search around S
 
 
 def run(settings: RedetectionSettings, returned: Box = FAR, colour: tuple[int, int, int] = RED,
-        absent_frames: int = 20, visible_frames: int = 20) -> tuple[list[TrackState], list[Box], ColourRunner]:
+        absent_frames: int = 20, visible_frames: int = 20, runner: ColourRunner | None = None,
+        ) -> tuple[list[TrackState], list[Box], ColourRunner]:
     """Target visible at START, absent, then back at ``returned``: the state and box of every frame after the first."""
-    runner = ColourRunner()
+    runner = runner or ColourRunner()
     session = TrackingSession(SiameseTracker(runner, redetection=settings), POLICY)
     session.start(frame(START), START, "t")
     script = [START] * 5 + [None] * absent_frames + [returned] * visible_frames
@@ -107,6 +110,41 @@ def test_target_returning_far_away_is_found_by_the_global_search_and_confirmed_i
     assert overlaps[0] > 0.3 and overlaps[1:].min() > 0.8, "the tracker is re-centred on the target"
 
 
+def test_a_return_where_the_target_left_is_found_by_the_normal_scale_anchor_search() -> None:
+    """The session's own search widens to 2.5x while LOST; a network that misses targets that small in its crop
+    finds the returning target only in the anchor search's normal-scale crop."""
+    near: Box = (START[0] + 8, START[1] + 6, SIDE, SIDE)
+    settings = RedetectionSettings(global_search_every=0, anchor_search_every=1)
+    states, boxes, _ = run(settings, returned=near, runner=ColourRunner(min_fraction=0.15))
+    assert TrackState.TRACKING not in states[5:25]
+    assert states[25 + POLICY.recover_frames - 1 :] == [TrackState.TRACKING] * (20 - POLICY.recover_frames + 1)
+    assert iou(np.array(boxes[26:]), np.array([near] * 19)).min() > 0.8
+    states, _, _ = run(replace(settings, anchor_search_every=0), returned=near, runner=ColourRunner(min_fraction=0.15))
+    assert TrackState.TRACKING not in states[5:], "the widened search alone misses it"
+
+
+def two_tone(square: Box | None, right: tuple[int, int, int]) -> np.ndarray:
+    """A frame with a square whose left half is red and right half ``right`` (no square when None)."""
+    image = frame(square)
+    if square is not None:
+        x, y, w, h = (int(v) for v in square)
+        image[y : y + h, x + w // 2 : x + w] = right
+    return image
+
+
+def test_a_target_that_changed_its_look_while_tracked_is_reidentified_by_its_last_confident_look() -> None:
+    """Back as it looked when it left (half orange) it is confirmed; the same return after a target that left
+    all red is not: half orange is too far from the initial all-red look alone."""
+    orange = (230, 120, 20)
+    for looks_before_leaving, confirmed in ((orange, True), (RED, False)):
+        session = TrackingSession(SiameseTracker(ColourRunner()), POLICY)
+        session.start(frame(START), START, "t")
+        script = [(START, RED)] * 3 + [(START, looks_before_leaving)] * 5 + [(None, RED)] * 10 + [(START, orange)] * 8
+        states = [session.step(two_tone(square, right)).state for square, right in script]
+        assert states[7] == TrackState.TRACKING and TrackState.TRACKING not in states[9:18]
+        assert (states[-1] == TrackState.TRACKING) == confirmed, looks_before_leaving
+
+
 def test_without_the_global_search_the_far_return_is_never_reacquired() -> None:
     states, _, _ = run(RedetectionSettings(global_search_every=0))
     assert TrackState.TRACKING not in states[5:]
@@ -114,16 +152,18 @@ def test_without_the_global_search_the_far_return_is_never_reacquired() -> None:
 
 def test_a_bounded_pass_covers_the_grid_over_several_frames_at_a_bounded_cost() -> None:
     crops = 4
-    states, _, runner = run(RedetectionSettings(global_search_every=1, global_search_crops=crops), absent_frames=7)
+    settings = RedetectionSettings(global_search_every=1, global_search_crops=crops, anchor_search_every=0)
+    states, _, runner = run(settings, absent_frames=7)
     first_tracking = states.index(TrackState.TRACKING, 12)
     assert first_tracking - 12 < -(-35 // crops) + POLICY.recover_frames, "every crop visited once in ceil(35/4) passes"
-    assert runner.search_calls <= len(states) * (1 + crops)
+    assert runner.search_calls <= len(states) * (2 + crops), "the frame's own search, the crops, one refinement"
 
 
 def test_global_passes_run_every_nth_lost_frame() -> None:
     runner_calls = []
     for every in (1, 3):
-        _, _, runner = run(RedetectionSettings(global_search_every=every, global_search_crops=0), visible_frames=0)
+        settings = RedetectionSettings(global_search_every=every, global_search_crops=0, anchor_search_every=0)
+        _, _, runner = run(settings, visible_frames=0)
         runner_calls.append(runner.search_calls - 25)  # one local search per frame
     assert runner_calls == [19 * 35, 7 * 35]  # the first absent frame turns LOST; then 19 LOST frames: 1, 4, ..., 19
 
@@ -153,7 +193,9 @@ def test_model_json_tracker_section_and_create_tracker_options_set_the_global_se
     manifest = ModelManifest.from_json(data)
     assert manifest.redetection == RedetectionSettings(5, 0.5, 2)
     assert ModelManifest.from_json(json.loads(json.dumps(manifest.to_json()))) == manifest
-    tracker = create_tracker("onnx", threads=1, global_search_every=0)
+    shipped = create_tracker("onnx", threads=1)
+    assert isinstance(shipped, RegionSearch) and shipped.redetection.anchor_search_every == 1
+    tracker = create_tracker("onnx", threads=1, global_search_every=0, anchor_search_every=0)
     assert isinstance(tracker, RegionSearch) and not tracker.redetection.enabled
 
 

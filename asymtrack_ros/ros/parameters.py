@@ -25,6 +25,8 @@ PARAMETERS: dict[str, tuple[object, str, bool]] = {
                          True),
     "max_scale_step": (-1.0, "box smoothing: largest size ratio per frame, >= 1; -1 = the model's", True),
     "hold_score": (-1.0, "box smoothing: score under which the box stays put, [0, 1]; -1 = the model's", True),
+    "anchor_search_every": (-1, "while LOST (onnx, torch): search a normal-size crop at the last confident box every "
+                            "N-th LOST frame, 0 = never, 0..10000; -1 = the model's", True),
     "global_search_every": (-1, "while LOST (onnx, torch): search the whole frame every N-th LOST frame, 0 = never, "
                             "0..10000; -1 = the model's", True),
     "global_search_overlap": (-1.0, "global search: overlap of adjacent search crops, [0, 0.9]; -1 = the model's",
@@ -54,6 +56,8 @@ PARAMETERS: dict[str, tuple[object, str, bool]] = {
     "recover_frames": (LostPolicy.recover_frames, "confident frames in a row before TRACKING again, 1..10000", False),
     "search_step": (LostPolicy.search_step, "search region growth per LOST frame (times the normal size), 0..8", False),
     "max_search_scale": (LostPolicy.max_search_scale, "largest LOST search region (times the normal one), 1..8", False),
+    "min_visible": (LostPolicy.min_visible, "share of the box inside the image at or under which the target has left "
+                    "the view (LOST at once), [0, 1); 0 = never", False),
     "debug_image": (True, "publish ~/debug_image (drawn only while someone subscribes)", False),
     "debug_max_rate": (10.0, "maximum ~/debug_image rate in Hz (0 = every frame), 0..1000", False),
     "diagnostics_period": (1.0, "seconds between /diagnostics messages, 0.01..3600", True),

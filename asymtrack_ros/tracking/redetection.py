@@ -1,50 +1,59 @@
-"""Global re-detection while LOST: the cached template searched over a grid of crops covering the frame.
+"""Re-detection while LOST: the cached template searched at the normal scale near where the target was last
+confidently seen and, optionally, over a grid of crops covering the frame.
 
 AsymTrack encodes its template once per target, so a search crop costs one search-branch pass. While the
-session is LOST, every ``global_search_every``-th LOST frame runs the search branch on up to
-``global_search_crops`` crops of a grid that covers the whole frame at the target's last confident scale
-(adjacent crops overlap by ``global_search_overlap`` of their side; a grid larger than one pass is covered
-over successive passes, round robin, so the cost per frame stays bounded). The best crop's box is a
-candidate when its score (the calibrated network score capped by the appearance similarity) reaches the
-policy's ``recover_score``; the session then re-centres the tracker on it and the monitor confirms it over
-``recover_frames`` frames as any recovery. Trackers without :class:`RegionSearch` (OpenCV) never search
-globally.
+session is LOST:
+
+* every ``anchor_search_every``-th LOST frame searches one normal-scale crop centred on the last confident box
+  (the anchor). The session's own search widens around the anchor, but at 2.5x the target shrinks in the crop and
+  its score collapses; a target that left the view mostly comes back where it left;
+* every ``global_search_every``-th LOST frame searches up to ``global_search_crops`` crops of a grid that covers
+  the whole frame at the target's last confident scale (adjacent crops overlap by ``global_search_overlap`` of
+  their side; a grid larger than one pass is covered over successive passes, round robin, so the cost per frame
+  stays bounded).
+
+The best hit of a pass scoring at least :data:`REFINE_SCORE` is searched again in a crop centred on itself (a hit
+near a crop's edge is boxed loosely, and a loose box verifies poorly). The refined box is a candidate when its
+score (the calibrated network score capped by the target check's ``reidentify``: the initial target and the target
+as last confidently seen) reaches the policy's ``recover_score``; the session then re-centres the tracker on it and
+the monitor confirms it over ``recover_frames`` frames as any recovery. Trackers without :class:`RegionSearch`
+(OpenCV) never re-detect.
 
 The values that suit a model live in its ``model.json`` (``"tracker"`` section, next to the box smoothing);
-``global_search_every`` 0 switches the global search off.
+0 switches a search off.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 import numpy as np
 
 from asymtrack_ros.boxes import Box
-from asymtrack_ros.tracking.appearance import TargetCheck
 from asymtrack_ros.tracking.base import TrackResult
 
 MAX_OVERLAP = 0.9
 MAX_EVERY = 10_000  # frames
 MAX_CROPS = 10_000
+MAX_AREA_RATIO = 2.0  # a candidate's area within this factor of the last confident box's
+REFINE_SCORE = 0.25  # a first-pass hit at least this confident is searched again, centred on itself
 
 
 @dataclass(frozen=True)
 class RedetectionSettings:
-    """When and how densely the frame is searched while LOST (module docstring); ``global_search_every`` 0: off.
+    """When and where the frame is searched while LOST (module docstring); an ``..._every`` of 0: off.
 
-    ``global_search_crops`` 0 searches the whole grid in one pass. Off by default: on the generated
-    held-out leave-view set the shipped model confirmed look-alikes while the target was away (false
-    tracking 0 -> 10 %, absent frames reported TRACKING 15 -> 32 %) at about 85 ms per LOST frame on
-    this CPU; it waits for a learned verification score (issue #14).
+    ``global_search_crops`` 0 searches the whole grid in one pass. The global search is off by default: on
+    real footage it confirms look-alike people (README, "Real footage"); the anchor search runs every LOST frame.
     """
 
     global_search_every: int = 0
     global_search_overlap: float = 0.5
     global_search_crops: int = 4
+    anchor_search_every: int = 1
 
     def __post_init__(self) -> None:
         if not (isinstance(self.global_search_every, int) and 0 <= self.global_search_every <= MAX_EVERY):
@@ -52,13 +61,16 @@ class RedetectionSettings:
                              f"got {self.global_search_every!r}")
         if not 0.0 <= self.global_search_overlap <= MAX_OVERLAP:
             raise ValueError(f"global_search_overlap must be in [0, {MAX_OVERLAP}], got {self.global_search_overlap!r}")
+        if not (isinstance(self.anchor_search_every, int) and 0 <= self.anchor_search_every <= MAX_EVERY):
+            raise ValueError(f"anchor_search_every must be an integer in [0, {MAX_EVERY}], "
+                             f"got {self.anchor_search_every!r}")
         if not (isinstance(self.global_search_crops, int) and 0 <= self.global_search_crops <= MAX_CROPS):
             raise ValueError(f"global_search_crops must be an integer in [0, {MAX_CROPS}], "
                              f"got {self.global_search_crops!r}")
 
     @property
     def enabled(self) -> bool:
-        return self.global_search_every > 0
+        return self.global_search_every > 0 or self.anchor_search_every > 0
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> RedetectionSettings:
@@ -67,9 +79,10 @@ class RedetectionSettings:
         if unknown:
             raise ValueError(f"unknown re-detection keys {sorted(unknown)}; expected {sorted(REDETECTION_KEYS)}")
         settings = {key: _number(key, value) for key, value in values.items()}
-        every, crops = (int(settings.pop(key, default)) for key, default in (
-            ("global_search_every", cls.global_search_every), ("global_search_crops", cls.global_search_crops)))
-        return cls(every, settings.get("global_search_overlap", cls.global_search_overlap), crops)
+        every, crops, anchor_every = (int(settings.pop(key, default)) for key, default in (
+            ("global_search_every", cls.global_search_every), ("global_search_crops", cls.global_search_crops),
+            ("anchor_search_every", cls.anchor_search_every)))
+        return cls(every, settings.get("global_search_overlap", cls.global_search_overlap), crops, anchor_every)
 
     def to_json(self) -> dict[str, float]:
         return asdict(self)
@@ -86,6 +99,7 @@ class RedetectionOverrides:
     global_search_every: int | None = None
     global_search_overlap: float | None = None
     global_search_crops: int | None = None
+    anchor_search_every: int | None = None
 
 
 DEFAULT_REDETECTION = RedetectionSettings()
@@ -124,14 +138,14 @@ def grid_boxes(frame_size: tuple[int, int], target: Box, search_factor: float, o
 
 @dataclass(frozen=True)
 class Candidate:
-    """A global-search hit: the network's result and its score capped by the appearance similarity."""
+    """A re-detection hit: the network's refined result and its score capped by the target check's re-identification."""
 
     result: TrackResult
     score: float
 
 
-class GlobalSearch:
-    """The round-robin global search of one LOST episode (see the module docstring)."""
+class LostSearch:
+    """The anchor and round-robin global searches of one LOST episode (see the module docstring)."""
 
     def __init__(self, searcher: RegionSearch, settings: RedetectionSettings) -> None:
         self.searcher = searcher
@@ -144,26 +158,29 @@ class GlobalSearch:
         """Forget the grid and the LOST frame count (a new target, or tracking again)."""
         self._grid, self._cursor, self._lost_frames = [], 0, 0
 
-    def due(self) -> bool:
-        """Counts one LOST frame; True when a global pass runs on it."""
+    def search(self, image: np.ndarray, anchor: Box, check: Callable[[np.ndarray, Box], float],
+               min_score: float) -> Candidate | None:
+        """Counts one LOST frame and runs the crops due on it: the best candidate scoring at least ``min_score``
+        once capped by ``check`` (the session's target check while LOST), or None."""
         self._lost_frames += 1
-        return (self._lost_frames - 1) % self.settings.global_search_every == 0
-
-    def search(self, image: np.ndarray, anchor: Box, appearance: TargetCheck, min_score: float) -> Candidate | None:
-        """The best candidate of one pass scoring at least ``min_score`` after the appearance cap, or None."""
-        if not self._grid:
-            frame_size = (image.shape[0], image.shape[1])
-            overlap = self.settings.global_search_overlap
-            self._grid = grid_boxes(frame_size, anchor, self.searcher.search_factor, overlap)
-        boxes = self._next_boxes()
-        best: Candidate | None = None
-        for result in self.searcher.search_regions(image, boxes):
-            if result.score is None or result.score < min_score:
-                continue
-            score = min(result.score, appearance.similarity(image, result.box))
-            if score >= min_score and (best is None or score > best.score):
-                best = Candidate(result, score)
-        return best
+        boxes = [anchor] if _due(self._lost_frames, self.settings.anchor_search_every) else []
+        if _due(self._lost_frames, self.settings.global_search_every):
+            if not self._grid:
+                frame_size = (image.shape[0], image.shape[1])
+                overlap = self.settings.global_search_overlap
+                self._grid = grid_boxes(frame_size, anchor, self.searcher.search_factor, overlap)
+            boxes += self._next_boxes()
+        found = [r for r in self.searcher.search_regions(image, boxes) if r.score is not None]
+        if not found:
+            return None
+        best = max(found, key=lambda result: cast(float, result.score))
+        if cast(float, best.score) < REFINE_SCORE:
+            return None
+        refined = self.searcher.search_regions(image, [best.box])[0]
+        if refined.score is None or not _similar_size(refined.box, anchor):
+            return None
+        score = min(refined.score, check(image, refined.box))
+        return Candidate(refined, score) if score >= min_score else None
 
     def _next_boxes(self) -> list[Box]:
         count = self.settings.global_search_crops or len(self._grid)
@@ -172,6 +189,18 @@ class GlobalSearch:
         picked = [self._grid[(self._cursor + offset) % len(self._grid)] for offset in range(count)]
         self._cursor = (self._cursor + count) % len(self._grid)
         return picked
+
+
+def _similar_size(box: Box, anchor: Box) -> bool:
+    """Whether ``box``'s area is within :data:`MAX_AREA_RATIO` of the anchor's (a target keeps its size while
+    away; a sliver at the border is confirmed once more of it is in view)."""
+    ratio = (box[2] * box[3]) / max(anchor[2] * anchor[3], 1e-6)
+    return 1.0 / MAX_AREA_RATIO <= ratio <= MAX_AREA_RATIO
+
+
+def _due(lost_frames: int, every: int) -> bool:
+    """Whether a search that runs every ``every``-th LOST frame (0: never) runs on LOST frame ``lost_frames``."""
+    return every > 0 and (lost_frames - 1) % every == 0
 
 
 def _number(key: str, value: Any) -> float:

@@ -1,4 +1,4 @@
-"""One tracked target over time: a Tracker plus the lost/recovered monitor and, while LOST, the global search."""
+"""One tracked target over time: a Tracker plus the lost/recovered monitor and, while LOST, the re-detection."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from asymtrack_ros.boxes import Box, as_box
+from asymtrack_ros.boxes import Box, as_box, visible_fraction
 from asymtrack_ros.tracking.appearance import TargetCheck
 from asymtrack_ros.tracking.base import NotInitializedError, Tracker, TrackResult
 from asymtrack_ros.tracking.monitor import LostPolicy, TargetMonitor, TrackState
-from asymtrack_ros.tracking.redetection import Candidate, GlobalSearch, RegionSearch
+from asymtrack_ros.tracking.redetection import Candidate, LostSearch, RegionSearch
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,8 @@ class FrameOutcome:
 
     ``score`` is the published confidence: the tracker's own score (if it has one) capped by the tracker's
     target check of the box (``Tracker.target_check``: the appearance similarity to the initial target,
-    ``appearance.py``, or the model's learned verifier, ``verification.py``).
+    ``appearance.py``, or the model's learned verifier, ``verification.py``; while LOST its ``reidentify``, which
+    also compares with the target as last confidently seen).
     """
 
     state: TrackState
@@ -35,12 +36,13 @@ class FrameOutcome:
 class TrackingSession:
     """Start, step and stop tracking one target.
 
-    While LOST the search region widens around the last confidently tracked box: a low-score
+    While LOST the search region widens around the last confidently tracked box (the anchor): a low-score
     prediction never drags the search region away from where the target was last seen. Trackers that
-    can search given regions (:class:`RegionSearch`, with ``redetection`` enabled) also search the whole
-    frame while LOST (``redetection.py``): a candidate moves the tracker there, and the tracker follows
-    it while its score stays at or above ``recover_score``, until the monitor confirms it (TRACKING) or
-    the score drops (back to the last confident box).
+    can search given regions (:class:`RegionSearch`, with ``redetection`` enabled) also re-detect while LOST
+    (``redetection.py``: a normal-scale crop at the anchor, optionally the whole frame): a candidate moves the
+    tracker there, and the tracker follows it while its score stays at or above ``recover_score``, until the
+    monitor confirms it (TRACKING) or the score drops (back to the anchor). Each confident TRACKING frame
+    updates the anchor and the target check's remembered target (``TargetCheck.remember``).
     """
 
     def __init__(self, tracker: Tracker, policy: LostPolicy) -> None:
@@ -50,14 +52,20 @@ class TrackingSession:
         self._anchor: Box | None = None
         self._check: TargetCheck | None = None
         self._frame_size: tuple[int, int] = (0, 0)
-        self._global: GlobalSearch | None = None
+        self._search: LostSearch | None = None
         if isinstance(tracker, RegionSearch) and tracker.redetection.enabled:
-            self._global = GlobalSearch(tracker, tracker.redetection)
+            self._search = LostSearch(tracker, tracker.redetection)
         self._following = False
 
     @property
     def state(self) -> TrackState:
         return self.monitor.state
+
+    @property
+    def search_scale(self) -> float:
+        """This frame's search region (times the normal one): the monitor's widening, but the normal region while
+        following a re-detected candidate (the network scores a target badly in a widened crop)."""
+        return 1.0 if self._following else self.monitor.search_scale
 
     def start(self, image: np.ndarray, box: Box, target_id: str) -> None:
         """Initialise on ``box`` (validated by the tracker; raises ValueError, state unchanged)."""
@@ -92,37 +100,61 @@ class TrackingSession:
 
     def step(self, image: np.ndarray, tracked: TrackResult | None = None) -> FrameOutcome:
         """Track one frame (IDLE: nothing to do); raises as :meth:`check_frame`. ``tracked``: the tracker's result on
-        this frame when the caller ran it already (``tracker.track`` at ``monitor.search_scale``, e.g. batched)."""
+        this frame when the caller ran it already (``tracker.track`` at :attr:`search_scale`, e.g. batched)."""
         if self.monitor.state == TrackState.IDLE:
             return FrameOutcome(TrackState.IDLE, "", None)
         appearance, anchor = self._ready(image)
         was_lost = self.monitor.state == TrackState.LOST
-        result = tracked if tracked is not None else self.tracker.track(image, search_scale=self.monitor.search_scale)
-        similarity = appearance.similarity(image, result.box)
-        score = similarity if result.score is None else min(result.score, similarity)
+        result = tracked if tracked is not None else self.tracker.track(image, search_scale=self.search_scale)
+        score, out_of_view = self._score(appearance, image, result, was_lost)
         if was_lost and not self._following and score < self.monitor.policy.recover_score:
-            candidate = self._search_globally(image, anchor, appearance)
+            candidate = self._redetect(image, anchor, appearance)
             if candidate is not None:
                 result, score, self._following = candidate.result, candidate.score, True
+                out_of_view = False
                 self.tracker.relocate(image, result.box)
-        state = self.monitor.update(score)
+        state = self.monitor.update(score, out_of_view)
         if state == TrackState.TRACKING:
             self._reset_search()
             if score >= self.monitor.policy.lost_score:
                 self._anchor = result.box
+                appearance.remember(image, result.box)
         elif state == TrackState.LOST:
             self._following = self._following and score >= self.monitor.policy.recover_score
             if not self._following:
                 self.tracker.reposition(anchor)
         return FrameOutcome(state, self.target_id, result, score)
 
-    def _search_globally(self, image: np.ndarray, anchor: Box, appearance: TargetCheck) -> Candidate | None:
-        """A global-search candidate on this LOST frame, if one is due and found (see ``redetection.py``)."""
-        if self._global is None or not self._global.due():
+    def _score(self, appearance: TargetCheck, image: np.ndarray, result: TrackResult, lost: bool) -> tuple[float, bool]:
+        """The published score of ``result`` (the tracker's score capped by the target check, :meth:`_lost_check`
+        while LOST) and whether its box is out of view (``LostPolicy.min_visible``; then the score is 0). While LOST,
+        a re-detecting (network) tracker's box without a score of its own scores 0: the check alone confirms
+        background that resembles the target (a pale target on a pale sky)."""
+        if visible_fraction(result.box, self._frame_size) <= self.monitor.policy.min_visible:
+            return 0.0, True
+        if lost and result.score is None and self._search is not None:
+            return 0.0, False  # a network tracker that did not score this box (the fusion disagrees) confirms nothing
+        box = result.box
+        similarity = self._lost_check(appearance, image, box) if lost else appearance.similarity(image, box)
+        return (similarity if result.score is None else min(result.score, similarity)), False
+
+    def _redetect(self, image: np.ndarray, anchor: Box, appearance: TargetCheck) -> Candidate | None:
+        """A re-detection candidate on this LOST frame, if a search is due and finds one (``redetection.py``)."""
+        if self._search is None:
             return None
-        return self._global.search(image, anchor, appearance, self.monitor.policy.recover_score)
+        return self._search.search(image, anchor, lambda frame, box: self._lost_check(appearance, frame, box),
+                                   self.monitor.policy.recover_score)
+
+    def _lost_check(self, appearance: TargetCheck, image: np.ndarray, box: Box) -> float:
+        """The check of a box while LOST: re-identification (``TargetCheck.reidentify``) lifts a box that the initial
+        target's check alone would keep (``lost_score``) but not confirm; a box under that stays rejected, so a
+        confirmed box is not LOST again at once."""
+        similarity = appearance.similarity(image, box)
+        if similarity < self.monitor.policy.lost_score:
+            return similarity
+        return max(similarity, appearance.reidentify(image, box))
 
     def _reset_search(self) -> None:
         self._following = False
-        if self._global is not None:
-            self._global.reset()
+        if self._search is not None:
+            self._search.reset()

@@ -175,7 +175,7 @@ class TargetSet:
         if not self._batch or len(sessions) < 2 or shared_batch_runner(networks) is None:
             return {}
         try:
-            found = track_together(networks, image, [session.monitor.search_scale for session in sessions])
+            found = track_together(networks, image, [session.search_scale for session in sessions])
         except Exception as error:  # fall back to one pass per target, which reports per target
             LOGGER.warning("batched search of %d targets failed, tracking them one by one: %s", len(sessions), error)
             return {}

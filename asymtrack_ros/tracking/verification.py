@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from asymtrack_ros.boxes import Box, as_box
-from asymtrack_ros.tracking.appearance import AppearanceCheck
+from asymtrack_ros.tracking.appearance import AppearanceCheck, histogram_similarity, hs_histogram
 
 EMBEDDING_FLOOR = 1e-4  # keeps log(1 - similarity) finite for identical crops
 FEATURES = ("box_embedding", "context_embedding", "appearance")
@@ -86,35 +86,61 @@ class VerificationHead:
         return {"weights": list(self.weights), "bias": self.bias}
 
 
-Embedder = Callable[[np.ndarray, Box], tuple[np.ndarray, np.ndarray]]  # (box only, with context)
+
+
+Embeddings = tuple[np.ndarray, np.ndarray]  # (box only, with context)
+Embedder = Callable[[np.ndarray, Box], Embeddings]
 
 
 class TargetVerifier:
-    """Probability in [0, 1] that a box shows the initial target (module docstring); same call as AppearanceCheck."""
+    """Probability in [0, 1] that a box shows the target (module docstring); the calls of ``TargetCheck``."""
 
     def __init__(self, image: np.ndarray, box: Box, embed: Embedder, head: VerificationHead) -> None:
         self.appearance = AppearanceCheck(image, box)
         self.embed, self.head = embed, head
         self.reference = embed(image, box)
-        self._last: tuple[np.ndarray, Box, float] | None = None  # the last frame (held), box and similarity
+        self.recent: Embeddings | None = None  # the remembered target (``remember``)
+        self._last: tuple[np.ndarray, Box, Embeddings | None] | None = None  # the last frame (held), box, embeddings
 
     def features(self, image: np.ndarray, box: Box) -> tuple[float, ...]:
         """The head's inputs for ``box`` (:data:`FEATURES`); a box (nearly) outside the image resembles nothing."""
-        try:
-            embeddings = self.embed(image, box)
-        except ValueError:  # an embedding's crop does not overlap the image
-            return embedding_feature(0.0), embedding_feature(0.0), 0.0
-        similarities = (float(e @ r) for e, r in zip(embeddings, self.reference, strict=True))
-        return (*(embedding_feature(s) for s in similarities), self.appearance.similarity(image, box))
+        return self._features(self._embeddings(image, box), self.reference, self.appearance.similarity(image, box))
 
     def similarity(self, image: np.ndarray, box: Box) -> float:
         """The head's probability for ``box``; the same box on the same frame object is not embedded twice."""
+        return self.head(self.features(image, box))
+
+    def remember(self, image: np.ndarray, box: Box) -> None:
+        embeddings = self._embeddings(image, box)
+        if embeddings is not None:
+            self.recent = embeddings
+            self.appearance.remember(image, box)
+
+    def reidentify(self, image: np.ndarray, box: Box) -> float:
+        initial = self.similarity(image, box)
+        if self.recent is None or self.appearance.recent is None:
+            return initial
+        current = histogram_similarity(self.appearance.recent, hs_histogram(image, box))
+        return (initial + self.head(self._features(self._embeddings(image, box), self.recent, current))) / 2
+
+    def _embeddings(self, image: np.ndarray, box: Box) -> Embeddings | None:
+        """The embeddings of ``box`` (None: its crops miss the image), from the cache when asked again."""
         box = as_box(box)
         if self._last is not None and self._last[0] is image and self._last[1] == box:
             return self._last[2]
-        score = self.head(self.features(image, box))
-        self._last = (image, box, score)
-        return score
+        try:
+            embeddings: Embeddings | None = self.embed(image, box)
+        except ValueError:  # an embedding's crop does not overlap the image
+            embeddings = None
+        self._last = (image, box, embeddings)
+        return embeddings
+
+    @staticmethod
+    def _features(embeddings: Embeddings | None, reference: Embeddings, appearance: float) -> tuple[float, ...]:
+        if embeddings is None:
+            return embedding_feature(0.0), embedding_feature(0.0), 0.0
+        similarities = (float(e @ r) for e, r in zip(embeddings, reference, strict=True))
+        return (*(embedding_feature(s) for s in similarities), appearance)
 
 
 def _is_number(value: Any) -> bool:
