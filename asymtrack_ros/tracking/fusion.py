@@ -111,6 +111,7 @@ class FusedTracker(Tracker):
         self.local = local_factory()
         self.model_name, self.variant = network.model_name, network.variant
         self._disagreements = 0
+        self._local_box: Box | None = None  # the local tracker's box of the last frame
         self._check: TargetCheck | None = None
         self._check_source: tuple[np.ndarray | None, Box] = (None, (0.0, 0.0, 0.0, 0.0))
 
@@ -150,9 +151,15 @@ class FusedTracker(Tracker):
         self.network.reposition(box)
 
     def relocate(self, image: np.ndarray, box: Box) -> None:
-        """A re-detected target: both parts restart from ``box`` (the local tracker learns it anew there)."""
-        self.network.reposition(box)
-        self.local.initialize(image, box)
+        """A re-detected target: both parts restart from ``box`` (the local tracker learns it anew there), unless
+        the local tracker's last box is on it already (IoU >= ``rescue_overlap``): then it found the target itself
+        and keeps its own, better fitted box."""
+        local_box = self._local_box
+        if local_box is not None and self._overlap(local_box, box) >= self.settings.rescue_overlap:
+            self.network.reposition(local_box)
+        else:
+            self.network.reposition(box)
+            self.local.initialize(image, box)
         self._disagreements = 0
 
     def spawn(self) -> FusedTracker:
@@ -161,6 +168,7 @@ class FusedTracker(Tracker):
     def _initialize(self, image: np.ndarray, box: Box) -> None:
         self.network.initialize(image, box)
         self.local.initialize(image, box)
+        self._local_box = None
         self._check = self.network.target_check(image, box)
         self._check_source = (image, as_box(box))
         self._disagreements = 0
@@ -171,6 +179,7 @@ class FusedTracker(Tracker):
     def track_with(self, image: np.ndarray, found: TrackResult) -> TrackResult:
         """This frame's fused result, given the network's result ``found`` on it (e.g. from a batched pass)."""
         local = self.local.track(image)
+        self._local_box = local.box
         box = self._fuse(image, found, local.box)
         self.network.reposition(box)
         score = found.score if box == found.box or self._overlap(box, found.box) >= self.settings.rescue_overlap \
