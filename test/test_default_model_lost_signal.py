@@ -1,6 +1,7 @@
 """The shipped default model (``create_tracker("onnx")``) on a generated sequence whose target leaves the view.
 
-It must track while the target is visible and the session must say LOST while it is gone. The scene is built
+It must track while the target is visible, the session must say LOST while it is gone, and the target must be
+re-acquired within 15 frames of its return. The scene is built
 so the mechanism is observable, not by luck: the target is a saturated warm texture on a muted background,
 the situation the hue/saturation appearance check (``tracking/appearance.py``) is made for, and nothing
 else (distractors, occluders, video) interferes.
@@ -20,6 +21,7 @@ from asymtrack_ros.data.assets import Asset, AssetLibrary, procedural_texture
 from asymtrack_ros.data.generator import GeneratorConfig, generate_sequence
 from asymtrack_ros.dataset_layouts import load_dataset
 from asymtrack_ros.evaluation.lost_signal import main as lost_signal_main
+from asymtrack_ros.evaluation.robustness import REACQUIRE_WITHIN, REACQUIRED_IOU
 from asymtrack_ros.tracking import create_tracker
 from asymtrack_ros.tracking.monitor import LostPolicy, TrackState
 from asymtrack_ros.tracking.session import TrackingSession
@@ -57,7 +59,7 @@ def sequence(dataset: Path):
     return sequence, json.loads((dataset / sequence.name / "meta.json").read_text())
 
 
-def test_default_model_tracks_and_reports_the_target_lost_while_it_is_away(sequence) -> None:
+def test_default_model_tracks_says_lost_while_the_target_is_away_and_finds_it_when_it_returns(sequence) -> None:
     sequence, meta = sequence
     policy = LostPolicy()
     session = TrackingSession(create_tracker("onnx", threads=1), policy)
@@ -75,6 +77,9 @@ def test_default_model_tracks_and_reports_the_target_lost_while_it_is_away(seque
     assert np.mean(states[before] == TrackState.LOST) < 0.05, "LOST while the target was visible"
     gone = states[absent[0] + 2 * policy.lost_frames : absent[-1] + 1]
     assert np.mean(gone == TrackState.LOST) > 0.8, f"the target left but the session said {gone.tolist()}"
+    back = slice(absent[-1] + 1, absent[-1] + 1 + REACQUIRE_WITHIN)
+    found = (states[back] == TrackState.TRACKING) & (overlaps[back] > REACQUIRED_IOU)
+    assert found.any(), f"not re-acquired within {REACQUIRE_WITHIN} frames of its return: {states[back].tolist()}"
 
 
 def test_lost_signal_tool_reports_both_frame_kinds_under_a_given_policy(dataset: Path, capsys) -> None:

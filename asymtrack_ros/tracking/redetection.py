@@ -14,9 +14,10 @@ session is LOST:
 
 The best hit of a pass scoring at least :data:`REFINE_SCORE` is searched again in a crop centred on itself (a hit
 near a crop's edge is boxed loosely, and a loose box verifies poorly). The refined box is a candidate when its
-score (the calibrated network score capped by the target check's ``reidentify``: the initial target and the target
-as last confidently seen) reaches the policy's ``recover_score``; the session then re-centres the tracker on it and
-the monitor confirms it over ``recover_frames`` frames as any recovery. Trackers without :class:`RegionSearch`
+area is within :data:`MAX_AREA_RATIO` of the anchor's and its score (the calibrated network score capped by the
+session's check while LOST: the target check's ``reidentify`` against the initial target and the target as last
+confidently seen) reaches the policy's ``recover_score``; the session then re-centres the tracker on it and the
+monitor confirms it over ``recover_frames`` frames as any recovery. Trackers without :class:`RegionSearch`
 (OpenCV) never re-detect.
 
 The values that suit a model live in its ``model.json`` (``"tracker"`` section, next to the box smoothing);
@@ -138,7 +139,7 @@ def grid_boxes(frame_size: tuple[int, int], target: Box, search_factor: float, o
 
 @dataclass(frozen=True)
 class Candidate:
-    """A re-detection hit: the network's refined result and its score capped by the target check's re-identification."""
+    """A re-detection hit: the network's refined result and its score capped by the session's check."""
 
     result: TrackResult
     score: float

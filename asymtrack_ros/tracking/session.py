@@ -53,6 +53,7 @@ class TrackingSession:
         self._check: TargetCheck | None = None
         self._frame_size: tuple[int, int] = (0, 0)
         self._search: LostSearch | None = None
+        self._network = isinstance(tracker, RegionSearch)  # a network tracker: it scores the boxes it is sure of
         if isinstance(tracker, RegionSearch) and tracker.redetection.enabled:
             self._search = LostSearch(tracker, tracker.redetection)
         self._following = False
@@ -132,7 +133,7 @@ class TrackingSession:
         background that resembles the target (a pale target on a pale sky)."""
         if visible_fraction(result.box, self._frame_size) <= self.monitor.policy.min_visible:
             return 0.0, True
-        if lost and result.score is None and self._search is not None:
+        if lost and result.score is None and self._network:
             return 0.0, False  # a network tracker that did not score this box (the fusion disagrees) confirms nothing
         box = result.box
         similarity = self._lost_check(appearance, image, box) if lost else appearance.similarity(image, box)
