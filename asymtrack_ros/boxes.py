@@ -35,3 +35,9 @@ def visible_fraction(box: Box, frame_size: tuple[int, int]) -> float:
     inside_w = max(0.0, min(x + w, width) - max(x, 0.0))
     inside_h = max(0.0, min(y + h, height) - max(y, 0.0))
     return inside_w * inside_h / (w * h)
+
+
+def similar_area(box: Box, other: Box, max_ratio: float) -> bool:
+    """Whether ``box``'s area is within a factor ``max_ratio`` (>= 1) of ``other``'s."""
+    ratio = (box[2] * box[3]) / max(other[2] * other[3], 1e-6)
+    return 1.0 / max_ratio <= ratio <= max_ratio

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from asymtrack_ros.boxes import Box, as_box, iou
+from asymtrack_ros.boxes import Box, as_box, iou, similar_area
 from asymtrack_ros.tracking.appearance import TargetCheck
 from asymtrack_ros.tracking.base import DeviceInfo, NotInitializedError, Tracker, TrackResult
 from asymtrack_ros.tracking.opencv_backend import OpenCVTracker, available_algorithms
@@ -202,10 +202,9 @@ class FusedTracker(Tracker):
     def _network_wins(self, image: np.ndarray, found: TrackResult, local_box: Box) -> bool:
         """The network's box disagrees with the local one, is confident, and looks more like the target."""
         settings = self.settings
-        area_ratio = (found.box[2] * found.box[3]) / max(local_box[2] * local_box[3], 1e-6)
         if (found.score is None or found.score < settings.rescue_score
                 or self._overlap(found.box, local_box) >= settings.rescue_overlap
-                or not 1.0 / settings.rescue_area_ratio <= area_ratio <= settings.rescue_area_ratio):
+                or not similar_area(found.box, local_box, settings.rescue_area_ratio)):
             return False
         if self._check is None:
             raise NotInitializedError()

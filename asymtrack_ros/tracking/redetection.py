@@ -29,17 +29,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Protocol, cast, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from asymtrack_ros.boxes import Box
+from asymtrack_ros.boxes import Box, similar_area
 from asymtrack_ros.tracking.base import TrackResult
 
 MAX_OVERLAP = 0.9
 MAX_EVERY = 10_000  # frames
 MAX_CROPS = 10_000
-MAX_AREA_RATIO = 2.0  # a candidate's area within this factor of the last confident box's
+MAX_AREA_RATIO = 2.0  # a candidate's area within this factor of the last confident box's (it keeps its size while away)
 REFINE_SCORE = 0.25  # a first-pass hit at least this confident is searched again, centred on itself
 
 
@@ -171,14 +171,14 @@ class LostSearch:
                 overlap = self.settings.global_search_overlap
                 self._grid = grid_boxes(frame_size, anchor, self.searcher.search_factor, overlap)
             boxes += self._next_boxes()
-        found = [r for r in self.searcher.search_regions(image, boxes) if r.score is not None]
-        if not found:
+        hits = [(r.score, r.box) for r in self.searcher.search_regions(image, boxes) if r.score is not None]
+        if not hits:
             return None
-        best = max(found, key=lambda result: cast(float, result.score))
-        if cast(float, best.score) < REFINE_SCORE:
+        best_score, best_box = max(hits, key=lambda hit: hit[0])
+        if best_score < REFINE_SCORE:
             return None
-        refined = self.searcher.search_regions(image, [best.box])[0]
-        if refined.score is None or not _similar_size(refined.box, anchor):
+        refined = self.searcher.search_regions(image, [best_box])[0]
+        if refined.score is None or not similar_area(refined.box, anchor, MAX_AREA_RATIO):
             return None
         score = min(refined.score, check(image, refined.box))
         return Candidate(refined, score) if score >= min_score else None
@@ -190,13 +190,6 @@ class LostSearch:
         picked = [self._grid[(self._cursor + offset) % len(self._grid)] for offset in range(count)]
         self._cursor = (self._cursor + count) % len(self._grid)
         return picked
-
-
-def _similar_size(box: Box, anchor: Box) -> bool:
-    """Whether ``box``'s area is within :data:`MAX_AREA_RATIO` of the anchor's (a target keeps its size while
-    away; a sliver at the border is confirmed once more of it is in view)."""
-    ratio = (box[2] * box[3]) / max(anchor[2] * anchor[3], 1e-6)
-    return 1.0 / MAX_AREA_RATIO <= ratio <= MAX_AREA_RATIO
 
 
 def _due(lost_frames: int, every: int) -> bool:

@@ -92,39 +92,44 @@ Embeddings = tuple[np.ndarray, np.ndarray]  # (box only, with context)
 Embedder = Callable[[np.ndarray, Box], Embeddings]
 
 
+@dataclass(frozen=True)
+class Look:
+    """What the verifier measures of a box: its embeddings (None: its crops miss the image) and its hue/saturation
+    histogram (``appearance.hs_histogram``; None: it covers no pixels)."""
+
+    embeddings: Embeddings | None
+    histogram: np.ndarray | None
+
+
 class TargetVerifier:
     """Probability in [0, 1] that a box shows the target (module docstring); the calls of ``TargetCheck``."""
 
     def __init__(self, image: np.ndarray, box: Box, embed: Embedder, head: VerificationHead) -> None:
-        self.appearance = AppearanceCheck(image, box)
         self.embed, self.head = embed, head
-        self.reference = embed(image, box)
-        self.recent: Embeddings | None = None  # the remembered target (``remember``)
-        self._last: tuple[np.ndarray, Box, Embeddings | None] | None = None  # the last frame (held), box, embeddings
+        self.initial = Look(embed(image, box), AppearanceCheck(image, box).reference)  # raises for an empty box
+        self.recent: Look | None = None  # the remembered target (``remember``)
+        self._last: tuple[np.ndarray, Box, Look] | None = None  # the last frame (held), box and look
 
     def features(self, image: np.ndarray, box: Box) -> tuple[float, ...]:
         """The head's inputs for ``box`` (:data:`FEATURES`); a box (nearly) outside the image resembles nothing."""
-        return self._features(self._embeddings(image, box), self.reference, self.appearance.similarity(image, box))
+        return self._features(self._look(image, box), self.initial)
 
     def similarity(self, image: np.ndarray, box: Box) -> float:
-        """The head's probability for ``box``; the same box on the same frame object is not embedded twice."""
+        """The head's probability for ``box``; the same box on the same frame object is measured once."""
         return self.head(self.features(image, box))
 
     def remember(self, image: np.ndarray, box: Box) -> None:
-        embeddings = self._embeddings(image, box)
-        if embeddings is not None:
-            self.recent = embeddings
-            self.appearance.remember(image, box)
+        look = self._look(image, box)
+        if look.embeddings is not None and look.histogram is not None:
+            self.recent = look
 
     def reidentify(self, image: np.ndarray, box: Box) -> float:
-        initial = self.similarity(image, box)
-        if self.recent is None or self.appearance.recent is None:
-            return initial
-        current = histogram_similarity(self.appearance.recent, hs_histogram(image, box))
-        return (initial + self.head(self._features(self._embeddings(image, box), self.recent, current))) / 2
+        look = self._look(image, box)
+        initial = self.head(self._features(look, self.initial))
+        return initial if self.recent is None else (initial + self.head(self._features(look, self.recent))) / 2
 
-    def _embeddings(self, image: np.ndarray, box: Box) -> Embeddings | None:
-        """The embeddings of ``box`` (None: its crops miss the image), from the cache when asked again."""
+    def _look(self, image: np.ndarray, box: Box) -> Look:
+        """The look of ``box`` in ``image``, from the cache when asked again for the same frame object and box."""
         box = as_box(box)
         if self._last is not None and self._last[0] is image and self._last[1] == box:
             return self._last[2]
@@ -132,14 +137,16 @@ class TargetVerifier:
             embeddings: Embeddings | None = self.embed(image, box)
         except ValueError:  # an embedding's crop does not overlap the image
             embeddings = None
-        self._last = (image, box, embeddings)
-        return embeddings
+        look = Look(embeddings, hs_histogram(image, box))
+        self._last = (image, box, look)
+        return look
 
     @staticmethod
-    def _features(embeddings: Embeddings | None, reference: Embeddings, appearance: float) -> tuple[float, ...]:
-        if embeddings is None:
+    def _features(look: Look, reference: Look) -> tuple[float, ...]:
+        if look.embeddings is None or reference.embeddings is None or reference.histogram is None:
             return embedding_feature(0.0), embedding_feature(0.0), 0.0
-        similarities = (float(e @ r) for e, r in zip(embeddings, reference, strict=True))
+        similarities = (float(e @ r) for e, r in zip(look.embeddings, reference.embeddings, strict=True))
+        appearance = histogram_similarity(reference.histogram, look.histogram)
         return (*(embedding_feature(s) for s in similarities), appearance)
 
 
