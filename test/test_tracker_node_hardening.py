@@ -229,28 +229,39 @@ def test_sigint_while_tracking_exits_cleanly_without_a_traceback() -> None:
     assert "Traceback" not in log and "Failed to publish" not in log, log[-2000:]
 
 
-def test_a_flood_of_set_target_calls_is_answered_and_tracking_goes_on() -> None:
+def call_set_target(probe, calls_per_second: float, seconds: float, prefix: str) -> tuple[list, float]:
+    """``set_target`` at a steady rate for ``seconds``, every other call with a NaN box (refused), without waiting
+    for answers; returns the futures and the seconds it took."""
     from asymtrack_ros.srv import SetTarget
 
+    futures, start = [], time.monotonic()
+    for index in range(round(calls_per_second * seconds)):
+        request = SetTarget.Request(target_id=f"{prefix}-{index}")
+        request.bbox.center.position.x, request.bbox.center.position.y = 110.0, 100.0
+        request.bbox.size_x = request.bbox.size_y = 48.0 if index % 2 else float("nan")
+        futures.append(probe.set_target_client.call_async(request))
+        time.sleep(max(0.0, start + (index + 1) / calls_per_second - time.monotonic()))
+    return futures, time.monotonic() - start
+
+
+def test_a_flood_of_set_target_calls_is_answered_and_tracking_goes_on() -> None:
+    """200 calls/s keep the worker at >= half the frame rate it reaches, in the same run, while re-targeted on
+    every frame by calls at the camera rate (each frame then starts a target, flood or not: the ratio measures
+    what the flood itself costs)."""
     with tracked_scene("/hard_flood") as running:
         probe = running.probe
-        client = probe.set_target_client
         assert running.publisher.set_target_on_latest(probe).success
         assert_tracks_target(probe, running.publisher, tolerance=NETWORK_TOLERANCE)
         probe.clear()
-        futures, start = [], time.monotonic()
-        for index in range(1000):
-            request = SetTarget.Request(target_id=f"flood-{index}")
-            request.bbox.center.position.x, request.bbox.center.position.y = 110.0, 100.0
-            request.bbox.size_x = request.bbox.size_y = 48.0 if index % 2 else float("nan")
-            futures.append(client.call_async(request))
-            time.sleep(max(0.0, start + (index + 1) / 200 - time.monotonic()))
-        flood_seconds = time.monotonic() - start
-        wait_until(lambda: all(f.done() for f in futures), timeout=10)
+        calm, calm_seconds = call_set_target(probe, 30, 3.0, "calm")
+        calm_rate = len(probe.snapshot("statuses")) / calm_seconds
+        probe.clear()
+        futures, flood_seconds = call_set_target(probe, 200, 5.0, "flood")
+        flood_rate = len(probe.snapshot("statuses")) / flood_seconds
+        wait_until(lambda: all(f.done() for f in futures + calm), timeout=10)
         answered = sum(f.done() for f in futures)
-        processed_during_flood = len(probe.snapshot("statuses"))
         assert running.publisher.set_target_on_latest(probe, target_id="after").success
         assert_tracks_target(probe, running.publisher, tolerance=NETWORK_TOLERANCE, target_id="after")
     assert answered >= 990, f"only {answered} of 1000 calls answered within 10 s of the flood"
-    assert processed_during_flood >= 0.5 * 15 * flood_seconds, \
-        f"only {processed_during_flood} frames processed in {flood_seconds:.1f} s of flood"
+    assert flood_rate >= 0.5 * calm_rate, \
+        f"{flood_rate:.1f} frames/s processed during the flood, {calm_rate:.1f} at 30 calls/s"
