@@ -37,7 +37,11 @@ def visible_fraction(box: Box, frame_size: tuple[int, int]) -> float:
     return inside_w * inside_h / (w * h)
 
 
+def area_ratio(box: Box, other: Box) -> float:
+    """``box``'s area over ``other``'s."""
+    return (box[2] * box[3]) / max(other[2] * other[3], 1e-6)
+
+
 def similar_area(box: Box, other: Box, max_ratio: float) -> bool:
     """Whether ``box``'s area is within a factor ``max_ratio`` (>= 1) of ``other``'s."""
-    ratio = (box[2] * box[3]) / max(other[2] * other[3], 1e-6)
-    return 1.0 / max_ratio <= ratio <= max_ratio
+    return 1.0 / max_ratio <= area_ratio(box, other) <= max_ratio

@@ -123,6 +123,18 @@ def test_a_return_where_the_target_left_is_found_by_the_normal_scale_anchor_sear
     assert TrackState.TRACKING not in states[5:], "the widened search alone misses it"
 
 
+def test_a_target_back_farther_away_is_reacquired_but_a_box_over_twice_the_last_size_is_not() -> None:
+    """The size gate is asymmetric: down to a quarter of the last confident area (the target came back farther
+    away), up to twice it (a larger box is the network's usual miss)."""
+    settings = RedetectionSettings(global_search_every=0, anchor_search_every=1)
+    # each runner misses its square in the session's 2.5x widened crop, so only the anchor search can find it
+    for side, reacquired, runner in ((0.55 * SIDE, True, ColourRunner(0.1)), (1.6 * SIDE, False, ColourRunner(0.2))):
+        returned: Box = (START[0] + 2, START[1] + 2, side, side)
+        states, _, _ = run(settings, returned=returned, runner=runner)
+        assert TrackState.TRACKING not in states[5:25]
+        assert (states[-1] == TrackState.TRACKING) is reacquired, f"side {side}: {states[25:]}"
+
+
 def two_tone(square: Box | None, right: tuple[int, int, int]) -> np.ndarray:
     """A frame with a square whose left half is red and right half ``right`` (no square when None)."""
     image = frame(square)

@@ -14,11 +14,11 @@ session is LOST:
 
 The best hit of a pass scoring at least :data:`REFINE_SCORE` is searched again in a crop centred on itself (a hit
 near a crop's edge is boxed loosely, and a loose box verifies poorly). The refined box is a candidate when its
-area is within :data:`MAX_AREA_RATIO` of the anchor's and its score (the calibrated network score capped by the
-session's check while LOST: the target check's ``reidentify`` against the initial target and the target as last
-confidently seen) reaches the policy's ``recover_score``; the session then re-centres the tracker on it and the
-monitor confirms it over ``recover_frames`` frames as any recovery. Trackers without :class:`RegionSearch`
-(OpenCV) never re-detect.
+area lies between :data:`MIN_AREA_RATIO` and :data:`MAX_AREA_RATIO` times the anchor's and its score (the
+calibrated network score capped by the session's check while LOST: the target check's ``reidentify`` against the
+initial target and the target as last confidently seen) reaches the policy's ``recover_score``; the session then
+re-centres the tracker on it and the monitor confirms it over ``recover_frames`` frames as any recovery. Trackers
+without :class:`RegionSearch` (OpenCV) never re-detect.
 
 The values that suit a model live in its ``model.json`` (``"tracker"`` section, next to the box smoothing);
 0 switches a search off.
@@ -33,13 +33,16 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from asymtrack_ros.boxes import Box, similar_area
+from asymtrack_ros.boxes import Box, area_ratio
 from asymtrack_ros.tracking.base import TrackResult
 
 MAX_OVERLAP = 0.9
 MAX_EVERY = 10_000  # frames
 MAX_CROPS = 10_000
-MAX_AREA_RATIO = 2.0  # a candidate's area within this factor of the last confident box's (it keeps its size while away)
+# A candidate's area over the last confident box's. Asymmetric: a target often comes back farther away (smaller),
+# while a box much larger than the target is the network's usual miss (it spans the target and its surroundings).
+MIN_AREA_RATIO = 0.25
+MAX_AREA_RATIO = 2.0
 REFINE_SCORE = 0.25  # a first-pass hit at least this confident is searched again, centred on itself
 
 
@@ -178,7 +181,7 @@ class LostSearch:
         if best_score < REFINE_SCORE:
             return None
         refined = self.searcher.search_regions(image, [best_box])[0]
-        if refined.score is None or not similar_area(refined.box, anchor, MAX_AREA_RATIO):
+        if refined.score is None or not MIN_AREA_RATIO <= area_ratio(refined.box, anchor) <= MAX_AREA_RATIO:
             return None
         score = min(refined.score, check(image, refined.box))
         return Candidate(refined, score) if score >= min_score else None
