@@ -2,8 +2,9 @@
 
 Layouts, relative to the dataset directory given:
 
-* ``got10k``: ``<seq>/00000001.jpg ...``, ``<seq>/groundtruth.txt``, optional ``absence.label`` (1 = absent)
-  and ``cover.label`` (0 = fully occluded, counted absent as in the GOT-10k toolkit).
+* ``got10k``: ``<seq>/00000001.jpg ...``, ``<seq>/groundtruth.txt``, optional ``absence.label`` (1 = absent; with
+  it, a NaN box on a frame it does not flag is unknown: the target in view, its box not known, neither scored nor
+  counted as an absence) and ``cover.label`` (0 = fully occluded, counted absent as in the GOT-10k toolkit).
 * ``lasot``: ``<category>/<seq>/img/*.jpg`` (or ``<seq>/img`` when given one category), ``groundtruth.txt``,
   ``full_occlusion.txt`` and ``out_of_view.txt`` (0/1 flags; either one marks the target absent).
 * ``otb``: ``<seq>/img/0001.jpg ...`` with ``groundtruth_rect.txt``, or ``groundtruth_rect.<k>.txt`` per target
@@ -45,11 +46,13 @@ def _discover_got10k(root: Path) -> list[Path]:
 def _load_got10k(annotation: Path) -> TrackSequence:
     directory = annotation.parent
     flags = []
-    if (directory / "absence.label").is_file():
-        flags.append(read_numbers(directory / "absence.label") != 0)
+    absence_file = directory / "absence.label"
+    if absence_file.is_file():
+        flags.append(read_numbers(absence_file) != 0)
     if (directory / "cover.label").is_file():
         flags.append(read_numbers(directory / "cover.label") == 0)
-    return make_sequence(directory.name, _frame_paths(directory), read_boxes(annotation), flags)
+    return make_sequence(directory.name, _frame_paths(directory), read_boxes(annotation), flags,
+                         flags_mark_every_absence=absence_file.is_file())
 
 
 def _discover_lasot(root: Path) -> list[Path]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -19,15 +19,22 @@ _SEPARATORS = re.compile(r"[,\s]+")
 
 @dataclass(frozen=True, eq=False)
 class TrackSequence:
-    """One annotated video: frame paths, (N, 4) float64 ground truth (NaN rows where absent), absent mask."""
+    """One annotated video: frame paths, (N, 4) float64 ground truth (NaN rows where absent), absent mask (frames
+    without a box), and ``unknown``: the absent frames whose target is in view but not boxed (None: none known)."""
 
     name: str
     frames: tuple[Path, ...]
     ground_truth: np.ndarray
     absent: np.ndarray
+    unknown: np.ndarray | None = field(default=None, kw_only=True)
 
     def __len__(self) -> int:
         return len(self.frames)
+
+    @property
+    def away(self) -> np.ndarray:
+        """Frames where the target is out of view: ``absent`` less the ``unknown`` ones."""
+        return self.absent if self.unknown is None else self.absent & ~self.unknown
 
     @property
     def init_frame(self) -> int:
@@ -61,19 +68,27 @@ def read_numbers(path: Path) -> np.ndarray:
 
 
 def make_sequence(
-    name: str, frames: Iterable[Path], boxes: np.ndarray, absent_flags: Iterable[np.ndarray] = ()
+    name: str, frames: Iterable[Path], boxes: np.ndarray, absent_flags: Iterable[np.ndarray] = (),
+    flags_mark_every_absence: bool = False,
 ) -> TrackSequence:
-    """Check lengths and build a :class:`TrackSequence`; frames with invalid boxes or a set flag are absent."""
+    """Check lengths and build a :class:`TrackSequence`; frames with invalid boxes or a set flag are absent.
+
+    ``flags_mark_every_absence``: the flags name every frame without the target, so an invalid box on an unflagged
+    frame is ``unknown`` (the target in view, its box not known) rather than an absence.
+    """
     frames = tuple(frames)
     if len(frames) != len(boxes):
         raise ValueError(f"{len(frames)} frames but {len(boxes)} ground-truth rows")
-    absent = ~(np.isfinite(boxes).all(axis=1) & (boxes[:, 2:] > 0).all(axis=1))
+    unboxed = ~(np.isfinite(boxes).all(axis=1) & (boxes[:, 2:] > 0).all(axis=1))
+    flagged = np.zeros(len(frames), dtype=bool)
     for flags in absent_flags:
         if len(flags) != len(frames):
             raise ValueError(f"{len(frames)} frames but {len(flags)} absence flags")
-        absent |= flags
+        flagged |= flags
+    absent = unboxed | flagged
     if absent.all():
         raise ValueError("the target is absent in every frame")
     ground_truth = boxes.copy()
     ground_truth[absent] = np.nan
-    return TrackSequence(name, frames, ground_truth, absent)
+    return TrackSequence(name, frames, ground_truth, absent,
+                         unknown=unboxed & ~flagged if flags_mark_every_absence else None)

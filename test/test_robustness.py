@@ -48,6 +48,33 @@ def test_a_reacquisition_after_the_target_left_again_belongs_to_the_next_return(
     assert reacquisition_delays(absent, 0, tracking, ious) == [None, 1]
 
 
+def test_frames_with_an_unknown_box_are_neither_scored_nor_absences_nor_a_return() -> None:
+    unknown = np.zeros(12, bool)
+    unknown[8] = True  # frame 8: the target in view, its box not known
+    figures = evaluate_robustness(IOUS, ABSENT, 0, SCORES, TRACKING, unknown)
+    assert figures == Robustness(scored_frames=8, false_tracking_frames=2, absent_frames=2, absent_tracking_frames=1,
+                                 reacquisition_delays=(2,))
+
+
+def test_a_got10k_sequence_with_an_absence_label_marks_unflagged_nan_boxes_unknown(tmp_path: Path) -> None:
+    from asymtrack_ros.dataset_layouts import load_dataset
+
+    directory = tmp_path / "seq"
+    directory.mkdir()
+    for index in range(4):
+        (directory / f"{index + 1:08d}.jpg").write_bytes(b"")
+    (directory / "groundtruth.txt").write_text("1,1,5,5\nnan,nan,nan,nan\nnan,nan,nan,nan\n2,2,5,5\n")
+    (directory / "absence.label").write_text("0\n1\n0\n0\n")
+    (sequence,) = load_dataset(tmp_path, "got10k")
+    assert sequence.absent.tolist() == [False, True, True, False]
+    assert sequence.unknown is not None and sequence.unknown.tolist() == [False, False, True, False]
+    assert sequence.away.tolist() == [False, True, False, False]
+    (directory / "absence.label").unlink()
+    (sequence,) = load_dataset(tmp_path, "got10k")
+    assert sequence.unknown is None and sequence.away.tolist() == [False, True, True, False], \
+        "without an absence file a NaN box is an absence, as in the benchmarks"
+
+
 def test_sequence_figures_and_pooled_dataset_figures() -> None:
     figures = evaluate_robustness(IOUS, ABSENT, 0, SCORES, TRACKING)
     assert figures == Robustness(scored_frames=8, false_tracking_frames=2, absent_frames=3, absent_tracking_frames=1,

@@ -32,11 +32,11 @@ class AbsentFrame:
 
 
 def absent_frames(videos: Sequence[TrackSequence]) -> list[AbsentFrame]:
-    """Every absent frame that follows a visible one, over ``videos``."""
+    """Every frame whose target is out of view (``TrackSequence.away``) that follows a visible one, over ``videos``."""
     found = []
     for index, video in enumerate(videos):
         visible = np.flatnonzero(~video.absent)
-        for frame in np.flatnonzero(video.absent):
+        for frame in np.flatnonzero(video.away):
             visible_before = np.searchsorted(visible, frame)  # visible frames are sorted
             if visible_before:
                 found.append(AbsentFrame(index, int(frame), int(visible[visible_before - 1])))

@@ -27,7 +27,7 @@ def frame_records(session: TrackingSession, sequence: TrackSequence) -> list[tup
     for index, outcome, _ in session_outcomes(session, sequence):
         result = outcome.result
         tracker_score = math.nan if result is None or result.score is None else result.score
-        records.append((bool(sequence.absent[index]), outcome.state == TrackState.LOST, outcome.score, tracker_score))
+        records.append((bool(sequence.away[index]), outcome.state == TrackState.LOST, outcome.score, tracker_score))
     return records
 
 

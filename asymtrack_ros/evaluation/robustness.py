@@ -85,20 +85,24 @@ class Robustness:
 
 
 def evaluate_robustness(
-    ious: np.ndarray, absent: np.ndarray, init_frame: int, published_scores: np.ndarray, tracking: np.ndarray
+    ious: np.ndarray, absent: np.ndarray, init_frame: int, published_scores: np.ndarray, tracking: np.ndarray,
+    unknown: np.ndarray | None = None,
 ) -> Robustness:
-    """:class:`Robustness` of one sequence from per-frame IoUs (NaN: no box or no truth), absence flags, published
-    scores and TRACKING flags (frames up to ``init_frame`` are not counted)."""
+    """:class:`Robustness` of one sequence from per-frame IoUs (NaN: no box or no truth), absence flags (frames
+    without a box), published scores and TRACKING flags (frames up to ``init_frame`` are not counted). ``unknown``:
+    the absent frames whose target is in view but not boxed; they are neither scored nor absences, and a target
+    seen again after them has not returned."""
     absent = np.asarray(absent, dtype=bool)
+    away = absent if unknown is None else absent & ~np.asarray(unknown, dtype=bool)
     after_init = np.arange(len(absent)) > init_frame
     scored = after_init & ~absent
     tracking = np.asarray(tracking, dtype=bool)
     return Robustness(
         scored_frames=int(scored.sum()),
         false_tracking_frames=false_tracking_frames(ious, published_scores, scored),
-        absent_frames=int((after_init & absent).sum()),
-        absent_tracking_frames=int((after_init & absent & tracking).sum()),
-        reacquisition_delays=tuple(reacquisition_delays(absent, init_frame, tracking, ious)),
+        absent_frames=int((after_init & away).sum()),
+        absent_tracking_frames=int((after_init & away & tracking).sum()),
+        reacquisition_delays=tuple(reacquisition_delays(away, init_frame, tracking, ious)),
     )
 
 

@@ -64,8 +64,8 @@ def sequence_samples(tracker: SiameseTracker, sequence: TrackSequence, stride: i
         visible = not sequence.absent[index] and bool(np.isfinite(truth).all())
         if visible:
             last_seen = tuple(truth)
-        if (index - start) % stride:
-            continue
+        if (index - start) % stride or not (visible or sequence.away[index]):
+            continue  # off the stride, or the target in view with its box unknown: nothing to label
         image = sequence.read_frame(index)
         for box, on_target in sample_boxes(tuple(truth) if visible else None, last_seen, image.shape[:2], rng):
             if box[2] >= 2 and box[3] >= 2:
