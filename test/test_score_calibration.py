@@ -65,3 +65,7 @@ def test_frames_are_on_target_when_visible_and_overlapping() -> None:
     scores, on_target = labelled_scores(result, truth, np.array([0, 0, 1, 0]), min_iou=0.3)
     np.testing.assert_array_equal(scores, [0.9, 0.8, 0.7])
     np.testing.assert_array_equal(on_target, [True, False, False])
+    # a frame whose box is unknown (target in view, not boxed) gets no label
+    scores, on_target = labelled_scores(result, truth, np.array([0, 0, 1, 0]), 0.3, unknown=np.array([0, 0, 1, 0]))
+    np.testing.assert_array_equal(scores, [0.9, 0.7])
+    np.testing.assert_array_equal(on_target, [True, False])

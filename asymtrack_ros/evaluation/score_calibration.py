@@ -22,10 +22,14 @@ from asymtrack_ros.tracking.confidence import IDENTITY, ScoreCalibration
 
 
 def labelled_scores(
-    result: SequenceResult, ground_truth: np.ndarray, absent: np.ndarray, min_iou: float
+    result: SequenceResult, ground_truth: np.ndarray, absent: np.ndarray, min_iou: float,
+    unknown: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(raw scores, on-target flags) of the tracked frames of one sequence."""
-    tracked = slice(result.init_frame + 1, None)
+    """(raw scores, on-target flags) of the tracked frames of one sequence, less the ``unknown`` ones (target in
+    view, box not known: neither label holds)."""
+    tracked = np.arange(len(absent)) > result.init_frame
+    if unknown is not None:
+        tracked &= ~np.asarray(unknown, dtype=bool)
     overlaps = iou(result.boxes[tracked], ground_truth[tracked])
     on_target = ~absent[tracked].astype(bool) & (np.nan_to_num(overlaps) > min_iou)
     return result.confidences[tracked], on_target
@@ -65,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     scores, labels = [], []
     for sequence in load_dataset(args.dataset, max_sequences=args.max_sequences, skip_sequences=args.skip_sequences):
         result = run_sequence(tracker, sequence, name)
-        raw, on_target = labelled_scores(result, sequence.ground_truth, sequence.absent, args.min_iou)
+        raw, on_target = labelled_scores(result, sequence.ground_truth, sequence.absent, args.min_iou,
+                                         sequence.unknown)
         scores.append(raw)
         labels.append(on_target)
     raw, on_target = np.concatenate(scores), np.concatenate(labels)
