@@ -60,17 +60,13 @@ class RedetectionSettings:
     anchor_search_every: int = 1
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.global_search_every, int) and 0 <= self.global_search_every <= MAX_EVERY):
-            raise ValueError(f"global_search_every must be an integer in [0, {MAX_EVERY}], "
-                             f"got {self.global_search_every!r}")
+        for name, limit in (("global_search_every", MAX_EVERY), ("anchor_search_every", MAX_EVERY),
+                            ("global_search_crops", MAX_CROPS)):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and 0 <= value <= limit):
+                raise ValueError(f"{name} must be an integer in [0, {limit}], got {value!r}")
         if not 0.0 <= self.global_search_overlap <= MAX_OVERLAP:
             raise ValueError(f"global_search_overlap must be in [0, {MAX_OVERLAP}], got {self.global_search_overlap!r}")
-        if not (isinstance(self.anchor_search_every, int) and 0 <= self.anchor_search_every <= MAX_EVERY):
-            raise ValueError(f"anchor_search_every must be an integer in [0, {MAX_EVERY}], "
-                             f"got {self.anchor_search_every!r}")
-        if not (isinstance(self.global_search_crops, int) and 0 <= self.global_search_crops <= MAX_CROPS):
-            raise ValueError(f"global_search_crops must be an integer in [0, {MAX_CROPS}], "
-                             f"got {self.global_search_crops!r}")
 
     @property
     def enabled(self) -> bool:

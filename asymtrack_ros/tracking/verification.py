@@ -86,8 +86,6 @@ class VerificationHead:
         return {"weights": list(self.weights), "bias": self.bias}
 
 
-
-
 Embeddings = tuple[np.ndarray, np.ndarray]  # (box only, with context)
 Embedder = Callable[[np.ndarray, Box], Embeddings]
 
