@@ -53,7 +53,7 @@ def test_frames_with_an_unknown_box_are_neither_scored_nor_absences_nor_a_return
     unknown[8] = True  # frame 8: the target in view, its box not known
     figures = evaluate_robustness(IOUS, ABSENT, 0, SCORES, TRACKING, unknown)
     assert figures == Robustness(scored_frames=8, false_tracking_frames=2, absent_frames=2, absent_tracking_frames=1,
-                                 reacquisition_delays=(2,))
+                                 reacquisition_delays=(2,), visible_lost_frames=4)
 
 
 def test_a_got10k_sequence_with_an_absence_label_marks_unflagged_nan_boxes_unknown(tmp_path: Path) -> None:
@@ -77,16 +77,19 @@ def test_a_got10k_sequence_with_an_absence_label_marks_unflagged_nan_boxes_unkno
 
 def test_sequence_figures_and_pooled_dataset_figures() -> None:
     figures = evaluate_robustness(IOUS, ABSENT, 0, SCORES, TRACKING)
+    # scored frames 1, 2, 5, 6, 7, 9, 10, 11; not TRACKING among them: 5, 9, 10, 11
     assert figures == Robustness(scored_frames=8, false_tracking_frames=2, absent_frames=3, absent_tracking_frames=1,
-                                 reacquisition_delays=(2, None))
+                                 reacquisition_delays=(2, None), visible_lost_frames=4)
     assert (figures.false_tracking, figures.absent_tracking, figures.reacquired_within) == (2 / 8, 1 / 3, 0.5)
+    assert figures.visible_lost == 0.5
     late = Robustness(scored_frames=2, false_tracking_frames=0, absent_frames=1, absent_tracking_frames=0,
                       reacquisition_delays=(16,))  # 16 frames: not within 15
     pooled = pool_robustness([figures, late])
-    assert (pooled.false_tracking, pooled.absent_tracking) == (0.2, 0.25)
+    assert (pooled.false_tracking, pooled.absent_tracking, pooled.visible_lost) == (0.2, 0.25, 0.4)
     assert pooled.reacquired_within == pytest.approx(1 / 3)
     empty = pool_robustness([])
-    assert all(math.isnan(value) for value in (empty.false_tracking, empty.absent_tracking, empty.reacquired_within))
+    assert all(math.isnan(value) for value in (empty.false_tracking, empty.absent_tracking, empty.reacquired_within,
+                                               empty.visible_lost))
 
 
 def test_eval_report_has_every_trackers_robustness_in_summary_and_sequence_table(tmp_path: Path) -> None:
@@ -108,6 +111,7 @@ def test_eval_report_has_every_trackers_robustness_in_summary_and_sequence_table
     assert row == summary["trackers"]["exact"]
     assert (row["false_tracking"], row["returns"], row["reacquired_within_15"]) == (0.0, 1.0, 1.0)
     assert row["absent_tracking"] == 1.0, "a tracker that keeps its box reports TRACKING on both absent frames"
+    assert row["visible_lost"] == 0.0
     assert row["reacquisition_delays"] == {"leaves": [0]}
     header = (tmp_path / "report" / "sequences.csv").read_text().splitlines()[0].split(",")
-    assert {"false_tracking", "returns", "reacquired_within_15", "absent_tracking"} <= set(header)
+    assert {"false_tracking", "returns", "reacquired_within_15", "absent_tracking", "visible_lost"} <= set(header)

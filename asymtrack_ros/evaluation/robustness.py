@@ -8,6 +8,8 @@
   TRACKING with IoU > :data:`REACQUIRED_IOU` (0: on the return frame itself); None when that does not happen
   before the target leaves again or the sequence ends. Summarised as the share re-acquired within
   :data:`REACQUIRE_WITHIN` frames (delay <= 15), next to the share of absent frames reported as TRACKING.
+* Visible LOST: the share of scored frames (target in view and boxed) not reported as TRACKING, the price of
+  saying LOST early (a tracker that always says LOST never tracks an absent target).
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class Robustness:
     absent_frames: int
     absent_tracking_frames: int
     reacquisition_delays: tuple[int | None, ...]
+    visible_lost_frames: int = 0
 
     @property
     def false_tracking(self) -> float:
@@ -71,6 +74,11 @@ class Robustness:
         return self.absent_tracking_frames / self.absent_frames if self.absent_frames else float("nan")
 
     @property
+    def visible_lost(self) -> float:
+        """Share of scored frames not reported as TRACKING; NaN without scored frames."""
+        return self.visible_lost_frames / self.scored_frames if self.scored_frames else float("nan")
+
+    @property
     def reacquired_within(self) -> float:
         """Share of returns re-acquired within :data:`REACQUIRE_WITHIN` frames; NaN without returns."""
         delays = self.reacquisition_delays
@@ -81,7 +89,7 @@ class Robustness:
         """The headline numbers by name (NaN: undefined)."""
         return {"false_tracking": self.false_tracking, "returns": float(len(self.reacquisition_delays)),
                 f"reacquired_within_{REACQUIRE_WITHIN}": self.reacquired_within,
-                "absent_tracking": self.absent_tracking}
+                "absent_tracking": self.absent_tracking, "visible_lost": self.visible_lost}
 
 
 def evaluate_robustness(
@@ -103,6 +111,7 @@ def evaluate_robustness(
         absent_frames=int((after_init & away).sum()),
         absent_tracking_frames=int((after_init & away & tracking).sum()),
         reacquisition_delays=tuple(reacquisition_delays(away, init_frame, tracking, ious)),
+        visible_lost_frames=int((scored & ~tracking).sum()),
     )
 
 
@@ -115,4 +124,5 @@ def pool_robustness(items: Iterable[Robustness]) -> Robustness:
         absent_frames=sum(item.absent_frames for item in items),
         absent_tracking_frames=sum(item.absent_tracking_frames for item in items),
         reacquisition_delays=tuple(delay for item in items for delay in item.reacquisition_delays),
+        visible_lost_frames=sum(item.visible_lost_frames for item in items),
     )
