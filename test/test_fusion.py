@@ -90,6 +90,13 @@ def test_the_network_wins_after_rescue_frames_of_confident_better_looking_disagr
     assert tracker.track(IMAGE).score is None  # the local box (START again) disagrees: the check scores it
 
 
+def test_a_network_that_finds_no_target_beside_the_local_box_vetoes_it_with_its_score() -> None:
+    tracker, _, _ = fused([(ELSEWHERE, 0.2), (ELSEWHERE, 0.5)], [(START, None)])
+    assert [(r.box, r.score) for r in (tracker.track(IMAGE), tracker.track(IMAGE))] == [(START, 0.2), (START, None)]
+    tracker, _, _ = fused([(ELSEWHERE, 0.2)], [(START, None)], veto_score=0.0)
+    assert tracker.track(IMAGE).score is None, "veto_score 0: the check alone scores the local box"
+
+
 @pytest.mark.parametrize(("network", "why"), [
     ((ELSEWHERE, 0.4), "not confident"),
     (((10.0, 100.0, 40.0, 40.0), 0.9), "looks less like the target"),
@@ -108,7 +115,8 @@ def test_settings_parse_validate_and_round_trip() -> None:
     assert FusionSettings.from_mapping(settings.to_json()) == settings
     assert not FusionSettings().enabled and not FusionSettings(local_tracker="none").enabled
     for bad in ({"local_tracker": "csrt", "rescue_frame": 3}, {"rescue_score": 1.5}, {"rescue_frames": 0},
-                {"rescue_margin": True}, {"local_params": {"use_segmentation": "no"}}, {"rescue_area_ratio": 0.5}):
+                {"rescue_margin": True}, {"local_params": {"use_segmentation": "no"}}, {"rescue_area_ratio": 0.5},
+                {"veto_score": "0.3"}, {"veto_score": 1.2}):
         with pytest.raises(ValueError):
             FusionSettings.from_mapping(bad)
 

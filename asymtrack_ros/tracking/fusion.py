@@ -14,6 +14,10 @@ scale slowly) and carries the score, the re-detection and the verification. Per 
   box's, an area within ``rescue_area_ratio`` of the local box's (a network box that balloons over the frame is no
   rescue). Then the network's box wins and the local tracker restarts on it (candidate association between two
   trackers, in the manner of KeepTrack: a look-alike the network jumps to must also look more like the target);
+* where they disagree and the network's best box scores under ``veto_score``, the local box carries that score:
+  the network finds no target in a search region that holds the local box, as when a correlation filter follows
+  background after the target left or the view cut to another scene (0: off; the default 0.35 is the level under
+  which the session counts a frame towards LOST);
 * when the session moves the tracker while LOST (``reposition`` to the last confident box), only the network's
   search moves; the local tracker follows when the network's box wins there as above. A global re-detection
   candidate the session accepted (``relocate``) restarts the local tracker on it.
@@ -55,6 +59,7 @@ class FusionSettings:
     rescue_overlap: float = 0.5
     rescue_margin: float = 0.3
     rescue_area_ratio: float = 2.0
+    veto_score: float = 0.35  # the session's default lost_score
 
     def __post_init__(self) -> None:
         if not isinstance(self.local_tracker, str):
@@ -65,7 +70,7 @@ class FusionSettings:
             raise ValueError(f"local_params must map names to numbers or booleans, got {self.local_params!r}")
         if not (isinstance(self.rescue_frames, int) and 1 <= self.rescue_frames <= 10_000):
             raise ValueError(f"rescue_frames must be an integer in [1, 10000], got {self.rescue_frames!r}")
-        for name in ("rescue_score", "rescue_overlap", "rescue_margin"):
+        for name in ("rescue_score", "rescue_overlap", "rescue_margin", "veto_score"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
         if not (math.isfinite(self.rescue_area_ratio) and self.rescue_area_ratio >= 1.0):
@@ -84,7 +89,7 @@ class FusionSettings:
         if unknown:
             raise ValueError(f"unknown fusion keys {sorted(unknown)}; expected {sorted(FUSION_KEYS)}")
         for key, value in values.items():
-            if key.startswith("rescue_") and (isinstance(value, bool) or not isinstance(value, int | float)):
+            if key in NUMBER_KEYS and (isinstance(value, bool) or not isinstance(value, int | float)):
                 raise ValueError(f"bad fusion value {key}={value!r}: not a number")
         settings: dict[str, Any] = dict(values)
         if isinstance(settings.get("rescue_frames"), float) and settings["rescue_frames"].is_integer():
@@ -100,6 +105,7 @@ class FusionSettings:
 
 
 FUSION_KEYS = tuple(field.name for field in fields(FusionSettings))
+NUMBER_KEYS = tuple(key for key in FUSION_KEYS if key.startswith("rescue_") or key == "veto_score")
 NO_FUSION = FusionSettings()
 
 
@@ -182,8 +188,9 @@ class FusedTracker(Tracker):
         self._local_box = local.box
         box = self._fuse(image, found, local.box)
         self.network.reposition(box)
-        score = found.score if box == found.box or self._overlap(box, found.box) >= self.settings.rescue_overlap \
-            else None
+        agrees = box == found.box or self._overlap(box, found.box) >= self.settings.rescue_overlap
+        vetoed = found.score is not None and found.score < self.settings.veto_score
+        score = found.score if agrees or vetoed else None
         return TrackResult(box, score, found.preprocess_ms, found.inference_ms + local.total_ms, found.postprocess_ms,
                            found.exit)
 
