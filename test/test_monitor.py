@@ -138,7 +138,7 @@ def test_appearance_similarity_is_high_on_the_target_and_low_elsewhere() -> None
     assert check.similarity(image, (500, 20, 40, 40)) == 0.0, "a box outside the image shows nothing"
 
 
-def test_reidentify_also_compares_with_the_remembered_look_of_the_target() -> None:
+def test_recall_compares_with_the_remembered_look_of_the_target() -> None:
     from asymtrack_ros.tracking.appearance import AppearanceCheck
 
     image = np.zeros((100, 200, 3), np.uint8)
@@ -147,12 +147,12 @@ def test_reidentify_also_compares_with_the_remembered_look_of_the_target() -> No
     image[20:60, 140:160] = (200, 120, 30)  # the target later: half red, half orange
     check = AppearanceCheck(image, (20, 20, 40, 40))
     later = (120, 20, 40, 40)
-    assert check.reidentify(image, later) == check.similarity(image, later), "nothing remembered yet"
+    assert check.recall(image, later) is None, "nothing remembered yet"
     check.remember(image, later)
-    assert check.similarity(image, later) < 0.6 < check.reidentify(image, later) == pytest.approx(
-        (check.similarity(image, later) + 1.0) / 2)
+    assert check.similarity(image, later) < 0.6 and check.recall(image, later) == pytest.approx(1.0)
     check.remember(image, (500, 20, 40, 40))  # a box without pixels changes nothing
-    assert check.reidentify(image, later) == pytest.approx((check.similarity(image, later) + 1.0) / 2)
+    assert check.recall(image, later) == pytest.approx(1.0)
+    assert check.recall(image, (20, 20, 40, 40)) == pytest.approx(check.similarity(image, later), abs=1e-6)
 
 
 def test_set_policy_applies_from_the_next_frame_and_refuses_an_invalid_one() -> None:

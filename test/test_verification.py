@@ -53,17 +53,17 @@ def test_the_target_scores_above_a_look_alike_background_and_a_drifted_box(netwo
     assert verifier.similarity(image, (5000.0, 5000.0, w, h)) < 0.05  # outside the image: nothing
 
 
-def test_reidentify_averages_the_head_on_the_initial_and_the_remembered_target(network: SiameseTracker) -> None:
+def test_recall_runs_the_head_against_the_remembered_target(network: SiameseTracker) -> None:
     verifier = network.target_check(frame(0), target_box(0))
     assert isinstance(verifier, TargetVerifier)
     later, elsewhere = frame(40), (200.0, 20.0, 60.0, 50.0)
-    assert verifier.reidentify(later, target_box(40)) == verifier.similarity(later, target_box(40))
+    assert verifier.recall(later, target_box(40)) is None, "nothing remembered yet"
     verifier.remember(later, target_box(40))
     remembered = TargetVerifier(later, target_box(40), network.embed, verifier.head)
     for box in (target_box(40), elsewhere):
-        expected = (verifier.similarity(later, box) + remembered.similarity(later, box)) / 2
-        assert verifier.reidentify(later, box) == pytest.approx(expected, abs=1e-6)
-    assert verifier.reidentify(later, target_box(40)) > verifier.reidentify(later, elsewhere) + 0.2
+        assert verifier.recall(later, box) == pytest.approx(remembered.similarity(later, box), abs=1e-6)
+    recalled, other = verifier.recall(later, target_box(40)), verifier.recall(later, elsewhere)
+    assert recalled is not None and other is not None and recalled > other + 0.2
 
 
 def test_hard_negatives_barely_overlap_the_truth_and_the_fit_separates_them() -> None:

@@ -10,9 +10,9 @@ the hue/saturation histogram of the box with that of the initial target:
 On the held-out generated benchmark with CSRT the capped confidence averaged 0.63 on visible and
 0.28 on absent frames (``python -m asymtrack_ros.evaluation.lost_signal``).
 
-While the target is lost, a candidate is re-identified (``reidentify``) against the initial target and against
-the target as it was last confidently seen (``remember``): a target that comes back looks like it did when it
-left (the same light, size and pose), which the initial box alone may no longer show.
+While the target is lost, the session also compares a candidate with the target as it was last confidently seen
+(``remember``, ``recall``): a target that comes back looks like it did when it left (the same light, size and
+pose), which the initial box alone may no longer show.
 """
 
 from __future__ import annotations
@@ -56,11 +56,10 @@ class TargetCheck(Protocol):
         """Against the initial target."""
 
     def remember(self, image: np.ndarray, box: Box) -> None:
-        """``box`` of ``image`` shows the target confidently: the reference :meth:`reidentify` adds."""
+        """``box`` of ``image`` shows the target confidently: the reference of :meth:`recall`."""
 
-    def reidentify(self, image: np.ndarray, box: Box) -> float:
-        """The mean of :meth:`similarity` and the same measure against the remembered target (before any
-        :meth:`remember`: :meth:`similarity`)."""
+    def recall(self, image: np.ndarray, box: Box) -> float | None:
+        """The same measure as :meth:`similarity` against the remembered target; None before any :meth:`remember`."""
 
 
 class AppearanceCheck:
@@ -81,7 +80,5 @@ class AppearanceCheck:
         if current is not None:
             self.recent = current
 
-    def reidentify(self, image: np.ndarray, box: Box) -> float:
-        current = hs_histogram(image, box)
-        initial = histogram_similarity(self.reference, current)
-        return initial if self.recent is None else (initial + histogram_similarity(self.recent, current)) / 2
+    def recall(self, image: np.ndarray, box: Box) -> float | None:
+        return None if self.recent is None else histogram_similarity(self.recent, hs_histogram(image, box))

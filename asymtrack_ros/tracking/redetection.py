@@ -15,7 +15,7 @@ session is LOST:
 The best hit of a pass scoring at least :data:`REFINE_SCORE` is searched again in a crop centred on itself (a hit
 near a crop's edge is boxed loosely, and a loose box verifies poorly). The refined box is a candidate when its
 area lies between :data:`MIN_AREA_RATIO` and :data:`MAX_AREA_RATIO` times the anchor's and its score (the
-calibrated network score capped by the session's check while LOST: the target check's ``reidentify`` against the
+calibrated network score capped by the session's check while LOST: the mean of the target check against the
 initial target and the target as last confidently seen) reaches the policy's ``recover_score``; the session then
 re-centres the tracker on it and the monitor confirms it over ``recover_frames`` frames as any recovery. Trackers
 without :class:`RegionSearch` (OpenCV) never re-detect.

@@ -19,8 +19,8 @@ class FrameOutcome:
 
     ``score`` is the published confidence: the tracker's own score (if it has one) capped by the tracker's
     target check of the box (``Tracker.target_check``: the appearance similarity to the initial target,
-    ``appearance.py``, or the model's learned verifier, ``verification.py``; while LOST its ``reidentify``, which
-    also compares with the target as last confidently seen).
+    ``appearance.py``, or the model's learned verifier, ``verification.py``; while LOST the session's
+    re-identification, which also compares with the target as last confidently seen).
     """
 
     state: TrackState
@@ -147,13 +147,15 @@ class TrackingSession:
                                    self.monitor.policy.recover_score)
 
     def _lost_check(self, appearance: TargetCheck, image: np.ndarray, box: Box) -> float:
-        """The check of a box while LOST: re-identification (``TargetCheck.reidentify``) lifts a box that the initial
-        target's check alone would keep (``lost_score``) but not confirm; a box under that stays rejected, so a
-        confirmed box is not LOST again at once."""
+        """The check of a box while LOST, re-identification: the mean of the check against the initial target and
+        against the target as last confidently seen (``TargetCheck.recall``) lifts a box that the initial check alone
+        would keep (``lost_score``) but not confirm; a box under that stays rejected, so a confirmed box is not LOST
+        again at once."""
         similarity = appearance.similarity(image, box)
         if similarity < self.monitor.policy.lost_score:
             return similarity
-        return max(similarity, appearance.reidentify(image, box))
+        recalled = appearance.recall(image, box)
+        return similarity if recalled is None else max(similarity, (similarity + recalled) / 2)
 
     def _reset_search(self) -> None:
         self._following = False

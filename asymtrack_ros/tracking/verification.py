@@ -121,10 +121,8 @@ class TargetVerifier:
         if look.embeddings is not None and look.histogram is not None:
             self.recent = look
 
-    def reidentify(self, image: np.ndarray, box: Box) -> float:
-        look = self._look(image, box)
-        initial = self.head(self._features(look, self.initial))
-        return initial if self.recent is None else (initial + self.head(self._features(look, self.recent))) / 2
+    def recall(self, image: np.ndarray, box: Box) -> float | None:
+        return None if self.recent is None else self.head(self._features(self._look(image, box), self.recent))
 
     def _look(self, image: np.ndarray, box: Box) -> Look:
         """The look of ``box`` in ``image``, from the cache when asked again for the same frame object and box."""
