@@ -51,7 +51,7 @@ def test_a_reacquisition_after_the_target_left_again_belongs_to_the_next_return(
 def test_frames_with_an_unknown_box_are_neither_scored_nor_absences_nor_a_return() -> None:
     unknown = np.zeros(12, bool)
     unknown[8] = True  # frame 8: the target in view, its box not known
-    figures = evaluate_robustness(IOUS, ABSENT, 0, SCORES, TRACKING, unknown)
+    figures = evaluate_robustness(IOUS, ABSENT, 0, SCORES, TRACKING, away=ABSENT & ~unknown)
     assert figures == Robustness(scored_frames=8, false_tracking_frames=2, absent_frames=2, absent_tracking_frames=1,
                                  reacquisition_delays=(2,), visible_lost_frames=4)
 

@@ -93,7 +93,7 @@ def run_sequence(
         timings_ms[index] = (result.preprocess_ms, result.inference_ms, result.postprocess_ms, wall_ms)
     scores = evaluate_sequence(boxes, sequence.ground_truth, scored_frames(sequence.absent, init_frame))
     robustness = evaluate_robustness(iou(boxes, sequence.ground_truth), sequence.absent, init_frame, published,
-                                     states == TrackState.TRACKING, sequence.unknown)
+                                     states == TrackState.TRACKING, sequence.away)
     return SequenceResult(tracker_name, sequence.name, init_frame, boxes, confidences, timings_ms, scores,
                           published, states, robustness, exits)
 

@@ -94,14 +94,15 @@ class Robustness:
 
 def evaluate_robustness(
     ious: np.ndarray, absent: np.ndarray, init_frame: int, published_scores: np.ndarray, tracking: np.ndarray,
-    unknown: np.ndarray | None = None,
+    away: np.ndarray | None = None,
 ) -> Robustness:
     """:class:`Robustness` of one sequence from per-frame IoUs (NaN: no box or no truth), absence flags (frames
-    without a box), published scores and TRACKING flags (frames up to ``init_frame`` are not counted). ``unknown``:
-    the absent frames whose target is in view but not boxed; they are neither scored nor absences, and a target
-    seen again after them has not returned."""
+    without a box), published scores and TRACKING flags (frames up to ``init_frame`` are not counted). ``away``:
+    the absent frames whose target is out of view (``TrackSequence.away``; default: all of them); the others have
+    the target in view but not boxed: neither scored nor absences, and a target seen again after them has not
+    returned."""
     absent = np.asarray(absent, dtype=bool)
-    away = absent if unknown is None else absent & ~np.asarray(unknown, dtype=bool)
+    away = absent if away is None else np.asarray(away, dtype=bool)
     after_init = np.arange(len(absent)) > init_frame
     scored = after_init & ~absent
     tracking = np.asarray(tracking, dtype=bool)
