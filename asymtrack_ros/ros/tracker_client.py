@@ -18,6 +18,7 @@ from std_srvs.srv import Trigger
 from vision_msgs.msg import Detection2DArray
 
 from asymtrack_ros.msg import TrackerStatus
+from asymtrack_ros.ros.service_qos import SERVICE_QOS
 from asymtrack_ros.ros.stamps import ns_stamp
 from asymtrack_ros.srv import RemoveTarget, SetTarget
 
@@ -46,9 +47,11 @@ class TrackerClient:
         )
         node.create_subscription(TrackerStatus, f"{namespace}/tracker/status", self._keep("statuses", on_status), 100)
         node.create_subscription(DiagnosticArray, "/diagnostics", self._keep("diagnostics"), 10)
-        self.set_target_client = node.create_client(SetTarget, f"{namespace}/tracker/set_target")
-        self.remove_target_client = node.create_client(RemoveTarget, f"{namespace}/tracker/remove_target")
-        self.reset_client = node.create_client(Trigger, f"{namespace}/tracker/reset")
+        self.set_target_client = node.create_client(SetTarget, f"{namespace}/tracker/set_target",
+                                                    qos_profile=SERVICE_QOS)
+        self.remove_target_client = node.create_client(RemoveTarget, f"{namespace}/tracker/remove_target",
+                                                       qos_profile=SERVICE_QOS)
+        self.reset_client = node.create_client(Trigger, f"{namespace}/tracker/reset", qos_profile=SERVICE_QOS)
 
     def _keep(self, name: str, hook: Callable[[Message], None] | None = None) -> Callable[[Message], None]:
         """A subscription callback: ``hook(message)``, then the message appended to ``recorded.<name>``."""

@@ -49,6 +49,7 @@ from asymtrack_ros.ros.node_health import NodeHealth
 from asymtrack_ros.ros.node_runner import run_node
 from asymtrack_ros.ros.parameters import PARAMETERS
 from asymtrack_ros.ros.received_frames import PendingTarget, ReceivedFrame, decode, receive
+from asymtrack_ros.ros.service_qos import SERVICE_QOS
 from asymtrack_ros.ros.stamps import stamp_ns
 from asymtrack_ros.ros.stats import LatencyWindow, RateMeter
 from asymtrack_ros.ros.target_request import TargetRequestError, box_from_center, validate_label
@@ -122,9 +123,10 @@ class TrackerNodeBase(Node):
     def _activate(self) -> None:
         """Subscribe, offer the services, start the diagnostics timer and the worker."""
         self._input_subscriptions = self._subscribe_input()
-        self._offered_services = [self.create_service(SetTarget, "~/set_target", self._on_set_target),
-                                  self.create_service(RemoveTarget, "~/remove_target", self._on_remove_target),
-                                  self.create_service(Trigger, "~/reset", self._on_reset)]
+        self._offered_services = [
+            self.create_service(SetTarget, "~/set_target", self._on_set_target, qos_profile=SERVICE_QOS),
+            self.create_service(RemoveTarget, "~/remove_target", self._on_remove_target, qos_profile=SERVICE_QOS),
+            self.create_service(Trigger, "~/reset", self._on_reset, qos_profile=SERVICE_QOS)]
         self._diagnostics_timer = self.create_timer(self.config.diagnostics_period, self._publish_diagnostics)
         self.stopping = threading.Event()
         self.worker = threading.Thread(target=self._process_loop, name="tracker-worker", daemon=True)
