@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import cv2
@@ -31,9 +32,10 @@ class TrackSequence:
     def __len__(self) -> int:
         return len(self.frames)
 
-    @property
+    @cached_property
     def away(self) -> np.ndarray:
-        """Frames where the target is out of view: ``absent`` less the ``unknown`` ones."""
+        """Frames where the target is out of view: ``absent`` less the ``unknown`` ones (computed once: callers
+        read it frame by frame)."""
         return self.absent if self.unknown is None else self.absent & ~self.unknown
 
     @property

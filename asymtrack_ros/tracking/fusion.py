@@ -39,6 +39,7 @@ import numpy as np
 from asymtrack_ros.boxes import Box, as_box, iou, similar_area
 from asymtrack_ros.tracking.appearance import TargetCheck
 from asymtrack_ros.tracking.base import DeviceInfo, NotInitializedError, Tracker, TrackResult
+from asymtrack_ros.tracking.monitor import LostPolicy
 from asymtrack_ros.tracking.opencv_backend import OpenCVTracker, available_algorithms
 from asymtrack_ros.tracking.redetection import RedetectionSettings
 from asymtrack_ros.tracking.siamese import SiameseTracker
@@ -59,7 +60,7 @@ class FusionSettings:
     rescue_overlap: float = 0.5
     rescue_margin: float = 0.3
     rescue_area_ratio: float = 2.0
-    veto_score: float = 0.35  # the session's default lost_score
+    veto_score: float = LostPolicy.lost_score
 
     def __post_init__(self) -> None:
         if not isinstance(self.local_tracker, str):
