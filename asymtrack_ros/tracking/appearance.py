@@ -3,8 +3,7 @@
 Trackers localise something in every frame, target or not: the corner maps of a network trained
 only on visible targets stay peaked when the target has left, and OpenCV's CSRT reports success
 on background (99 % of absent frames on our held-out set). The session therefore also compares
-the hue/saturation histogram of the box (the ellipse inscribed in it: its corners are mostly background) with
-that of the initial target:
+the hue/saturation histogram of the box with that of the initial target:
 
     similarity = 1 - Bhattacharyya distance(H-S histogram of the box, of the initial box)  in [0, 1]
 
@@ -27,14 +26,10 @@ from asymtrack_ros.boxes import Box
 
 PATCH_SIDE = 24
 HUE_BINS, SATURATION_BINS = 18, 8
-# the ellipse inscribed in the patch: a box's corners show mostly background, which changes as the target moves
-ELLIPSE_MASK = cv2.ellipse(np.zeros((PATCH_SIDE, PATCH_SIDE), np.uint8), (PATCH_SIDE // 2, PATCH_SIDE // 2),
-                           (PATCH_SIDE // 2, PATCH_SIDE // 2), 0, 0, 360, 255, -1)
 
 
 def hs_histogram(image: np.ndarray, box: Box) -> np.ndarray | None:
-    """L1-normalised hue/saturation histogram of the pixels in the ellipse inscribed in the box's part inside the
-    image (None if the box leaves no pixels)."""
+    """L1-normalised hue/saturation histogram of the box's pixels (None if the box leaves no pixels)."""
     x, y, w, h = box
     height, width = image.shape[:2]
     x1, y1 = int(max(0, x)), int(max(0, y))
@@ -43,7 +38,7 @@ def hs_histogram(image: np.ndarray, box: Box) -> np.ndarray | None:
         return None
     patch = cv2.resize(image[y1:y2, x1:x2], (PATCH_SIDE, PATCH_SIDE), interpolation=cv2.INTER_AREA)
     hsv = cv2.cvtColor(patch, cv2.COLOR_RGB2HSV)
-    histogram = cv2.calcHist([hsv], [0, 1], ELLIPSE_MASK, [HUE_BINS, SATURATION_BINS], [0, 180, 0, 256])
+    histogram = cv2.calcHist([hsv], [0, 1], None, [HUE_BINS, SATURATION_BINS], [0, 180, 0, 256])
     return cv2.normalize(histogram, histogram, 1.0, 0.0, cv2.NORM_L1)
 
 
