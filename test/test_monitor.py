@@ -5,8 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from asymtrack_ros.boxes import Box
-from asymtrack_ros.tracking.appearance import AppearanceCheck
 from asymtrack_ros.tracking.base import DeviceInfo, Tracker, TrackResult
 from asymtrack_ros.tracking.monitor import LostPolicy, TargetMonitor, TrackState
 from asymtrack_ros.tracking.redetection import RedetectionSettings
@@ -115,34 +113,6 @@ def test_a_box_leaving_the_image_is_lost_at_once_with_score_zero() -> None:
     assert POLICY.min_visible == 0.6
 
 
-class RememberingCheck(AppearanceCheck):
-    """The appearance check, recording the boxes it is told to remember."""
-
-    def __init__(self, image: np.ndarray, box: Box) -> None:
-        super().__init__(image, box)
-        self.remembered: list[Box] = []
-
-    def remember(self, image: np.ndarray, box: Box) -> None:
-        self.remembered.append(box)
-        super().remember(image, box)
-
-
-class RememberedTracker(ScriptedTracker):
-    def target_check(self, image: np.ndarray, box: Box) -> RememberingCheck:
-        self.check = RememberingCheck(image, box)
-        return self.check
-
-
-def test_a_target_leaving_the_view_is_remembered_as_it_looked_before_the_border_cut_it() -> None:
-    image = np.zeros((100, 100, 3), np.uint8)
-    tracker = RememberedTracker([0.9] * 6)
-    session = TrackingSession(tracker, POLICY)
-    session.start(image, (60, 10, 20, 20), "t")
-    states = [session.step(image).state for _ in range(6)]  # x = 65 ... 90: inside up to 80, then 75 %, 50 %
-    assert states == [TrackState.TRACKING] * 5 + [TrackState.LOST]
-    assert tracker.check.remembered == [(x, 10, 20, 20) for x in (65, 70, 75, 80)], "not the 75 % visible box at 85"
-
-
 def test_while_lost_a_network_trackers_unscored_box_confirms_nothing_but_an_opencv_trackers_can() -> None:
     """No score of its own (the fusion's local tracker disagrees with the network): for a tracker that re-detects
     with a network the check alone must not confirm a recovery; a scoreless OpenCV tracker has only the check."""
@@ -157,6 +127,8 @@ def test_while_lost_a_network_trackers_unscored_box_confirms_nothing_but_an_open
 
 
 def test_appearance_similarity_is_high_on_the_target_and_low_elsewhere() -> None:
+    from asymtrack_ros.tracking.appearance import AppearanceCheck
+
     image = np.zeros((100, 200, 3), np.uint8)
     image[20:60, 20:60] = (200, 30, 30)  # the target: red
     image[20:60, 120:160] = (30, 30, 200)  # another object: blue
@@ -167,6 +139,8 @@ def test_appearance_similarity_is_high_on_the_target_and_low_elsewhere() -> None
 
 
 def test_recall_compares_with_the_remembered_look_of_the_target() -> None:
+    from asymtrack_ros.tracking.appearance import AppearanceCheck
+
     image = np.zeros((100, 200, 3), np.uint8)
     image[20:60, 20:60] = (200, 30, 30)  # the initial target: red
     image[20:60, 120:140] = (200, 30, 30)

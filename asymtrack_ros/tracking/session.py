@@ -42,8 +42,7 @@ class TrackingSession:
     (``redetection.py``: a normal-scale crop at the anchor, optionally the whole frame): a candidate moves the
     tracker there, and the tracker follows it while its score stays at or above ``recover_score``, until the
     monitor confirms it (TRACKING) or the score drops (back to the anchor). Each confident TRACKING frame
-    updates the anchor and, while the box lies wholly inside the image, the target check's remembered target
-    (``TargetCheck.remember``): a target leaving the view is remembered as it looked before the border cut it.
+    updates the anchor and the target check's remembered target (``TargetCheck.remember``).
     """
 
     def __init__(self, tracker: Tracker, policy: LostPolicy) -> None:
@@ -120,8 +119,7 @@ class TrackingSession:
             self._reset_search()
             if score >= self.monitor.policy.lost_score:
                 self._anchor = result.box
-                if visible_fraction(result.box, self._frame_size) >= 1.0:  # a box the border cuts shows part of it
-                    appearance.remember(image, result.box)
+                appearance.remember(image, result.box)
         elif state == TrackState.LOST:
             self._following = self._following and score >= self.monitor.policy.recover_score
             if not self._following:
