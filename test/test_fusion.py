@@ -3,6 +3,9 @@ default built from model.json."""
 
 from __future__ import annotations
 
+import os
+import threading
+
 import numpy as np
 import pytest
 from scene import frame, target_box
@@ -10,7 +13,7 @@ from scene import frame, target_box
 from asymtrack_ros.boxes import Box
 from asymtrack_ros.tracking import create_tracker
 from asymtrack_ros.tracking.base import DeviceInfo, Tracker, TrackResult
-from asymtrack_ros.tracking.fusion import FusedTracker, FusionSettings, with_local_tracker
+from asymtrack_ros.tracking.fusion import FusedTracker, FusionSettings, network_threads, with_local_tracker
 from asymtrack_ros.tracking.siamese import SiameseTracker
 
 IMAGE = np.zeros((240, 320, 3), np.uint8)
@@ -166,3 +169,66 @@ def test_the_session_reuses_the_fused_trackers_verifier_and_a_box_is_verified_on
     assert check.similarity(later, target_box(5)) == first and len(passes) == 2
     check.similarity(frame(5), target_box(5))  # a new frame object is embedded anew
     assert len(passes) == 4
+
+
+class Recording(Scripted):
+    """A scripted tracker that records the thread of each update and can be told to fail."""
+
+    def __init__(self, results: list[tuple[Box, float | None]]) -> None:
+        super().__init__(results)
+        self.threads: list[str] = []
+        self.fail = False
+
+    def _track(self, image: np.ndarray, search_scale: float) -> TrackResult:
+        self.threads.append(threading.current_thread().name)
+        if self.fail:
+            raise RuntimeError("scripted failure")
+        return super()._track(image, search_scale)
+
+
+def test_the_local_tracker_updates_on_its_own_thread_while_the_network_searches() -> None:
+    net, loc = Recording([(START, 0.8)]), Recording([((102.0, 101.0, 40.0, 40.0), None)])
+    tracker = FusedTracker(net, lambda: loc, FusionSettings(local_tracker="csrt"))
+    tracker.initialize(IMAGE, START)
+    assert tracker.track(IMAGE).box == (102.0, 101.0, 40.0, 40.0)
+    assert net.threads == [threading.current_thread().name] and loc.threads[0].startswith("local-tracker")
+    net.fail = True  # a failing network search: the error reaches the caller, and the local update has ended
+    with pytest.raises(RuntimeError, match="scripted failure"):
+        tracker.track(IMAGE)
+    assert len(loc.threads) == 2  # ended before the error was raised: nothing runs on in the background
+    net.fail, loc.fail = False, True  # a failing local update: its error reaches the caller too
+    with pytest.raises(RuntimeError, match="scripted failure"):
+        tracker.track(IMAGE)
+    loc.fail = False
+    assert tracker.track(IMAGE).score == 0.8
+
+
+def test_a_started_local_update_is_taken_by_its_frame_only() -> None:
+    net, loc = Recording([(START, 0.8)]), Recording([(START, None)])
+    tracker = FusedTracker(net, lambda: loc, FusionSettings(local_tracker="csrt"))
+    tracker.initialize(IMAGE, START)
+    tracker.start_local(IMAGE)
+    tracker.start_local(IMAGE)  # the same frame: started once
+    assert tracker.track_with(IMAGE, TrackResult(START, 0.8)).score == 0.8 and len(loc.threads) == 1
+    tracker.start_local(IMAGE.copy())  # a frame never tracked: its update ends before this frame's runs
+    tracker.track_with(IMAGE, TrackResult(START, 0.8))
+    assert len(loc.threads) == 3 and loc.threads[-1] == threading.current_thread().name
+
+
+def test_concurrent_fusion_gives_the_boxes_of_one_part_after_the_other() -> None:
+    concurrent, serial = create_tracker("onnx", threads=2), create_tracker("onnx", threads=2)
+    assert isinstance(concurrent, FusedTracker) and isinstance(serial, FusedTracker)
+    for tracker in (concurrent, serial):
+        tracker.initialize(frame(0), target_box(0))
+    for t in range(1, 15):
+        image = frame(t)
+        ours, theirs = concurrent.track(image), serial.track_with(image, serial.network.track(image))
+        assert (ours.box, ours.score) == (theirs.box, theirs.score)
+
+
+def test_a_fused_local_tracker_takes_one_of_the_threads() -> None:
+    fusion = FusionSettings(local_tracker="csrt")
+    assert [network_threads(threads, fusion) for threads in (1, 2, 4)] == [1, 1, 3]
+    assert network_threads(None, fusion) == max(1, (os.cpu_count() or 1) - 1)
+    for alone in (FusionSettings(), FusionSettings(local_tracker="boosting")):  # no fusion, or not in this build
+        assert network_threads(2, alone) == 2 and network_threads(None, alone) is None

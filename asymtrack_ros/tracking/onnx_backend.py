@@ -22,7 +22,7 @@ import onnxruntime as ort
 from asymtrack_ros.tracking.base import DeviceInfo, Tracker
 from asymtrack_ros.tracking.box_smoothing import NO_OVERRIDES, SmoothingOverrides
 from asymtrack_ros.tracking.early_exit import EarlyExitRunner
-from asymtrack_ros.tracking.fusion import with_local_tracker
+from asymtrack_ros.tracking.fusion import network_threads, with_local_tracker
 from asymtrack_ros.tracking.installed_models import default_model_dir
 from asymtrack_ros.tracking.manifest import GraphSpec, ModelDirError, ModelManifest, read_manifest
 from asymtrack_ros.tracking.ort_providers import (
@@ -131,9 +131,10 @@ class OnnxRunner:
         spinning: bool = True,
         device_id: int = 0,
         trt_fp16: bool = True,
+        manifest: ModelManifest | None = None,
     ) -> None:
         self.model_dir = Path(model_dir)
-        self.manifest: ModelManifest = read_manifest(self.model_dir)
+        self.manifest: ModelManifest = manifest if manifest is not None else read_manifest(self.model_dir)
         self.config = self.manifest.config
         options = session_options(threads, graph_optimization, spinning)
         available = set(ort.get_available_providers())  # the others become warnings below, not onnxruntime noise
@@ -259,7 +260,8 @@ def create(
     once into a cache and reused (``asymtrack_ros/export/cache.py``; needs ``asymtrack_ros.export`` loaded).
     ``providers`` (priority order) overrides ``device`` (``auto``, ``cpu``, ``cuda[:N]``, ``tensorrt[:N]``; the GPU
     index N applies to the CUDA and TensorRT providers either way). ``trt_fp16``: TensorRT may run in fp16
-    (engines cached under ``$XDG_CACHE_HOME/asymtrack_ros/trt``, see ``ort_providers.py``). ``threads``,
+    (engines cached under ``$XDG_CACHE_HOME/asymtrack_ros/trt``, see ``ort_providers.py``). ``threads``
+    (the tracker's CPU threads: a fused local tracker takes one, ``fusion.network_threads``),
     ``graph_optimization`` and ``spinning``: see :func:`session_options`. The score calibration and the box
     smoothing, global re-detection, local tracker and verification head are the ones in ``model.json``;
     ``smoothing`` and ``redetection`` override single values (see ``box_smoothing.py``, ``redetection.py``),
@@ -271,9 +273,10 @@ def create(
         directory = model_dir_for_weights(weights, model, variant)
     else:
         directory = Path(model_dir) if model_dir is not None else default_model_dir(model, variant)
-    runner = OnnxRunner(directory, requested_providers(device, providers), threads, graph_optimization, spinning,
-                        split_device(device)[1], trt_fp16)
-    manifest = runner.manifest
+    manifest = read_manifest(directory)
+    fusion = manifest.fusion.with_local_tracker(local_tracker)
+    runner = OnnxRunner(directory, requested_providers(device, providers), network_threads(threads, fusion),
+                        graph_optimization, spinning, split_device(device)[1], trt_fp16, manifest)
     network: NetworkRunner = runner
     if manifest.early_exit is not None:
         network = EarlyExitRunner(runner, runner.open_graph, exit_thresholds)
@@ -281,4 +284,4 @@ def create(
         raise ValueError(f"exit_thresholds is for early-exit models; {directory} has none")
     tracker = SiameseTracker(network, smoothing.apply(manifest.smoothing), manifest.calibration,
                              manifest.redetection.replace(redetection), manifest.verification)
-    return with_local_tracker(tracker, manifest.fusion.with_local_tracker(local_tracker))
+    return with_local_tracker(tracker, fusion)

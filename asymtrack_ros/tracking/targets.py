@@ -174,6 +174,9 @@ class TargetSet:
         networks = [batch_network(tracker) for tracker in trackers]
         if not self._batch or len(sessions) < 2 or shared_batch_runner(networks) is None:
             return {}
+        for tracker in trackers:
+            if isinstance(tracker, FusedTracker):
+                tracker.start_local(image)  # the local trackers update while the batched pass runs
         try:
             found = track_together(networks, image, [session.search_scale for session in sessions])
         except Exception as error:  # fall back to one pass per target, which reports per target

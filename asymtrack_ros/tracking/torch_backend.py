@@ -16,7 +16,7 @@ from asymtrack_ros.models.factory import build_model, model_family
 from asymtrack_ros.models.network import TrackerNetwork
 from asymtrack_ros.tracking.base import DeviceInfo, Tracker
 from asymtrack_ros.tracking.box_smoothing import NO_OVERRIDES, NO_SMOOTHING, SmoothingOverrides
-from asymtrack_ros.tracking.fusion import NO_FUSION, with_local_tracker
+from asymtrack_ros.tracking.fusion import NO_FUSION, network_threads, with_local_tracker
 from asymtrack_ros.tracking.redetection import DEFAULT_REDETECTION, NO_REDETECTION_OVERRIDES, RedetectionOverrides
 from asymtrack_ros.tracking.siamese import SearchOutput, SiameseTracker
 
@@ -84,7 +84,7 @@ def create(
     Without weights it refuses unless ``random_init=True`` (random weights track nothing). No box smoothing
     except the values ``smoothing`` sets (``box_smoothing.py``); the default global re-detection with the values
     ``redetection`` sets (``redetection.py``); the network alone unless ``local_tracker`` names an OpenCV tracker to
-    fuse with it (``fusion.py``).
+    fuse with it (``fusion.py``; it takes one of the ``threads``, ``fusion.network_threads``).
     """
     network = build_model(model, variant)
     if weights is not None:
@@ -95,7 +95,8 @@ def create(
         network.exit_thresholds = validated_thresholds(exit_thresholds or DEFAULT_EXIT_THRESHOLDS)
     elif exit_thresholds is not None:
         raise ValueError(f"exit_thresholds is for early-exit models (dytrack), not {model}")
-    runner = TorchRunner(network, resolve_device(device), threads)
+    fusion = NO_FUSION.with_local_tracker(local_tracker)
+    runner = TorchRunner(network, resolve_device(device), network_threads(threads, fusion))
     tracker = SiameseTracker(runner, smoothing.apply(NO_SMOOTHING),
                              redetection=DEFAULT_REDETECTION.replace(redetection))
-    return with_local_tracker(tracker, NO_FUSION.with_local_tracker(local_tracker))
+    return with_local_tracker(tracker, fusion)
