@@ -176,11 +176,11 @@ class Recording(Scripted):
 
     def __init__(self, results: list[tuple[Box, float | None]]) -> None:
         super().__init__(results)
-        self.threads: list[str] = []
+        self.threads: list[threading.Thread] = []
         self.fail = False
 
     def _track(self, image: np.ndarray, search_scale: float) -> TrackResult:
-        self.threads.append(threading.current_thread().name)
+        self.threads.append(threading.current_thread())
         if self.fail:
             raise RuntimeError("scripted failure")
         return super()._track(image, search_scale)
@@ -191,7 +191,7 @@ def test_the_local_tracker_updates_on_its_own_thread_while_the_network_searches(
     tracker = FusedTracker(net, lambda: loc, FusionSettings(local_tracker="csrt"))
     tracker.initialize(IMAGE, START)
     assert tracker.track(IMAGE).box == (102.0, 101.0, 40.0, 40.0)
-    assert net.threads == [threading.current_thread().name] and loc.threads[0].startswith("local-tracker")
+    assert net.threads == [threading.current_thread()] and loc.threads[0].name.startswith("local-tracker")
     net.fail = True  # a failing network search: the error reaches the caller, and the local update has ended
     with pytest.raises(RuntimeError, match="scripted failure"):
         tracker.track(IMAGE)
@@ -212,7 +212,26 @@ def test_a_started_local_update_is_taken_by_its_frame_only() -> None:
     assert tracker.track_with(IMAGE, TrackResult(START, 0.8)).score == 0.8 and len(loc.threads) == 1
     tracker.start_local(IMAGE.copy())  # a frame never tracked: its update ends before this frame's runs
     tracker.track_with(IMAGE, TrackResult(START, 0.8))
-    assert len(loc.threads) == 3 and loc.threads[-1] == threading.current_thread().name
+    assert len(loc.threads) == 3 and loc.threads[-1] is threading.current_thread()
+
+
+def test_a_tracker_and_the_trackers_it_spawns_share_one_local_thread() -> None:
+    parts: list[Recording] = []
+
+    def local() -> Recording:
+        parts.append(Recording([(START, None)]))
+        return parts[-1]
+
+    first = FusedTracker(Recording([(START, 0.8)]), local, FusionSettings(local_tracker="csrt"))
+    second = first.spawn()
+    for tracker in (first, second, second.spawn()):  # spawned from a spawn too
+        tracker.initialize(IMAGE, START)
+        tracker.track(IMAGE)
+    assert len(parts) == 3 and all(part.threads[0] is parts[0].threads[0] for part in parts)
+    alone = FusedTracker(Recording([(START, 0.8)]), local, FusionSettings(local_tracker="csrt"))
+    alone.initialize(IMAGE, START)
+    alone.track(IMAGE)
+    assert parts[-1].threads[0] is not parts[0].threads[0]
 
 
 def test_concurrent_fusion_gives_the_boxes_of_one_part_after_the_other() -> None:

@@ -5,8 +5,9 @@ the network, in turn, recovers a target that CSRT has lost (CSRT keeps tracking 
 scale slowly) and carries the score, the re-detection and the verification. Per frame both run:
 
 * the local tracker updates its box while the network searches around the previous fused box: the two are
-  independent until they are fused, so the local update runs on a worker thread of its own (OpenCV and ONNX
-  Runtime release the GIL; the fused result is the same as one after the other, in less time);
+  independent until they are fused, so the local update runs on a worker thread (OpenCV and ONNX Runtime release
+  the GIL; the fused result is the same as one after the other, in less time). A tracker and the trackers it
+  spawns for other targets share that thread;
 * where the two boxes overlap (IoU >= ``rescue_overlap``) the fused box is the local tracker's, with the
   network's score;
 * where they disagree, each box is scored by the target check (``Tracker.target_check``: the model's learned
@@ -117,7 +118,8 @@ NO_FUSION = FusionSettings()
 class FusedTracker(Tracker):
     """A :class:`SiameseTracker` and a local tracker fused per frame (module docstring)."""
 
-    def __init__(self, network: SiameseTracker, local_factory: Callable[[], Tracker], settings: FusionSettings) -> None:
+    def __init__(self, network: SiameseTracker, local_factory: Callable[[], Tracker], settings: FusionSettings,
+                 worker: ThreadPoolExecutor | None = None) -> None:
         self.network, self.local_factory, self.settings = network, local_factory, settings
         self.local = local_factory()
         self.model_name, self.variant = network.model_name, network.variant
@@ -125,7 +127,9 @@ class FusedTracker(Tracker):
         self._local_box: Box | None = None  # the local tracker's box of the last frame
         self._check: TargetCheck | None = None
         self._check_source: tuple[np.ndarray | None, Box] = (None, (0.0, 0.0, 0.0, 0.0))
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-tracker")
+        # the thread of the local updates, one for a tracker and the trackers it spawns (its other targets: their
+        # updates queue there while one batched network pass runs, instead of contending for the cores)
+        self._worker = worker or ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-tracker")
         self._pending: tuple[np.ndarray, Future[TrackResult]] | None = None  # a local update under way
 
     @property
@@ -177,7 +181,7 @@ class FusedTracker(Tracker):
         self._disagreements = 0
 
     def spawn(self) -> FusedTracker:
-        return FusedTracker(self.network.spawn(), self.local_factory, self.settings)
+        return FusedTracker(self.network.spawn(), self.local_factory, self.settings, self._worker)
 
     def start_local(self, image: np.ndarray) -> None:
         """Start the local tracker's update on ``image`` on the worker thread; :meth:`track_with` on the same image
