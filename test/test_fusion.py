@@ -248,6 +248,6 @@ def test_concurrent_fusion_gives_the_boxes_of_one_part_after_the_other() -> None
 def test_a_fused_local_tracker_takes_one_of_the_threads() -> None:
     fusion = FusionSettings(local_tracker="csrt")
     assert [network_threads(threads, fusion) for threads in (1, 2, 4)] == [1, 1, 3]
-    assert network_threads(None, fusion) == max(1, (os.cpu_count() or 1) - 1)
+    assert network_threads(None, fusion) == max(1, len(os.sched_getaffinity(0)) - 1)
     for alone in (FusionSettings(), FusionSettings(local_tracker="boosting")):  # no fusion, or not in this build
         assert network_threads(2, alone) == 2 and network_threads(None, alone) is None

@@ -266,11 +266,16 @@ class FusedTracker(Tracker):
 
 
 def network_threads(threads: int | None, settings: FusionSettings) -> int | None:
-    """The network's share of ``threads`` CPU threads (None: one per CPU): all of them, less the one that the local
-    tracker of an enabled fusion takes while the network runs beside it (at least one)."""
+    """The network's share of ``threads`` CPU threads (None: one per CPU this process may run on): all of them, less
+    the one that the local tracker of an enabled fusion takes while the network runs beside it (at least one)."""
     if not settings.enabled or settings.local_tracker.lower() not in available_algorithms():
         return threads
-    return max(1, (threads or os.cpu_count() or 1) - 1)
+    return max(1, (threads or usable_cpus()) - 1)
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity, e.g. a container's cpuset), else all of them."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def with_local_tracker(network: SiameseTracker, settings: FusionSettings) -> Tracker:
