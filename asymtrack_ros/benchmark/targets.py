@@ -99,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default="cpu", help="onnx device: cpu | cuda[:N] | tensorrt[:N] | auto")
     parser.add_argument("--targets", type=int, nargs="+", default=[1, 2, 4],
                         help=f"target counts to compare, 1..{MAX_TARGETS_LIMIT} (1 is added when missing)")
-    parser.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="the tracker's CPU threads (a fused local tracker takes one, the network the rest)")
     parser.add_argument("--frames", type=int, default=40, help="frames per pass")
     parser.add_argument("--rounds", type=int, default=3, help="passes per configuration, taking turns")
     parser.add_argument("--warmup", type=int, default=5, help="frames dropped at the start of each pass")

@@ -1,0 +1,145 @@
+"""``python -m asymtrack_ros.benchmark.fusion``: the fused default's step with its local tracker updating beside the
+network's search pass against after it, side by side in one run (JSON and a markdown table).
+
+Modes, each a fused tracker of the given model directory on the same frames (``fusion.py``):
+
+* ``concurrent``: ``Tracker.track``, the shipped path: the local tracker updates on its worker thread while the
+  network searches; the network has ``threads - 1`` threads (``fusion.network_threads``);
+* ``serial``: the same tracker, the network's pass first and the local update after it (``track_with``);
+* ``serial_all_threads``: one after the other with the network on all ``threads`` (the previous release's way).
+
+The modes take turns, round after round, so host load spreads over all of them. A frame's time is the tracker's
+step (no session check). Each mode also reports how many of its boxes differ from the concurrent mode's and its
+largest score difference: ``serial`` must give the same (the same arithmetic, in another order of the two parts);
+``serial_all_threads`` may differ in the last digits (ONNX Runtime sums in another order on more threads).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from asymtrack_ros.benchmark.cli import cpu_name, library_versions
+from asymtrack_ros.benchmark.measure import percentiles
+from asymtrack_ros.cli_support import command_parser
+from asymtrack_ros.data.frame_sources import FrameSequence, select_sequence
+from asymtrack_ros.tracking import create_tracker
+from asymtrack_ros.tracking.fusion import FusedTracker
+
+PROG = "python -m asymtrack_ros.benchmark.fusion"
+MODES = ("concurrent", "serial", "serial_all_threads")
+
+Outputs = list[tuple[tuple[float, ...], float | None]]
+
+
+def fused_tracker(model_dir: Path | None, device: str, threads: int) -> FusedTracker:
+    """The model directory's tracker; SystemExit when its ``model.json`` fuses no local tracker."""
+    tracker = create_tracker("onnx", model_dir=model_dir, device=device, threads=threads)
+    if not isinstance(tracker, FusedTracker):
+        raise SystemExit(f"{model_dir or 'the default model'} has no local tracker to fuse (model.json 'fusion')")
+    return tracker
+
+
+def pass_times(tracker: FusedTracker, sequence: FrameSequence, concurrent: bool, warmup: int
+               ) -> tuple[list[float], Outputs]:
+    """ms per step over the sequence (the first ``warmup`` frames dropped) and every step's box and score."""
+    tracker.initialize(sequence.frames[0], sequence.init_box)
+    times, outputs = [], []
+    for image in sequence.frames[1:]:
+        start = time.perf_counter()
+        result = tracker.track(image) if concurrent else tracker.track_with(image, tracker.network.track(image))
+        times.append((time.perf_counter() - start) * 1e3)
+        outputs.append((tuple(result.box), result.score))
+    return times[warmup:], outputs
+
+
+def differences(outputs: Outputs, reference: Outputs) -> dict[str, float]:
+    """How many boxes differ from ``reference`` 's, and the largest score difference (unscored steps: equal or inf)."""
+    scores = [abs(a - b) if a is not None and b is not None else (0.0 if a == b else float("inf"))
+              for (_, a), (_, b) in zip(outputs, reference, strict=True)]
+    return {"differing_boxes": sum(box != other for (box, _), (other, _) in zip(outputs, reference, strict=True)),
+            "max_score_difference": max(scores, default=0.0)}
+
+
+def run(trackers: dict[str, FusedTracker], sequence: FrameSequence, rounds: int, warmup: int
+        ) -> list[dict[str, Any]]:
+    """Per mode: step-time percentiles, the p50 over the ``serial_all_threads`` p50, the differences from the
+    concurrent mode's outputs (module docstring)."""
+    samples: dict[str, list[float]] = {mode: [] for mode in trackers}
+    outputs: dict[str, Outputs] = {}
+    for _ in range(rounds):
+        for mode, tracker in trackers.items():
+            times, outputs[mode] = pass_times(tracker, sequence, mode == "concurrent", warmup)
+            samples[mode] += times
+    baseline = percentiles(samples["serial_all_threads"])["p50"]
+    return [{"mode": mode, "frame_ms": percentiles(times), "frames": len(times),
+             "p50_vs_serial_all_threads": percentiles(times)["p50"] / baseline,
+             **differences(outputs[mode], outputs["concurrent"])} for mode, times in samples.items()]
+
+
+def markdown_table(results: list[dict[str, Any]]) -> str:
+    """mode | p50 | p90 | x the previous release's way | boxes and largest score difference against concurrent."""
+    rows = ["| mode | p50 ms | p90 ms | p50 x serial_all_threads | boxes differing from concurrent | largest score "
+            "difference |", "|---|---:|---:|---:|---:|---:|"]
+    rows += [f"| {r['mode']} | {r['frame_ms']['p50']:.2f} | {r['frame_ms']['p90']:.2f} | "
+             f"{r['p50_vs_serial_all_threads']:.2f} | {r['differing_boxes']} | {r['max_score_difference']:.1e} |"
+             for r in results]
+    return "\n".join(rows)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of this module."""
+    parser = command_parser(
+        PROG,
+        "Per-frame time of the fused default: the local tracker updating beside the network's search pass\n"
+        "against after it, on the reference Megamind frames (generated frames when they are absent).",
+        (f"{PROG} --threads 2 --out benchmarks/fusion_cpu_2core.json",),
+    )
+    parser.add_argument("--model-dir", type=Path, default=None,
+                        help="ONNX model directory whose model.json fuses a local tracker (default: the shipped one)")
+    parser.add_argument("--device", default="cpu", help="onnx device: cpu | cuda[:N] | tensorrt[:N] | auto")
+    parser.add_argument("--threads", type=int, default=2, help="the tracker's CPU threads (2 or more)")
+    parser.add_argument("--frames", type=int, default=60, help="frames per pass")
+    parser.add_argument("--rounds", type=int, default=3, help="passes per mode, taking turns")
+    parser.add_argument("--warmup", type=int, default=5, help="frames dropped at the start of each pass")
+    parser.add_argument("--out", type=Path, help="write the results here as JSON")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the comparison, print the table, write ``--out``."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.threads < 2 or args.frames <= args.warmup + 1:
+        parser.error("--threads must be 2 or more and --frames larger than --warmup + 1")
+    shared = fused_tracker(args.model_dir, args.device, args.threads)
+    trackers = {"concurrent": shared, "serial": shared,
+                "serial_all_threads": fused_tracker(args.model_dir, args.device, args.threads + 1)}
+    sequence = select_sequence("auto", args.frames)
+    load_before = os.getloadavg()
+    results = run(trackers, sequence, args.rounds, args.warmup)
+    info = shared.device_info
+    report = {
+        "environment": {
+            "sequence": sequence.name, "frames": args.frames, "rounds": args.rounds, "warmup": args.warmup,
+            "threads": args.threads, "device": info.device, "providers": list(info.providers), "cpu": cpu_name(),
+            "cpu_count": os.cpu_count(), "load_average_before": load_before, "load_average_after": os.getloadavg(),
+            "versions": library_versions(),
+            "command": " ".join([PROG, *sys.argv[1:]] if argv is None else [PROG, *argv]),
+        },
+        "results": results,
+    }
+    print(markdown_table(results))
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
