@@ -17,15 +17,13 @@ largest score difference: ``serial`` must give the same (the same arithmetic, in
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from asymtrack_ros.benchmark.cli import cpu_name, library_versions
 from asymtrack_ros.benchmark.measure import percentiles
+from asymtrack_ros.benchmark.side_by_side import add_run_options, environment, report
 from asymtrack_ros.cli_support import command_parser
 from asymtrack_ros.data.frame_sources import FrameSequence, select_sequence
 from asymtrack_ros.tracking import create_tracker
@@ -102,12 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--model-dir", type=Path, default=None,
                         help="ONNX model directory whose model.json fuses a local tracker (default: the shipped one)")
-    parser.add_argument("--device", default="cpu", help="onnx device: cpu | cuda[:N] | tensorrt[:N] | auto")
-    parser.add_argument("--threads", type=int, default=2, help="the tracker's CPU threads (2 or more)")
-    parser.add_argument("--frames", type=int, default=60, help="frames per pass")
-    parser.add_argument("--rounds", type=int, default=3, help="passes per mode, taking turns")
-    parser.add_argument("--warmup", type=int, default=5, help="frames dropped at the start of each pass")
-    parser.add_argument("--out", type=Path, help="write the results here as JSON")
+    add_run_options(parser, frames=60)
     return parser
 
 
@@ -115,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the comparison, print the table, write ``--out``."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.threads < 2 or args.frames <= args.warmup + 1:
+    if args.threads < 2 or args.frames <= args.warmup + 1:  # 1 thread: the network's share would be all of it
         parser.error("--threads must be 2 or more and --frames larger than --warmup + 1")
     shared = fused_tracker(args.model_dir, args.device, args.threads)
     trackers = {"concurrent": shared, "serial": shared,
@@ -123,21 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     sequence = select_sequence("auto", args.frames)
     load_before = os.getloadavg()
     results = run(trackers, sequence, args.rounds, args.warmup)
-    info = shared.device_info
-    report = {
-        "environment": {
-            "sequence": sequence.name, "frames": args.frames, "rounds": args.rounds, "warmup": args.warmup,
-            "threads": args.threads, "device": info.device, "providers": list(info.providers), "cpu": cpu_name(),
-            "cpu_count": os.cpu_count(), "load_average_before": load_before, "load_average_after": os.getloadavg(),
-            "versions": library_versions(),
-            "command": " ".join([PROG, *sys.argv[1:]] if argv is None else [PROG, *argv]),
-        },
-        "results": results,
-    }
-    print(markdown_table(results))
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2) + "\n")
+    conditions = environment(PROG, argv, args, shared, sequence, load_before)
+    report(markdown_table(results), {"environment": conditions, "results": results}, args.out)
     return 0
 
 

@@ -9,15 +9,13 @@ configurations take turns, round after round, so host load spreads over all of t
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from asymtrack_ros.benchmark.cli import cpu_name, library_versions
 from asymtrack_ros.benchmark.measure import percentiles
+from asymtrack_ros.benchmark.side_by_side import add_run_options, environment, report
 from asymtrack_ros.boxes import Box
 from asymtrack_ros.cli_support import command_parser
 from asymtrack_ros.data.frame_sources import FrameSequence, select_sequence
@@ -96,15 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--model-dir", type=Path, default=None,
                         help="ONNX model directory exported with --dynamic-batch (default: the shipped model)")
-    parser.add_argument("--device", default="cpu", help="onnx device: cpu | cuda[:N] | tensorrt[:N] | auto")
     parser.add_argument("--targets", type=int, nargs="+", default=[1, 2, 4],
                         help=f"target counts to compare, 1..{MAX_TARGETS_LIMIT} (1 is added when missing)")
-    parser.add_argument("--threads", type=int, default=2,
-                        help="the tracker's CPU threads (a fused local tracker takes one, the network the rest)")
-    parser.add_argument("--frames", type=int, default=40, help="frames per pass")
-    parser.add_argument("--rounds", type=int, default=3, help="passes per configuration, taking turns")
-    parser.add_argument("--warmup", type=int, default=5, help="frames dropped at the start of each pass")
-    parser.add_argument("--out", type=Path, help="write the results here as JSON")
+    add_run_options(parser, frames=40)
     return parser
 
 
@@ -119,21 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     sequence = select_sequence("auto", args.frames)
     load_before = os.getloadavg()
     results = run(tracker, sequence, counts, args.rounds, args.warmup)
-    info = tracker.device_info
-    report = {
-        "environment": {
-            "sequence": sequence.name, "frames": args.frames, "rounds": args.rounds, "warmup": args.warmup,
-            "threads": args.threads, "device": info.device, "providers": list(info.providers), "cpu": cpu_name(),
-            "cpu_count": os.cpu_count(), "load_average_before": load_before, "load_average_after": os.getloadavg(),
-            "batched_search": TargetSet(tracker, LostPolicy()).batches, "versions": library_versions(),
-            "command": " ".join([PROG, *sys.argv[1:]] if argv is None else [PROG, *argv]),
-        },
-        "results": results,
-    }
-    print(markdown_table(results))
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2) + "\n")
+    conditions = environment(PROG, argv, args, tracker, sequence, load_before)
+    conditions["batched_search"] = TargetSet(tracker, LostPolicy()).batches
+    report(markdown_table(results), {"environment": conditions, "results": results}, args.out)
     return 0
 
 
