@@ -268,9 +268,7 @@ class FusedTracker(Tracker):
 def network_threads(threads: int | None, settings: FusionSettings) -> int | None:
     """The network's share of ``threads`` CPU threads (None: one per CPU this process may run on): all of them, less
     the one that the local tracker of an enabled fusion takes while the network runs beside it (at least one)."""
-    if not settings.enabled or settings.local_tracker.lower() not in available_algorithms():
-        return threads
-    return max(1, (threads or usable_cpus()) - 1)
+    return max(1, (threads or usable_cpus()) - 1) if fuses(settings) else threads
 
 
 def usable_cpus() -> int:
@@ -278,14 +276,18 @@ def usable_cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def fuses(settings: FusionSettings) -> bool:
+    """Whether ``settings`` fuse a local tracker in this OpenCV build: enabled, and the tracker is in it."""
+    return settings.enabled and settings.local_tracker.lower() in available_algorithms()
+
+
 def with_local_tracker(network: SiameseTracker, settings: FusionSettings) -> Tracker:
     """``network`` fused with the OpenCV tracker ``settings.local_tracker``, or ``network`` itself when that is off
     or this OpenCV build lacks it (CSRT and KCF come with opencv-contrib; a warning says so)."""
-    if not settings.enabled:
-        return network
     algorithm = settings.local_tracker.lower()
-    if algorithm not in available_algorithms():
-        LOGGER.warning("local tracker %r not in this OpenCV build (available: %s): the network tracks alone",
-                       algorithm, ", ".join(available_algorithms()))
+    if not fuses(settings):
+        if settings.enabled:
+            LOGGER.warning("local tracker %r not in this OpenCV build (available: %s): the network tracks alone",
+                           algorithm, ", ".join(available_algorithms()))
         return network
     return FusedTracker(network, lambda: OpenCVTracker(algorithm, settings.local_params), settings)
