@@ -100,6 +100,25 @@ def test_a_network_that_finds_no_target_beside_the_local_box_vetoes_it_with_its_
     assert tracker.track(IMAGE).score is None, "veto_score 0: the check alone scores the local box"
 
 
+def test_a_target_check_over_check_overrules_veto_overrules_the_veto_until_a_shot_cut() -> None:
+    """The local tracker follows a box the check recognises (0.9) while the network finds nothing (0.2)."""
+    right: Box = (160.0, 100.0, 40.0, 40.0)
+    scene, other = (np.random.default_rng(seed).integers(0, 255, (240, 320, 3), dtype=np.uint8) for seed in (1, 2))
+    net = Scripted([((10.0, 100.0, 40.0, 40.0), 0.2)])
+    tracker = FusedTracker(net, lambda: Scripted([(right, None)]),
+                           FusionSettings(local_tracker="csrt", check_overrules_veto=0.5))
+    tracker.initialize(scene, right)
+    assert tracker.track(scene).score is None, "the check scores the local box"
+    assert [tracker.track(other).score for _ in range(2)] == [0.2, 0.2], "after a cut the veto stands"
+    tracker.initialize(other, right)
+    assert tracker.track(other).score is None, "a new target: the local box has followed it again"
+    for threshold, local in ((0.95, right), (0.5, START)):  # the check (0.9 on the right, 0.2 at START) too low
+        tracker = FusedTracker(net, lambda box=local: Scripted([(box, None)]),  # type: ignore[misc]
+                               FusionSettings(local_tracker="csrt", check_overrules_veto=threshold))
+        tracker.initialize(scene, local)
+        assert tracker.track(scene).score == 0.2
+
+
 @pytest.mark.parametrize(("network", "why"), [
     ((ELSEWHERE, 0.4), "not confident"),
     (((10.0, 100.0, 40.0, 40.0), 0.9), "looks less like the target"),
@@ -119,7 +138,7 @@ def test_settings_parse_validate_and_round_trip() -> None:
     assert not FusionSettings().enabled and not FusionSettings(local_tracker="none").enabled
     for bad in ({"local_tracker": "csrt", "rescue_frame": 3}, {"rescue_score": 1.5}, {"rescue_frames": 0},
                 {"rescue_margin": True}, {"local_params": {"use_segmentation": "no"}}, {"rescue_area_ratio": 0.5},
-                {"veto_score": "0.3"}, {"veto_score": 1.2}):
+                {"veto_score": "0.3"}, {"veto_score": 1.2}, {"check_overrules_veto": -0.1}):
         with pytest.raises(ValueError):
             FusionSettings.from_mapping(bad)
 

@@ -21,6 +21,11 @@ scale slowly) and carries the score, the re-detection and the verification. Per 
   the network finds no target in a search region that holds the local box, as when a correlation filter follows
   background after the target left or the view cut to another scene (0: off; the default 0.35 is the level under
   which the session counts a frame towards LOST);
+* unless the target check of the local box reaches ``check_overrules_veto`` (0: never) and no shot cut
+  (``shot_cut.py``) came since the target was set: then the local box keeps the check's score. The network
+  trained on our generated scenes misses some real targets that the local tracker follows and the check still
+  recognises (a cyclist in an old black-and-white film); after a cut the local tracker's box follows whatever now
+  lies there and the check can mistake a look-alike (another face) for the target, so the veto stands;
 * when the session moves the tracker while LOST (``reposition`` to the last confident box), only the network's
   search moves; the local tracker follows when the network's box wins there as above. A global re-detection
   candidate the session accepted (``relocate``) restarts the local tracker on it.
@@ -47,6 +52,7 @@ from asymtrack_ros.tracking.base import DeviceInfo, NotInitializedError, Tracker
 from asymtrack_ros.tracking.monitor import LostPolicy
 from asymtrack_ros.tracking.opencv_backend import OpenCVTracker, available_algorithms
 from asymtrack_ros.tracking.redetection import RedetectionSettings
+from asymtrack_ros.tracking.shot_cut import ShotCutDetector
 from asymtrack_ros.tracking.siamese import SiameseTracker
 
 LOGGER = logging.getLogger(__name__)
@@ -66,6 +72,7 @@ class FusionSettings:
     rescue_margin: float = 0.3
     rescue_area_ratio: float = 2.0
     veto_score: float = LostPolicy.lost_score
+    check_overrules_veto: float = 0.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.local_tracker, str):
@@ -76,7 +83,7 @@ class FusionSettings:
             raise ValueError(f"local_params must map names to numbers or booleans, got {self.local_params!r}")
         if not (isinstance(self.rescue_frames, int) and 1 <= self.rescue_frames <= 10_000):
             raise ValueError(f"rescue_frames must be an integer in [1, 10000], got {self.rescue_frames!r}")
-        for name in ("rescue_score", "rescue_overlap", "rescue_margin", "veto_score"):
+        for name in ("rescue_score", "rescue_overlap", "rescue_margin", "veto_score", "check_overrules_veto"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
         if not (math.isfinite(self.rescue_area_ratio) and self.rescue_area_ratio >= 1.0):
@@ -111,7 +118,7 @@ class FusionSettings:
 
 
 FUSION_KEYS = tuple(field.name for field in fields(FusionSettings))
-NUMBER_KEYS = tuple(key for key in FUSION_KEYS if key.startswith("rescue_") or key == "veto_score")
+NUMBER_KEYS = tuple(key for key in FUSION_KEYS if key not in ("local_tracker", "local_params"))
 NO_FUSION = FusionSettings()
 
 
@@ -124,6 +131,8 @@ class FusedTracker(Tracker):
         self.local = local_factory()
         self.model_name, self.variant = network.model_name, network.variant
         self._disagreements = 0
+        self._cuts = ShotCutDetector()  # frame to frame, since the target was set
+        self._continuous = True  # no shot cut since the target was set: the local tracker's box has followed it
         self._local_box: Box | None = None  # the local tracker's box of the last frame
         self._check: TargetCheck | None = None
         self._check_source: tuple[np.ndarray | None, Box] = (None, (0.0, 0.0, 0.0, 0.0))
@@ -214,6 +223,8 @@ class FusedTracker(Tracker):
         self._check = self.network.target_check(image, box)
         self._check_source = (image, as_box(box))
         self._disagreements = 0
+        self._cuts.start(image)
+        self._continuous = True
 
     def _track(self, image: np.ndarray, search_scale: float) -> TrackResult:
         self.start_local(image)
@@ -232,9 +243,23 @@ class FusedTracker(Tracker):
         self.network.reposition(box)
         agrees = box == found.box or self._overlap(box, found.box) >= self.settings.rescue_overlap
         vetoed = found.score is not None and found.score < self.settings.veto_score
+        if self.settings.check_overrules_veto and self._cuts.is_cut(image):
+            self._continuous = False
+        if vetoed and self._overruled(image, box):
+            vetoed, agrees = False, False
         score = found.score if agrees or vetoed else None
         return TrackResult(box, score, found.preprocess_ms, found.inference_ms + local.total_ms, found.postprocess_ms,
                            found.exit)
+
+    def _overruled(self, image: np.ndarray, box: Box) -> bool:
+        """Whether the target check of the local ``box`` overrules the network's veto: it reaches
+        ``check_overrules_veto`` (0: never) and no shot cut came since the target was set."""
+        threshold = self.settings.check_overrules_veto
+        if not threshold or not self._continuous:
+            return False
+        if self._check is None:
+            raise NotInitializedError()
+        return self._check.similarity(image, box) >= threshold
 
     def _fuse(self, image: np.ndarray, found: TrackResult, local_box: Box) -> Box:
         """The local box, or the network's after ``rescue_frames`` frames won in a row (restarting the local)."""
