@@ -3,8 +3,9 @@ same topic).
 
 A local tracker keeps its box across a cut and follows whatever now lies there, so after a cut its box's
 continuity says nothing about the target. A cut is a frame whose small grey thumbnail correlates with the previous
-frame's under :data:`CUT_CORRELATION`. On our footage cuts correlate at 0.09-0.22 and continuous frames at 0.55 or
-more (a bus passing right in front of the camera, a fast pan), generated scenes' background cuts at under 0.17.
+frame's under :data:`CUT_CORRELATION`. On our real validation footage cuts correlate at 0.09-0.22 and every other
+frame at 0.46 or more (0.55: a bus passing right in front of the camera); generated scenes' background cuts at under
+0.17.
 """
 
 from __future__ import annotations
