@@ -245,9 +245,8 @@ class FusedTracker(Tracker):
         vetoed = found.score is not None and found.score < self.settings.veto_score
         if self.settings.check_overrules_veto and self._cuts.is_cut(image):
             self._continuous = False
-        if vetoed and self._overruled(image, box):
-            vetoed, agrees = False, False
-        score = found.score if agrees or vetoed else None
+        overruled = vetoed and self._overruled(image, box)
+        score = found.score if (agrees or vetoed) and not overruled else None
         return TrackResult(box, score, found.preprocess_ms, found.inference_ms + local.total_ms, found.postprocess_ms,
                            found.exit)
 
@@ -255,11 +254,7 @@ class FusedTracker(Tracker):
         """Whether the target check of the local ``box`` overrules the network's veto: it reaches
         ``check_overrules_veto`` (0: never) and no shot cut came since the target was set."""
         threshold = self.settings.check_overrules_veto
-        if not threshold or not self._continuous:
-            return False
-        if self._check is None:
-            raise NotInitializedError()
-        return self._check.similarity(image, box) >= threshold
+        return bool(threshold) and self._continuous and self._target_check().similarity(image, box) >= threshold
 
     def _fuse(self, image: np.ndarray, found: TrackResult, local_box: Box) -> Box:
         """The local box, or the network's after ``rescue_frames`` frames won in a row (restarting the local)."""
@@ -280,10 +275,15 @@ class FusedTracker(Tracker):
                 or self._overlap(found.box, local_box) >= settings.rescue_overlap
                 or not similar_area(found.box, local_box, settings.rescue_area_ratio)):
             return False
+        check = self._target_check()
+        margin = check.similarity(image, found.box) - check.similarity(image, local_box)
+        return margin >= settings.rescue_margin
+
+    def _target_check(self) -> TargetCheck:
+        """The check built for this target at ``initialize``."""
         if self._check is None:
             raise NotInitializedError()
-        margin = self._check.similarity(image, found.box) - self._check.similarity(image, local_box)
-        return margin >= settings.rescue_margin
+        return self._check
 
     @staticmethod
     def _overlap(box: Box, other: Box) -> float:
