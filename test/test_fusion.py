@@ -84,6 +84,14 @@ def test_where_both_agree_the_box_is_the_local_trackers_with_the_networks_score(
     assert result.box == (102.0, 101.0, 40.0, 40.0) and result.score == 0.8
 
 
+@pytest.mark.parametrize(("agree_overlap", "score"), [(0.5, None), (0.3, 0.8)])
+def test_the_networks_score_carries_over_to_a_local_box_it_overlaps_by_agree_overlap(agree_overlap: float,
+                                                                                      score: float | None) -> None:
+    tracker, _, _ = fused([((117.0, 100.0, 40.0, 40.0), 0.8)], [(START, None)], agree_overlap=agree_overlap)
+    result = tracker.track(IMAGE)  # IoU 0.40
+    assert result.box == START and result.score == score
+
+
 def test_the_network_wins_after_rescue_frames_of_confident_better_looking_disagreement() -> None:
     tracker, net, loc = fused([(ELSEWHERE, 0.9)], [(START, None)], rescue_frames=3)
     boxes = [tracker.track(IMAGE).box for _ in range(3)]
@@ -119,6 +127,18 @@ def test_a_target_check_over_check_overrules_veto_overrules_the_veto_until_a_sho
         assert tracker.track(scene).score == 0.2
 
 
+@pytest.mark.parametrize(("overrule_min_score", "score"), [(0.15, None), (0.25, 0.2)])
+def test_only_a_weak_veto_is_overruled(overrule_min_score: float, score: float | None) -> None:
+    """The network's 0.2 is a weak veto at overrule_min_score 0.15, and stands at 0.25 (the network sees nothing)."""
+    right: Box = (160.0, 100.0, 40.0, 40.0)
+    scene = np.random.default_rng(1).integers(0, 255, (240, 320, 3), dtype=np.uint8)
+    tracker = FusedTracker(Scripted([((10.0, 100.0, 40.0, 40.0), 0.2)]), lambda: Scripted([(right, None)]),
+                           FusionSettings(local_tracker="csrt", check_overrules_veto=0.5,
+                                          overrule_min_score=overrule_min_score))
+    tracker.initialize(scene, right)
+    assert [tracker.track(scene).score for _ in range(2)] == [score, score]
+
+
 @pytest.mark.parametrize(("network", "why"), [
     ((ELSEWHERE, 0.4), "not confident"),
     (((10.0, 100.0, 40.0, 40.0), 0.9), "looks less like the target"),
@@ -138,7 +158,8 @@ def test_settings_parse_validate_and_round_trip() -> None:
     assert not FusionSettings().enabled and not FusionSettings(local_tracker="none").enabled
     for bad in ({"local_tracker": "csrt", "rescue_frame": 3}, {"rescue_score": 1.5}, {"rescue_frames": 0},
                 {"rescue_margin": True}, {"local_params": {"use_segmentation": "no"}}, {"rescue_area_ratio": 0.5},
-                {"veto_score": "0.3"}, {"veto_score": 1.2}, {"check_overrules_veto": -0.1}):
+                {"veto_score": "0.3"}, {"veto_score": 1.2}, {"check_overrules_veto": -0.1},
+                {"overrule_min_score": 1.5}, {"agree_overlap": -0.5}):
         with pytest.raises(ValueError):
             FusionSettings.from_mapping(bad)
 

@@ -33,7 +33,7 @@ def test_lost_after_n_low_scores_widens_then_recovers() -> None:
     "policy",
     [LostPolicy(lost_score=0.6, recover_score=0.5), LostPolicy(lost_frames=0), LostPolicy(lost_score=1.5),
      LostPolicy(max_search_scale=0.5), LostPolicy(search_step=float("nan")), LostPolicy(min_visible=1.0),
-     LostPolicy(min_visible=-0.1)],
+     LostPolicy(min_visible=-0.1), LostPolicy(lost_at_cut=1)],  # type: ignore[arg-type]
 )
 def test_inconsistent_policies_are_rejected(policy: LostPolicy) -> None:
     with pytest.raises(ValueError):
@@ -100,6 +100,25 @@ def test_an_out_of_view_frame_turns_tracking_into_lost_at_once_and_never_counts_
     assert monitor.update(0.9, out_of_view=True) == TrackState.LOST
     assert [monitor.update(0.9, out_of_view=True) for _ in range(3)] == [TrackState.LOST] * 3
     assert [monitor.update(0.9) for _ in range(2)] == [TrackState.LOST, TrackState.TRACKING]
+
+
+@pytest.mark.parametrize(("lost_at_cut", "score", "state"), [
+    (True, 0.2, TrackState.LOST), (True, 0.4, TrackState.TRACKING), (False, 0.2, TrackState.TRACKING)])
+def test_a_low_score_at_a_shot_cut_turns_tracking_into_lost_at_once(lost_at_cut: bool, score: float,
+                                                                     state: TrackState) -> None:
+    monitor = TargetMonitor(LostPolicy(lost_score=0.3, lost_frames=3, lost_at_cut=lost_at_cut))
+    monitor.start()
+    assert monitor.update(score, cut=True) == state
+
+
+def test_a_session_says_lost_at_a_cut_to_another_scene_where_its_tracker_scores_low() -> None:
+    """A cut (another scene: uncorrelated noise) with a low score is LOST at once; the same score without a cut is
+    the first of ``lost_frames``."""
+    scene, other = (np.random.default_rng(seed).integers(0, 255, (100, 100, 3), dtype=np.uint8) for seed in (1, 2))
+    for second, state in ((other, TrackState.LOST), (scene, TrackState.TRACKING)):
+        session = TrackingSession(ScriptedTracker([0.9, 0.1]), POLICY)
+        session.start(scene, (10, 10, 20, 20), "t")
+        assert [session.step(image).state for image in (scene, second)] == [TrackState.TRACKING, state]
 
 
 def test_a_box_leaving_the_image_is_lost_at_once_with_score_zero() -> None:

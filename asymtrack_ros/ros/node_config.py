@@ -90,7 +90,7 @@ class NodeConfig:
                 lost_score=read.real("lost_score"), recover_score=read.real("recover_score"),
                 lost_frames=read.integer("lost_frames"), recover_frames=read.integer("recover_frames"),
                 search_step=read.real("search_step"), max_search_scale=read.real("max_search_scale"),
-                min_visible=read.real("min_visible"),
+                min_visible=read.real("min_visible"), lost_at_cut=read.flag("lost_at_cut"),
             ),
             debug_image=read.flag("debug_image"), debug_max_rate=read.real("debug_max_rate"),
             diagnostics_period=read.real("diagnostics_period"),

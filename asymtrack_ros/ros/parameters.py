@@ -58,6 +58,8 @@ PARAMETERS: dict[str, tuple[object, str, bool]] = {
     "max_search_scale": (LostPolicy.max_search_scale, "largest LOST search region (times the normal one), 1..8", False),
     "min_visible": (LostPolicy.min_visible, "share of the box inside the image at or under which the target has left "
                     "the view (LOST at once), [0, 1); 0 = never", False),
+    "lost_at_cut": (LostPolicy.lost_at_cut, "a frame at a shot cut (the whole picture changed) scoring under "
+                    "lost_score is LOST at once", False),
     "debug_image": (True, "publish ~/debug_image (drawn only while someone subscribes)", False),
     "debug_max_rate": (10.0, "maximum ~/debug_image rate in Hz (0 = every frame), 0..1000", False),
     "diagnostics_period": (1.0, "seconds between /diagnostics messages, 0.01..3600", True),

@@ -8,8 +8,9 @@ scale slowly) and carries the score, the re-detection and the verification. Per 
   independent until they are fused, so the local update runs on a worker thread (OpenCV and ONNX Runtime release
   the GIL; the fused result is the same as one after the other, in less time). A tracker and the trackers it
   spawns for other targets share that thread;
-* where the two boxes overlap (IoU >= ``rescue_overlap``) the fused box is the local tracker's, with the
-  network's score;
+* where the two boxes overlap (IoU >= ``agree_overlap``) the fused box is the local tracker's, with the
+  network's score (the session caps it by the target check). Two boxes on one target can overlap less than
+  ``rescue_overlap``: the network's box fits loosely where it has just found the target again;
 * where they disagree, each box is scored by the target check (``Tracker.target_check``: the model's learned
   verifier, ``verification.py``, or the appearance check) and the fused box stays the local one, with no score
   of the tracker's own (the session publishes the check's), unless the network's box has won for
@@ -21,11 +22,14 @@ scale slowly) and carries the score, the re-detection and the verification. Per 
   the network finds no target in a search region that holds the local box, as when a correlation filter follows
   background after the target left or the view cut to another scene (0: off; the default 0.35 is the level under
   which the session counts a frame towards LOST);
-* unless the target check of the local box reaches ``check_overrules_veto`` (0: never) and no shot cut
-  (``shot_cut.py``) came since the target was set: then the local box keeps the check's score. The network
-  trained on our generated scenes misses some real targets that the local tracker follows and the check still
-  recognises (a cyclist in an old black-and-white film); after a cut the local tracker's box follows whatever now
-  lies there and the check can mistake a look-alike (another face) for the target, so the veto stands;
+* unless the veto is weak and the target check of the local box reaches ``check_overrules_veto`` (0: never) on
+  continuous footage: the network's score is at least ``overrule_min_score`` and no shot cut (``shot_cut.py``) came
+  since the target was set. Then the local box keeps the check's score. The network trained on our generated
+  scenes misses some real targets that the local tracker follows and the check still recognises (a cyclist in an
+  old black-and-white film: network 0.25-0.3); where the network finds nothing at all (0.04-0.09 on pale sky that a
+  pale target left behind) the check's praise of the local box is not trusted; after a cut the local tracker's box
+  follows whatever now lies there and the check can mistake a look-alike (another face) for the target, so the
+  veto stands;
 * when the session moves the tracker while LOST (``reposition`` to the last confident box), only the network's
   search moves; the local tracker follows when the network's box wins there as above. A global re-detection
   candidate the session accepted (``relocate``) restarts the local tracker on it.
@@ -73,6 +77,8 @@ class FusionSettings:
     rescue_area_ratio: float = 2.0
     veto_score: float = LostPolicy.lost_score
     check_overrules_veto: float = 0.0
+    overrule_min_score: float = 0.0
+    agree_overlap: float = 0.5
 
     def __post_init__(self) -> None:
         if not isinstance(self.local_tracker, str):
@@ -83,7 +89,8 @@ class FusionSettings:
             raise ValueError(f"local_params must map names to numbers or booleans, got {self.local_params!r}")
         if not (isinstance(self.rescue_frames, int) and 1 <= self.rescue_frames <= 10_000):
             raise ValueError(f"rescue_frames must be an integer in [1, 10000], got {self.rescue_frames!r}")
-        for name in ("rescue_score", "rescue_overlap", "rescue_margin", "veto_score", "check_overrules_veto"):
+        for name in ("rescue_score", "rescue_overlap", "rescue_margin", "veto_score", "check_overrules_veto",
+                     "overrule_min_score", "agree_overlap"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
         if not (math.isfinite(self.rescue_area_ratio) and self.rescue_area_ratio >= 1.0):
@@ -241,20 +248,23 @@ class FusedTracker(Tracker):
         self._local_box = local.box
         box = self._fuse(image, found, local.box)
         self.network.reposition(box)
-        agrees = box == found.box or self._overlap(box, found.box) >= self.settings.rescue_overlap
+        agrees = box == found.box or self._overlap(box, found.box) >= self.settings.agree_overlap
         vetoed = found.score is not None and found.score < self.settings.veto_score
         if self.settings.check_overrules_veto and self._cuts.is_cut(image):
             self._continuous = False
-        overruled = vetoed and self._overruled(image, box)
+        overruled = vetoed and self._overruled(image, box, found.score)
         score = found.score if (agrees or vetoed) and not overruled else None
         return TrackResult(box, score, found.preprocess_ms, found.inference_ms + local.total_ms, found.postprocess_ms,
                            found.exit)
 
-    def _overruled(self, image: np.ndarray, box: Box) -> bool:
-        """Whether the target check of the local ``box`` overrules the network's veto: it reaches
-        ``check_overrules_veto`` (0: never) and no shot cut came since the target was set."""
-        threshold = self.settings.check_overrules_veto
-        return bool(threshold) and self._continuous and self._target_check().similarity(image, box) >= threshold
+    def _overruled(self, image: np.ndarray, box: Box, network_score: float | None) -> bool:
+        """Whether the target check of the local ``box`` overrules the network's veto with ``network_score``: the
+        check reaches ``check_overrules_veto`` (0: never), the score ``overrule_min_score``, and no shot cut came
+        since the target was set."""
+        settings = self.settings
+        return (bool(settings.check_overrules_veto) and self._continuous
+                and (network_score or 0.0) >= settings.overrule_min_score
+                and self._target_check().similarity(image, box) >= settings.check_overrules_veto)
 
     def _fuse(self, image: np.ndarray, found: TrackResult, local_box: Box) -> Box:
         """The local box, or the network's after ``rescue_frames`` frames won in a row (restarting the local)."""

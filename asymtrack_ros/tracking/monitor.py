@@ -24,7 +24,9 @@ class LostPolicy:
 
     Lost after ``lost_frames`` consecutive scores under ``lost_score``, or at once when no more than
     ``min_visible`` of the tracker's box lies inside the image (the target left the view: a correlation filter
-    hangs its box half over the border and keeps scoring background there; 0 = never); recovered after
+    hangs its box half over the border and keeps scoring background there; 0 = never), or at once when a frame at
+    a shot cut (``shot_cut.py``) scores under ``lost_score`` and ``lost_at_cut`` is set (after a cut a correlation
+    filter boxes whatever now lies where the target was); recovered after
     ``recover_frames`` consecutive scores at or above ``recover_score``. While lost, the search
     region grows by ``search_step`` (times the normal size) per frame up to ``max_search_scale``.
     """
@@ -36,6 +38,7 @@ class LostPolicy:
     search_step: float = 0.25
     max_search_scale: float = 2.5
     min_visible: float = 0.6
+    lost_at_cut: bool = True
 
     def validate(self) -> None:
         """Raise ValueError naming the first inconsistent or out-of-range field."""
@@ -49,6 +52,8 @@ class LostPolicy:
             raise ValueError(f"search_step must lie in [0, {MAX_SEARCH_SCALE:g}]")
         if not 0.0 <= self.min_visible < 1.0:
             raise ValueError("min_visible must lie in [0, 1)")
+        if not isinstance(self.lost_at_cut, bool):
+            raise ValueError(f"lost_at_cut must be a boolean, got {self.lost_at_cut!r}")
         if not 1.0 <= self.max_search_scale <= MAX_SEARCH_SCALE:
             raise ValueError(f"max_search_scale must lie in [1, {MAX_SEARCH_SCALE:g}]")
 
@@ -76,14 +81,16 @@ class TargetMonitor:
         """Back to IDLE."""
         self.state, self.search_scale, self._streak = TrackState.IDLE, 1.0, 0
 
-    def update(self, score: float, out_of_view: bool = False) -> TrackState:
+    def update(self, score: float, out_of_view: bool = False, cut: bool = False) -> TrackState:
         """Account for one frame's score; a frame whose box is out of view (``min_visible``) turns TRACKING into
-        LOST at once and never counts towards recovery. Returns the new state."""
+        LOST at once and never counts towards recovery, as does a low score at a shot ``cut`` (``lost_at_cut``).
+        Returns the new state."""
         policy = self.policy
         score = 0.0 if out_of_view else score
         if self.state == TrackState.TRACKING:
-            self._streak = self._streak + 1 if score < policy.lost_score else 0
-            if self._streak >= policy.lost_frames or out_of_view:
+            low = score < policy.lost_score
+            self._streak = self._streak + 1 if low else 0
+            if self._streak >= policy.lost_frames or out_of_view or (low and cut and policy.lost_at_cut):
                 self.state, self._streak = TrackState.LOST, 0
                 self.search_scale = min(1.0 + policy.search_step, policy.max_search_scale)
         elif self.state == TrackState.LOST:

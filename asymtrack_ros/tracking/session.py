@@ -11,6 +11,7 @@ from asymtrack_ros.tracking.appearance import TargetCheck
 from asymtrack_ros.tracking.base import NotInitializedError, Tracker, TrackResult
 from asymtrack_ros.tracking.monitor import LostPolicy, TargetMonitor, TrackState
 from asymtrack_ros.tracking.redetection import Candidate, LostSearch, RegionSearch
+from asymtrack_ros.tracking.shot_cut import ShotCutDetector
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class TrackingSession:
         if isinstance(tracker, RegionSearch) and tracker.redetection.enabled:
             self._search = LostSearch(tracker, tracker.redetection)
         self._following = False
+        self._cuts = ShotCutDetector()
 
     @property
     def state(self) -> TrackState:
@@ -75,6 +77,7 @@ class TrackingSession:
         self._frame_size = (image.shape[0], image.shape[1])
         self.target_id, self._anchor = target_id, as_box(box)
         self.monitor.start()
+        self._cuts.start(image)
         self._reset_search()
 
     def set_policy(self, policy: LostPolicy) -> None:
@@ -114,7 +117,7 @@ class TrackingSession:
                 result, score, self._following = candidate.result, candidate.score, True
                 out_of_view = False
                 self.tracker.relocate(image, result.box)
-        state = self.monitor.update(score, out_of_view)
+        state = self.monitor.update(score, out_of_view, self._cuts.is_cut(image))
         if state == TrackState.TRACKING:
             self._reset_search()
             if score >= self.monitor.policy.lost_score:
