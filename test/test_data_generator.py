@@ -25,7 +25,15 @@ from asymtrack_ros.data.assets import (
     load_library,
     procedural_texture,
 )
-from asymtrack_ros.data.generator import GeneratorConfig, cover_class, generate_dataset, generate_sequence
+from asymtrack_ros.data.generator import (
+    GeneratorConfig,
+    build_scene,
+    cover_class,
+    generate_dataset,
+    generate_sequence,
+    render_frame,
+    sequence_rng,
+)
 from asymtrack_ros.data.render import Pose, make_sprite, place, pose_matrix, screen_extent
 from asymtrack_ros.dataset_layouts import load_dataset
 
@@ -122,6 +130,23 @@ def test_target_leaves_the_view_and_returns(library: AssetLibrary, tmp_path: Pat
     assert meta["leaves_view"] and meta["events"]["leave_view"] == gone.tolist()
     boxes = np.loadtxt(directory / "groundtruth.txt", delimiter=",")
     assert np.all(boxes[absent] == 0)
+
+
+def test_look_alike_boxes_are_recorded_where_the_look_alikes_are_drawn(library: AssetLibrary, tmp_path: Path) -> None:
+    config = replace(SMALL, num_frames=(30, 30), distractor_prob=1.0, occlusion_prob=0.0, video_background_prob=0.0)
+    directory = generate_sequence(tmp_path, library, "train", seed=0, index=5, config=config, leave_view="never")
+    recorded = json.loads((directory / "meta.json").read_text())["distractor_boxes"]
+    assert len(recorded) == 30 and sum(map(len, recorded)) >= 30
+    scene = build_scene(library, "train", sequence_rng("train", 0, 5), config, leave_view=False)
+    without = replace(scene, distractors=[])
+    for t in (0, 15, 29):
+        changed = np.abs(render_frame(scene, t)[0].astype(int) - render_frame(without, t)[0]).max(axis=2) > 2
+        inside = np.zeros_like(changed)
+        for x, y, w, h in recorded[t]:
+            assert min(x, y) >= 0 and x + w <= 160.01 and y + h <= 120.01
+            inside[max(int(y) - 3, 0) : int(y + h) + 4, max(int(x) - 3, 0) : int(x + w) + 4] = True  # blur margin
+            assert changed[int(y) : int(y + h) + 1, int(x) : int(x + w) + 1].any(), "a recorded box shows nothing"
+        assert not (changed & ~inside).any(), "a look-alike drawn outside its recorded box"
 
 
 def test_box_is_the_exact_extent_of_the_drawn_sprite() -> None:

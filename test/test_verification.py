@@ -8,16 +8,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scene import SECOND_TARGET, frame, target_box
+from scene import SECOND_TARGET, TARGET, frame, target_box
 
 from asymtrack_ros.boxes import iou
 from asymtrack_ros.export.cli import main as export_main
+from asymtrack_ros.sequences import TrackSequence
 from asymtrack_ros.tracking import create_tracker
+from asymtrack_ros.tracking.appearance import core_chromaticity
 from asymtrack_ros.tracking.fusion import FusedTracker
 from asymtrack_ros.tracking.manifest import read_manifest
 from asymtrack_ros.tracking.siamese import SiameseTracker
-from asymtrack_ros.tracking.verification import TargetVerifier, VerificationHead
-from asymtrack_ros.training.verification import balanced_accuracy, fit_head, sample_boxes
+from asymtrack_ros.tracking.verification import TargetVerifier, VerificationHead, chromaticity_feature
+from asymtrack_ros.training.verification import balanced_accuracy, fit_head, lookalike_boxes, sample_boxes
 
 CHECKPOINT = Path(__file__).resolve().parents[1] / "models" / "asymtrack-tiny" / "checkpoint.pth"
 
@@ -30,9 +32,11 @@ def network() -> SiameseTracker:
 
 
 def test_head_parses_validates_and_is_a_logistic() -> None:
-    head = VerificationHead.from_mapping({"weights": [-1.0, -0.5, 3.0], "bias": -4.0})
-    assert head((-2.0, 0.0, 1.0)) == pytest.approx(1 / (1 + np.exp(-1.0)))
+    head = VerificationHead.from_mapping({"weights": [-1.0, -0.5, 3.0, -2.0], "bias": -4.0})
+    assert head((-2.0, 0.0, 1.0, 0.5)) == pytest.approx(1 / (1 + np.exp(0.0)))
     assert VerificationHead.from_mapping(head.to_json()) == head
+    fitted_before_colour = VerificationHead.from_mapping({"weights": [-1.0, -0.5, 3.0], "bias": -4.0})
+    assert fitted_before_colour == VerificationHead((-1.0, -0.5, 3.0, 0.0), -4.0)  # scores as it did
     for bad in ({"weights": [1.0, 2.0], "bias": 0.0}, {"weights": [1.0, 2.0, float("nan")], "bias": 0.0},
                 {"weights": [1.0, 2.0, 3.0]}, {"weights": "123", "bias": 0},
                 {"weights": [True, 1.0, 1.0], "bias": 0.0}):
@@ -51,6 +55,45 @@ def test_the_target_scores_above_a_look_alike_background_and_a_drifted_box(netwo
         assert verifier.similarity(image, other) < on_target - 0.2, other
     assert on_target > 0.5
     assert verifier.similarity(image, (5000.0, 5000.0, w, h)) < 0.05  # outside the image: nothing
+
+
+def test_colour_tells_a_recoloured_copy_and_says_nothing_on_grey_footage() -> None:
+    rng = np.random.default_rng(5)
+    texture = rng.integers(0, 120, (60, 60, 3)).astype(np.float64) + np.array([120.0, 60.0, 20.0])  # orange
+    image, box = texture.astype(np.uint8), (0.0, 0.0, 60.0, 60.0)
+    reference = core_chromaticity(image, box)
+    assert reference is not None
+    darker = core_chromaticity((texture * 0.6).astype(np.uint8), box)
+    recoloured = core_chromaticity(np.clip(texture * (0.8, 1.0, 1.25), 0, 255).astype(np.uint8), box)
+    same = chromaticity_feature(reference, reference)
+    assert chromaticity_feature(reference, darker) == same < 0  # brightness aside: as alike as the target itself
+    assert chromaticity_feature(reference, recoloured) > 0 > same
+    assert chromaticity_feature(reference, None) >= chromaticity_feature(reference, recoloured)
+    grey = np.repeat(texture.mean(axis=2, keepdims=True), 3, axis=2).astype(np.uint8)
+    grey_reference = core_chromaticity(grey, box)
+    assert grey_reference is not None and chromaticity_feature(grey_reference, recoloured) == pytest.approx(0.0)
+    assert core_chromaticity(image, (70.0, 70.0, 10.0, 10.0)) is None  # off the image
+
+
+def test_colour_lets_a_head_reject_a_recoloured_look_alike(network: SiameseTracker) -> None:
+    """The generator's look-alikes: the target's texture with a channel weighted by 0.75-1.25. The pooled
+    embeddings and the histogram find this one alike; the head fitted with colour (model card) rejects it, the
+    same head without its colour weight does not."""
+    tint = np.array([1.0, 0.55, 0.3])
+    image = frame(0).astype(np.float64)
+    x, y, w, h = (int(v) for v in target_box(0))
+    image[y : y + h, x : x + w] *= tint
+    later = frame(30).astype(np.float64)
+    x, y, w, h = (int(v) for v in target_box(30))
+    later[y : y + h, x : x + w] *= tint
+    later[150:198, 240:288] = TARGET * tint * (0.75, 1.0, 1.0)
+    later_image, look_alike = later.astype(np.uint8), (240.0, 150.0, 48.0, 48.0)
+    with_colour = VerificationHead((-0.89, 0.23, 2.22, -1.26), -2.92)
+    without_colour = VerificationHead((*with_colour.weights[:3], 0.0), with_colour.bias)
+    checks = [TargetVerifier(image.astype(np.uint8), target_box(0), network.embed, head)
+              for head in (with_colour, without_colour)]
+    assert checks[0].similarity(later_image, look_alike) < 0.5 < checks[1].similarity(later_image, look_alike)
+    assert all(check.similarity(later_image, target_box(30)) > 0.9 for check in checks)
 
 
 def test_recall_runs_the_head_against_the_remembered_target(network: SiameseTracker) -> None:
@@ -76,10 +119,28 @@ def test_hard_negatives_barely_overlap_the_truth_and_the_fit_separates_them() ->
         assert iou(np.array([samples[1][0]]), np.array([truth]))[0] < 0.05  # drifted by 1-2 sizes
     absent = list(sample_boxes(None, truth, (240, 320), rng))
     assert not any(on for _, on in absent) and absent[0][0] == truth  # where a tracker stays once it is gone
-    features = np.vstack([rng.normal([-4.0, -3.0, 0.8], 0.3, (200, 3)), rng.normal([-1.5, -1.0, 0.3], 0.3, (600, 3))])
+    features = np.vstack([rng.normal([-4.0, -3.0, 0.8, -1.0], 0.3, (200, 4)),
+                          rng.normal([-1.5, -1.0, 0.3, 0.5], 0.3, (600, 4))])
     labels = np.arange(800) < 200
     head = fit_head(features, labels, np.where(np.arange(800) % 2, "real", "generated"))
     assert balanced_accuracy(head, features, labels) > 0.97 and head.weights[0] < 0 < head.weights[2]
+    assert head.weights[3] < 0
+
+
+def test_look_alikes_recorded_by_the_generator_are_negatives_unless_over_the_target(tmp_path: Path) -> None:
+    truth, rng = (100.0, 80.0, 40.0, 60.0), np.random.default_rng(1)
+    apart, over, sliver = (200.0, 20.0, 38.0, 55.0), (105.0, 85.0, 40.0, 60.0), (0.0, 100.0, 4.0, 50.0)
+    samples = list(sample_boxes(truth, truth, (240, 320), rng, [apart, over, sliver]))
+    assert samples[-1] == (apart, False) and over not in [box for box, _ in samples]
+    assert sliver not in [box for box, _ in samples]
+    assert (apart, False) in list(sample_boxes(None, truth, (240, 320), rng, [apart]))  # target away: any look-alike
+    directory = tmp_path / "seq"
+    directory.mkdir()
+    frames = tuple(directory / f"{i:08d}.jpg" for i in range(1, 3))
+    sequence = TrackSequence("seq", frames, np.zeros((2, 4)), np.zeros(2, dtype=bool))
+    assert lookalike_boxes(sequence) == [[], []]  # no meta.json: no recorded look-alikes
+    (directory / "meta.json").write_text(json.dumps({"distractor_boxes": [[list(apart)], []]}))
+    assert lookalike_boxes(sequence) == [[apart], []]
 
 
 def test_the_exported_template_graph_gives_the_verifier_pytorchs_embedding(network: SiameseTracker) -> None:
@@ -91,13 +152,13 @@ def test_the_exported_template_graph_gives_the_verifier_pytorchs_embedding(netwo
 
 def test_asymtrack_export_records_the_local_tracker_and_the_head(tmp_path: Path) -> None:
     fit = tmp_path / "fit.json"
-    fit.write_text(json.dumps({"verification": {"weights": [-1.0, -0.5, 3.0], "bias": -4.0}, "samples": 10}))
+    fit.write_text(json.dumps({"verification": {"weights": [-1.0, -0.5, 3.0, -1.2], "bias": -4.0}, "samples": 10}))
     out = tmp_path / "model"
     assert export_main([str(CHECKPOINT), "--out", str(out), "--local-tracker", "csrt",
                         "--local-params", '{"use_segmentation": false}', "--verification", str(fit)]) == 0
     manifest = read_manifest(out)
     assert manifest.fusion.local_tracker == "csrt" and manifest.fusion.local_params == {"use_segmentation": False}
-    assert manifest.verification == VerificationHead((-1.0, -0.5, 3.0), -4.0)
+    assert manifest.verification == VerificationHead((-1.0, -0.5, 3.0, -1.2), -4.0)
     tracker = create_tracker("onnx", model_dir=str(out), threads=1)
     assert isinstance(tracker, FusedTracker) and tracker.network.verification == manifest.verification
     fit.write_text("{}")

@@ -8,7 +8,9 @@ front of it, partially and fully; optionally it leaves the view and comes back.
 
 Output per sequence ``<name>/``: ``00000001.jpg ...``, ``groundtruth.txt`` (``x,y,w,h``: the exact extent of
 the whole target clipped to the frame; ``0,0,0,0`` when it is out of view), ``absence.label`` (1: nothing of the
-target visible), ``cover.label`` (GOT-10k visible-ratio classes 0..8), ``meta.json`` (seed, sources, events).
+target visible), ``cover.label`` (GOT-10k visible-ratio classes 0..8), ``meta.json`` (seed, sources, events, and
+``distractor_boxes``: per frame, the clipped boxes of the look-alikes in view, the hard negatives of the
+verification head's fit).
 The dataset root gets ``list.txt`` and ``sources.json`` (package, version and path of every image used).
 
 Everything is a function of ``(split, seed, index)``; the ``heldout`` split draws only held-out assets.
@@ -337,18 +339,24 @@ def _occluder_actor(
 
 @dataclass(frozen=True)
 class FrameLabel:
-    """Ground truth of one frame: clipped box (x, y, w, h) or None, and the visible fraction of the target."""
+    """Ground truth of one frame: clipped box (x, y, w, h) or None, the visible fraction of the target, and the
+    clipped boxes of the look-alike distractors in view (drawn under the target and the occluders)."""
 
     box: tuple[float, float, float, float] | None
     visible: float
+    distractors: tuple[tuple[float, float, float, float], ...] = ()
 
 
 def render_frame(scene: Scene, t: int) -> tuple[np.ndarray, FrameLabel]:
     """Frame ``t`` as uint8 RGB and its label."""
     width, height = scene.frame_size
     frame = scene.background.render(t, scene.frame_size, scene.exposure)
+    distractors = []
     for actor in scene.distractors:
-        _draw(frame, actor, t, scene.exposure)
+        if _draw(frame, actor, t, scene.exposure) is not None:
+            extent = screen_extent(actor.sprite, pose_matrix(actor.sprite, actor.pose(t)))
+            box = _clipped_box(extent, width, height)
+            distractors += [] if box is None else [box]
     matrix = pose_matrix(scene.target.sprite, scene.target.pose(t))
     placed_target = place(scene.target.sprite, matrix, (height, width))
     visibility = None if placed_target is None else placed_target.rgba[..., 3].copy()
@@ -371,7 +379,7 @@ def render_frame(scene: Scene, t: int) -> tuple[np.ndarray, FrameLabel]:
     total_area = scene.target.sprite.area * abs(np.linalg.det(matrix[:, :2]))
     visible = 0.0 if visibility is None else float(min(1.0, visibility.sum() / total_area))
     return np.clip(frame, 0, 255).astype(np.uint8), FrameLabel(
-        _clipped_box(screen_extent(scene.target.sprite, matrix), width, height), visible
+        _clipped_box(screen_extent(scene.target.sprite, matrix), width, height), visible, tuple(distractors)
     )
 
 
@@ -432,7 +440,7 @@ def generate_sequence(
     scene = build_scene(library, split, rng, config, leaves)
     directory = Path(out_dir) / sequence_name(split, seed, index)
     directory.mkdir(parents=True, exist_ok=True)
-    rows, absence, cover = [], [], []
+    rows, absence, cover, distractors = [], [], [], []
     try:
         for t in range(scene.num_frames):
             image, label = render_frame(scene, t)
@@ -444,6 +452,7 @@ def generate_sequence(
             rows.append(",".join(f"{value:.4f}" for value in box))
             absence.append(str(int(label.visible <= 0)))
             cover.append(str(cover_class(label.visible)))
+            distractors.append([[round(value, 2) for value in box] for box in label.distractors])
     finally:
         scene.background.close()
     if leaves:
@@ -459,6 +468,7 @@ def generate_sequence(
         "config": asdict(config),
         "leaves_view": leaves,
         "events": scene.events,
+        "distractor_boxes": distractors,
         "sources": [asdict(asset) for asset in scene.sources],
     }
     (directory / "meta.json").write_text(json.dumps(meta, indent=1))

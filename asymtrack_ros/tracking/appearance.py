@@ -26,6 +26,8 @@ from asymtrack_ros.boxes import Box
 
 PATCH_SIDE = 24
 HUE_BINS, SATURATION_BINS = 18, 8
+CORE_MARGIN = 0.25  # of each side: the box's central half, mostly the target even in a loose box
+CHROMA_OFFSET = 8.0  # added to each channel's mean, so that black keeps a finite log chromaticity
 
 
 def hs_histogram(image: np.ndarray, box: Box) -> np.ndarray | None:
@@ -40,6 +42,19 @@ def hs_histogram(image: np.ndarray, box: Box) -> np.ndarray | None:
     hsv = cv2.cvtColor(patch, cv2.COLOR_RGB2HSV)
     histogram = cv2.calcHist([hsv], [0, 1], None, [HUE_BINS, SATURATION_BINS], [0, 180, 0, 256])
     return cv2.normalize(histogram, histogram, 1.0, 0.0, cv2.NORM_L1)
+
+
+def core_chromaticity(image: np.ndarray, box: Box) -> np.ndarray | None:
+    """Log chromaticity (each channel's share of the sum, as a log) of the mean colour of the box's central half;
+    None if that leaves no pixels. Brightness cancels out; a recoloured look-alike or another face does not."""
+    x, y, w, h = box
+    height, width = image.shape[:2]
+    x1, y1 = int(max(0, x + CORE_MARGIN * w)), int(max(0, y + CORE_MARGIN * h))
+    x2, y2 = int(min(width, x + (1 - CORE_MARGIN) * w)), int(min(height, y + (1 - CORE_MARGIN) * h))
+    if x2 - x1 < 1 or y2 - y1 < 1:
+        return None
+    mean = image[y1:y2, x1:x2].reshape(-1, image.shape[2]).mean(axis=0) + CHROMA_OFFSET
+    return np.log(mean / mean.sum())
 
 
 def histogram_similarity(reference: np.ndarray, current: np.ndarray | None) -> float:

@@ -9,9 +9,14 @@ search region looks most like the template. The verifier compares the box itself
   as ``log(1 - similarity)`` (the signal lives in the last percent: with context 0.993 on target against 0.96 on
   background on our real validation footage; the context tells a target that has left from the background it
   left, the box alone keeps a moving target recognisable over a changing background);
-* ``appearance``: the hue/saturation histogram similarity of ``appearance.py``.
+* ``appearance``: the hue/saturation histogram similarity of ``appearance.py``;
+* ``chromaticity``: how far the mean colour of the box's central half lies from the initial target's, brightness
+  aside (``appearance.core_chromaticity``; the L1 distance clipped to :data:`CHROMA_RANGE`, as a log relative to
+  :data:`CHROMA_PIVOT`), scaled by how colourful the target is (:func:`colourfulness`: on grey footage colour
+  says nothing, and the feature is 0). It tells a recoloured look-alike or another person's face from the target
+  where the pooled embeddings and the histogram find them alike.
 
-A logistic head (:class:`VerificationHead`, 4 numbers in ``model.json``'s ``"verification"``) turns the three into
+A logistic head (:class:`VerificationHead`, 5 numbers in ``model.json``'s ``"verification"``) turns the four into
 the probability that the box is on the target. It is fitted with hard negatives (absent targets, drifted boxes,
 look-alikes, other crops of the same frame) by ``python -m asymtrack_ros.training.verification``. Models without
 a head (the authors' checkpoints) keep the appearance check alone.
@@ -27,10 +32,16 @@ from typing import Any
 import numpy as np
 
 from asymtrack_ros.boxes import Box, as_box
-from asymtrack_ros.tracking.appearance import AppearanceCheck, histogram_similarity, hs_histogram
+from asymtrack_ros.tracking.appearance import AppearanceCheck, core_chromaticity, histogram_similarity, hs_histogram
 
 EMBEDDING_FLOOR = 1e-4  # keeps log(1 - similarity) finite for identical crops
-FEATURES = ("box_embedding", "context_embedding", "appearance")
+CHROMA_RANGE = (0.05, 1.0)  # chromaticity distances clipped to this: as alike as lighting leaves a target .. unrelated
+# The distance that says neither "target" nor "other": on the generated validation sets 90 % of target boxes lie
+# under it and 75 % of look-alikes over it.
+CHROMA_PIVOT = 0.15
+FULL_COLOUR = 0.3  # a target whose chromaticity lies this far (L1) from grey's counts as fully colourful
+GREY = np.full(3, math.log(1.0 / 3.0))  # the log chromaticity of any grey
+FEATURES = ("box_embedding", "context_embedding", "appearance", "chromaticity")
 
 
 def state_arrays(state: Any) -> list[np.ndarray]:
@@ -54,6 +65,20 @@ def embedding_feature(similarity: float) -> float:
     return math.log(max(1.0 - similarity, EMBEDDING_FLOOR))
 
 
+def colourfulness(chromaticity: np.ndarray) -> float:
+    """How colourful a log chromaticity is, in [0, 1]: 0 for grey, 1 from :data:`FULL_COLOUR` away."""
+    return min(1.0, float(np.abs(chromaticity - GREY).sum()) / FULL_COLOUR)
+
+
+def chromaticity_feature(reference: np.ndarray, current: np.ndarray | None) -> float:
+    """The head's colour input (module docstring): ``colourfulness(reference) * log(distance / CHROMA_PIVOT)``
+    with the L1 distance of the two log chromaticities clipped to :data:`CHROMA_RANGE` (no current colour: the
+    far end)."""
+    distance = CHROMA_RANGE[1] if current is None else float(np.abs(current - reference).sum())
+    clipped = min(max(distance, CHROMA_RANGE[0]), CHROMA_RANGE[1])
+    return colourfulness(reference) * math.log(clipped / CHROMA_PIVOT)
+
+
 @dataclass(frozen=True)
 class VerificationHead:
     """``p = sigmoid(bias + sum(weights[i] * feature[i]))`` over :data:`FEATURES`."""
@@ -74,13 +99,15 @@ class VerificationHead:
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> VerificationHead:
-        """From ``model.json``'s ``{"weights": [...], "bias": b}`` (ValueError on anything else)."""
+        """From ``model.json``'s ``{"weights": [...], "bias": b}`` (ValueError on anything else). A head fitted
+        before the chromaticity feature (one weight fewer) gives it weight 0, so it scores as it did."""
         if not isinstance(values, Mapping) or set(values) != {"weights", "bias"}:
             raise ValueError(f"verification must be {{'weights': [...], 'bias': b}}, got {values!r}")
         weights, bias = values["weights"], values["bias"]
         if not isinstance(weights, list) or not all(_is_number(value) for value in [*weights, bias]):
             raise ValueError(f"verification weights and bias must be numbers, got {values!r}")
-        return cls(tuple(float(value) for value in weights), float(bias))
+        padding = [0.0] if len(weights) == len(FEATURES) - 1 else []
+        return cls(tuple(float(value) for value in [*weights, *padding]), float(bias))
 
     def to_json(self) -> dict[str, Any]:
         return {"weights": list(self.weights), "bias": self.bias}
@@ -92,11 +119,13 @@ Embedder = Callable[[np.ndarray, Box], Embeddings]
 
 @dataclass(frozen=True)
 class Look:
-    """What the verifier measures of a box: its embeddings (None: its crops miss the image) and its hue/saturation
-    histogram (``appearance.hs_histogram``; None: it covers no pixels)."""
+    """What the verifier measures of a box: its embeddings (None: its crops miss the image), its hue/saturation
+    histogram (``appearance.hs_histogram``) and its core colour (``appearance.core_chromaticity``; None: it covers
+    no pixels)."""
 
     embeddings: Embeddings | None
     histogram: np.ndarray | None
+    chromaticity: np.ndarray | None
 
 
 class TargetVerifier:
@@ -104,7 +133,8 @@ class TargetVerifier:
 
     def __init__(self, image: np.ndarray, box: Box, embed: Embedder, head: VerificationHead) -> None:
         self.embed, self.head = embed, head
-        self.initial = Look(embed(image, box), AppearanceCheck(image, box).reference)  # raises for an empty box
+        reference = AppearanceCheck(image, box).reference  # raises for an empty box
+        self.initial = Look(embed(image, box), reference, core_chromaticity(image, box))
         self.recent: Look | None = None  # the remembered target (``remember``)
         self._last: tuple[np.ndarray, Box, Look] | None = None  # the last frame (held), box and look
 
@@ -118,7 +148,7 @@ class TargetVerifier:
 
     def remember(self, image: np.ndarray, box: Box) -> None:
         look = self._look(image, box)
-        if look.embeddings is not None and look.histogram is not None:
+        if look.embeddings is not None and look.histogram is not None and look.chromaticity is not None:
             self.recent = look
 
     def recall(self, image: np.ndarray, box: Box) -> float | None:
@@ -133,17 +163,19 @@ class TargetVerifier:
             embeddings: Embeddings | None = self.embed(image, box)
         except ValueError:  # an embedding's crop does not overlap the image
             embeddings = None
-        look = Look(embeddings, hs_histogram(image, box))
+        look = Look(embeddings, hs_histogram(image, box), core_chromaticity(image, box))
         self._last = (image, box, look)
         return look
 
     @staticmethod
     def _features(look: Look, reference: Look) -> tuple[float, ...]:
-        if look.embeddings is None or reference.embeddings is None or reference.histogram is None:
-            return embedding_feature(0.0), embedding_feature(0.0), 0.0
+        if (look.embeddings is None or reference.embeddings is None or reference.histogram is None
+                or reference.chromaticity is None):
+            return embedding_feature(0.0), embedding_feature(0.0), 0.0, math.log(CHROMA_RANGE[1] / CHROMA_PIVOT)
         similarities = (float(e @ r) for e, r in zip(look.embeddings, reference.embeddings, strict=True))
         appearance = histogram_similarity(reference.histogram, look.histogram)
-        return (*(embedding_feature(s) for s in similarities), appearance)
+        colour = chromaticity_feature(reference.chromaticity, look.chromaticity)
+        return (*(embedding_feature(s) for s in similarities), appearance, colour)
 
 
 def _is_number(value: Any) -> bool:

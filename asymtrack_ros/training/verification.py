@@ -4,9 +4,10 @@ Per sampled frame of each training sequence, against the embedding of the sequen
 
 * positive: the true box, jittered (centre and size by up to 10 %);
 * negatives: a drifted box (the target's size, shifted by 1-2 times its size in a random direction: background next
-  to the target, IoU under 0.05), a box of the target's size anywhere in the frame (look-alikes and distractors of
-  the generated scenes included), and on frames where the target is absent, the last visible box (where a tracker
-  stays when its target has gone).
+  to the target, IoU under 0.05), a box of the target's size anywhere in the frame, the generated scenes'
+  look-alike distractors (their boxes in ``meta.json``'s ``"distractor_boxes"``, those overlapping the target by
+  less than :data:`LOOKALIKE_MAX_IOU`), and on frames where the target is absent, the last visible box (where a
+  tracker stays when its target has gone).
 
 The head is a logistic regression over :data:`verification.FEATURES`, fitted by Newton's method with a small L2
 penalty, each dataset and class weighted equally. Prints the head as JSON with its balanced accuracy on each
@@ -17,12 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from asymtrack_ros.boxes import Box
+from asymtrack_ros.boxes import Box, iou
 from asymtrack_ros.cli_support import command_parser
 from asymtrack_ros.dataset_layouts import load_dataset
 from asymtrack_ros.sequences import TrackSequence
@@ -34,10 +35,21 @@ from asymtrack_ros.tracking.verification import FEATURES, TargetVerifier, Verifi
 PROG = "python -m asymtrack_ros.training.verification"
 L2_PENALTY = 1e-3
 HEAD_FOR_FEATURES = VerificationHead((0.0,) * len(FEATURES), 0.0)  # features only; its output is unused
+LOOKALIKE_MAX_IOU = 0.1  # a look-alike boxed over the target is no negative
+LOOKALIKE_MIN_SIDE = 8.0  # px: a sliver of a look-alike at the frame's edge shows too little of it
 
 
-def sample_boxes(truth: Box | None, last_seen: Box, frame_size: tuple[int, int], rng: np.random.Generator
-                 ) -> Iterator[tuple[Box, bool]]:
+def lookalike_boxes(sequence: TrackSequence) -> list[list[Box]]:
+    """Per frame, the look-alike distractors' boxes that the generator recorded (none for other datasets)."""
+    meta = sequence.frames[0].parent / "meta.json"
+    recorded = json.loads(meta.read_text()).get("distractor_boxes") if meta.is_file() else None
+    if not isinstance(recorded, list) or len(recorded) != len(sequence):
+        return [[] for _ in range(len(sequence))]
+    return [[(float(x), float(y), float(w), float(h)) for x, y, w, h in boxes] for boxes in recorded]
+
+
+def sample_boxes(truth: Box | None, last_seen: Box, frame_size: tuple[int, int], rng: np.random.Generator,
+                 lookalikes: Sequence[Box] = ()) -> Iterator[tuple[Box, bool]]:
     """(box, on target) samples of one frame (module docstring); ``truth`` None: the target is absent."""
     height, width = frame_size
     x, y, w, h = truth if truth is not None else last_seen
@@ -49,6 +61,10 @@ def sample_boxes(truth: Box | None, last_seen: Box, frame_size: tuple[int, int],
     else:
         yield (x, y, w, h), False
     yield (rng.uniform(0, max(width - w, 1)), rng.uniform(0, max(height - h, 1)), w, h), False
+    for box in lookalikes:
+        apart = truth is None or iou(np.array([box]), np.array([truth]))[0] < LOOKALIKE_MAX_IOU
+        if apart and min(box[2], box[3]) >= LOOKALIKE_MIN_SIDE:
+            yield box, False
 
 
 def sequence_samples(tracker: SiameseTracker, sequence: TrackSequence, stride: int, rng: np.random.Generator
@@ -59,6 +75,7 @@ def sequence_samples(tracker: SiameseTracker, sequence: TrackSequence, stride: i
     verifier = TargetVerifier(first, tuple(sequence.ground_truth[start]), tracker.embed, HEAD_FOR_FEATURES)
     features, labels = [], []
     last_seen: Box = tuple(sequence.ground_truth[start])
+    lookalikes = lookalike_boxes(sequence)
     for index in range(start + 1, len(sequence)):
         truth = sequence.ground_truth[index]
         visible = not sequence.absent[index] and bool(np.isfinite(truth).all())
@@ -67,7 +84,8 @@ def sequence_samples(tracker: SiameseTracker, sequence: TrackSequence, stride: i
         if (index - start) % stride or not (visible or sequence.away[index]):
             continue  # off the stride, or the target in view with its box unknown: nothing to label
         image = sequence.read_frame(index)
-        for box, on_target in sample_boxes(tuple(truth) if visible else None, last_seen, image.shape[:2], rng):
+        for box, on_target in sample_boxes(tuple(truth) if visible else None, last_seen, image.shape[:2], rng,
+                                           lookalikes[index]):
             if box[2] >= 2 and box[3] >= 2:
                 features.append(verifier.features(image, box))
                 labels.append(on_target)
