@@ -36,8 +36,8 @@ from asymtrack_ros.tracking.appearance import AppearanceCheck, core_chromaticity
 
 EMBEDDING_FLOOR = 1e-4  # keeps log(1 - similarity) finite for identical crops
 CHROMA_RANGE = (0.05, 1.0)  # chromaticity distances clipped to this: as alike as lighting leaves a target .. unrelated
-# The distance that says neither "target" nor "other": on the generated validation sets 90 % of target boxes lie
-# under it and 75 % of look-alikes over it.
+# The distance that says neither "target" nor "other": on the generated validation sets about 90 % of target boxes
+# lie under it and 75 % of look-alikes over it.
 CHROMA_PIVOT = 0.15
 FULL_COLOUR = 0.3  # a target whose chromaticity lies this far (L1) from grey's counts as fully colourful
 GREY = np.full(3, math.log(1.0 / 3.0))  # the log chromaticity of any grey
