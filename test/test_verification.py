@@ -73,6 +73,7 @@ def test_colour_tells_a_recoloured_copy_and_says_nothing_on_grey_footage() -> No
     grey_reference = core_chromaticity(grey, box)
     assert grey_reference is not None and chromaticity_feature(grey_reference, recoloured) == pytest.approx(0.0)
     assert core_chromaticity(image, (70.0, 70.0, 10.0, 10.0)) is None  # off the image
+    assert chromaticity_feature(None, recoloured) == 0.0  # no reference colour (the head ignores colour): neutral
 
 
 def test_colour_lets_a_head_reject_a_recoloured_look_alike(network: SiameseTracker) -> None:
@@ -141,6 +142,9 @@ def test_look_alikes_recorded_by_the_generator_are_negatives_unless_over_the_tar
     assert lookalike_boxes(sequence) == [[], []]  # no meta.json: no recorded look-alikes
     (directory / "meta.json").write_text(json.dumps({"distractor_boxes": [[list(apart)], []]}))
     assert lookalike_boxes(sequence) == [[apart], []]
+    (directory / "meta.json").write_text(json.dumps({"distractor_boxes": [[[1, 2, 3]], []]}))
+    with pytest.raises(ValueError, match="distractor_boxes"):
+        lookalike_boxes(sequence)
 
 
 def test_the_exported_template_graph_gives_the_verifier_pytorchs_embedding(network: SiameseTracker) -> None:

@@ -356,7 +356,8 @@ def render_frame(scene: Scene, t: int) -> tuple[np.ndarray, FrameLabel]:
         if _draw(frame, actor, t, scene.exposure) is not None:
             extent = screen_extent(actor.sprite, pose_matrix(actor.sprite, actor.pose(t)))
             box = _clipped_box(extent, width, height)
-            distractors += [] if box is None else [box]
+            if box is not None:
+                distractors.append(box)
     matrix = pose_matrix(scene.target.sprite, scene.target.pose(t))
     placed_target = place(scene.target.sprite, matrix, (height, width))
     visibility = None if placed_target is None else placed_target.rgba[..., 3].copy()

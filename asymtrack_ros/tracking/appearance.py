@@ -30,15 +30,21 @@ CORE_MARGIN = 0.25  # of each side: the box's central half, mostly the target ev
 CHROMA_OFFSET = 8.0  # added to each channel's mean, so that black keeps a finite log chromaticity
 
 
-def hs_histogram(image: np.ndarray, box: Box) -> np.ndarray | None:
-    """L1-normalised hue/saturation histogram of the box's pixels (None if the box leaves no pixels)."""
+def box_pixels(image: np.ndarray, box: Box, margin: float = 0.0) -> np.ndarray:
+    """The image's pixels inside ``box`` shrunk by ``margin`` of its size on each side (empty if none)."""
     x, y, w, h = box
     height, width = image.shape[:2]
-    x1, y1 = int(max(0, x)), int(max(0, y))
-    x2, y2 = int(min(width, x + w)), int(min(height, y + h))
-    if x2 - x1 < 2 or y2 - y1 < 2:
+    x1, y1 = int(max(0, x + margin * w)), int(max(0, y + margin * h))
+    x2, y2 = int(min(width, x + (1 - margin) * w)), int(min(height, y + (1 - margin) * h))
+    return image[y1 : max(y1, y2), x1 : max(x1, x2)]
+
+
+def hs_histogram(image: np.ndarray, box: Box) -> np.ndarray | None:
+    """L1-normalised hue/saturation histogram of the box's pixels (None if the box leaves no pixels)."""
+    pixels = box_pixels(image, box)
+    if min(pixels.shape[:2]) < 2:
         return None
-    patch = cv2.resize(image[y1:y2, x1:x2], (PATCH_SIDE, PATCH_SIDE), interpolation=cv2.INTER_AREA)
+    patch = cv2.resize(pixels, (PATCH_SIDE, PATCH_SIDE), interpolation=cv2.INTER_AREA)
     hsv = cv2.cvtColor(patch, cv2.COLOR_RGB2HSV)
     histogram = cv2.calcHist([hsv], [0, 1], None, [HUE_BINS, SATURATION_BINS], [0, 180, 0, 256])
     return cv2.normalize(histogram, histogram, 1.0, 0.0, cv2.NORM_L1)
@@ -47,13 +53,10 @@ def hs_histogram(image: np.ndarray, box: Box) -> np.ndarray | None:
 def core_chromaticity(image: np.ndarray, box: Box) -> np.ndarray | None:
     """Log chromaticity (each channel's share of the sum, as a log) of the mean colour of the box's central half;
     None if that leaves no pixels. Brightness cancels out; a recoloured look-alike or another face does not."""
-    x, y, w, h = box
-    height, width = image.shape[:2]
-    x1, y1 = int(max(0, x + CORE_MARGIN * w)), int(max(0, y + CORE_MARGIN * h))
-    x2, y2 = int(min(width, x + (1 - CORE_MARGIN) * w)), int(min(height, y + (1 - CORE_MARGIN) * h))
-    if x2 - x1 < 1 or y2 - y1 < 1:
+    pixels = box_pixels(image, box, CORE_MARGIN)
+    if not pixels.size:
         return None
-    mean = image[y1:y2, x1:x2].reshape(-1, image.shape[2]).mean(axis=0) + CHROMA_OFFSET
+    mean = pixels.reshape(-1, image.shape[2]).mean(axis=0) + CHROMA_OFFSET
     return np.log(mean / mean.sum())
 
 

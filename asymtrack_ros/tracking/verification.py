@@ -70,10 +70,12 @@ def colourfulness(chromaticity: np.ndarray) -> float:
     return min(1.0, float(np.abs(chromaticity - GREY).sum()) / FULL_COLOUR)
 
 
-def chromaticity_feature(reference: np.ndarray, current: np.ndarray | None) -> float:
+def chromaticity_feature(reference: np.ndarray | None, current: np.ndarray | None) -> float:
     """The head's colour input (module docstring): ``colourfulness(reference) * log(distance / CHROMA_PIVOT)``
     with the L1 distance of the two log chromaticities clipped to :data:`CHROMA_RANGE` (no current colour: the
-    far end)."""
+    far end; no reference colour, as when the head does not weigh colour: 0, colour says nothing)."""
+    if reference is None:
+        return 0.0
     distance = CHROMA_RANGE[1] if current is None else float(np.abs(current - reference).sum())
     clipped = min(max(distance, CHROMA_RANGE[0]), CHROMA_RANGE[1])
     return colourfulness(reference) * math.log(clipped / CHROMA_PIVOT)
@@ -121,7 +123,7 @@ Embedder = Callable[[np.ndarray, Box], Embeddings]
 class Look:
     """What the verifier measures of a box: its embeddings (None: its crops miss the image), its hue/saturation
     histogram (``appearance.hs_histogram``) and its core colour (``appearance.core_chromaticity``; None: it covers
-    no pixels)."""
+    no pixels, or the head does not weigh colour)."""
 
     embeddings: Embeddings | None
     histogram: np.ndarray | None
@@ -133,8 +135,9 @@ class TargetVerifier:
 
     def __init__(self, image: np.ndarray, box: Box, embed: Embedder, head: VerificationHead) -> None:
         self.embed, self.head = embed, head
+        self._uses_colour = head.weights[FEATURES.index("chromaticity")] != 0.0  # else not measured
         reference = AppearanceCheck(image, box).reference  # raises for an empty box
-        self.initial = Look(embed(image, box), reference, core_chromaticity(image, box))
+        self.initial = Look(embed(image, box), reference, self._chromaticity(image, box))
         self.recent: Look | None = None  # the remembered target (``remember``)
         self._last: tuple[np.ndarray, Box, Look] | None = None  # the last frame (held), box and look
 
@@ -148,7 +151,7 @@ class TargetVerifier:
 
     def remember(self, image: np.ndarray, box: Box) -> None:
         look = self._look(image, box)
-        if look.embeddings is not None and look.histogram is not None and look.chromaticity is not None:
+        if look.embeddings is not None and look.histogram is not None:
             self.recent = look
 
     def recall(self, image: np.ndarray, box: Box) -> float | None:
@@ -163,15 +166,18 @@ class TargetVerifier:
             embeddings: Embeddings | None = self.embed(image, box)
         except ValueError:  # an embedding's crop does not overlap the image
             embeddings = None
-        look = Look(embeddings, hs_histogram(image, box), core_chromaticity(image, box))
+        look = Look(embeddings, hs_histogram(image, box), self._chromaticity(image, box))
         self._last = (image, box, look)
         return look
 
+    def _chromaticity(self, image: np.ndarray, box: Box) -> np.ndarray | None:
+        return core_chromaticity(image, box) if self._uses_colour else None
+
     @staticmethod
     def _features(look: Look, reference: Look) -> tuple[float, ...]:
-        if (look.embeddings is None or reference.embeddings is None or reference.histogram is None
-                or reference.chromaticity is None):
-            return embedding_feature(0.0), embedding_feature(0.0), 0.0, math.log(CHROMA_RANGE[1] / CHROMA_PIVOT)
+        if look.embeddings is None or reference.embeddings is None or reference.histogram is None:
+            nothing = embedding_feature(0.0)
+            return nothing, nothing, 0.0, chromaticity_feature(reference.chromaticity, None)
         similarities = (float(e @ r) for e, r in zip(look.embeddings, reference.embeddings, strict=True))
         appearance = histogram_similarity(reference.histogram, look.histogram)
         colour = chromaticity_feature(reference.chromaticity, look.chromaticity)

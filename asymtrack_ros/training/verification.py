@@ -45,7 +45,10 @@ def lookalike_boxes(sequence: TrackSequence) -> list[list[Box]]:
     recorded = json.loads(meta.read_text()).get("distractor_boxes") if meta.is_file() else None
     if not isinstance(recorded, list) or len(recorded) != len(sequence):
         return [[] for _ in range(len(sequence))]
-    return [[(float(x), float(y), float(w), float(h)) for x, y, w, h in boxes] for boxes in recorded]
+    try:
+        return [[(float(x), float(y), float(w), float(h)) for x, y, w, h in boxes] for boxes in recorded]
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{meta}: distractor_boxes must list [x, y, w, h] boxes per frame ({error})") from error
 
 
 def sample_boxes(truth: Box | None, last_seen: Box, frame_size: tuple[int, int], rng: np.random.Generator,
