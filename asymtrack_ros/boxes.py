@@ -26,6 +26,11 @@ def iou(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(overlap), overlap, 0.0)
 
 
+def box_iou(box: Box, other: Box) -> float:
+    """IoU of two boxes (0 where undefined)."""
+    return float(iou(np.asarray([box], dtype=float), np.asarray([other], dtype=float))[0])
+
+
 def visible_fraction(box: Box, frame_size: tuple[int, int]) -> float:
     """Share of ``box``'s area inside a frame of ``frame_size`` (height, width); 0 for an empty box."""
     x, y, w, h = box

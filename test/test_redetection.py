@@ -13,6 +13,7 @@ from asymtrack_ros.boxes import Box, iou
 from asymtrack_ros.models.config import ModelConfig
 from asymtrack_ros.tracking import create_tracker
 from asymtrack_ros.tracking.base import DeviceInfo
+from asymtrack_ros.tracking.distractors import target_posterior
 from asymtrack_ros.tracking.manifest import MODEL_JSON, ModelManifest
 from asymtrack_ros.tracking.monitor import LostPolicy, TrackState
 from asymtrack_ros.tracking.redetection import (
@@ -197,6 +198,9 @@ def test_settings_validate_parse_and_merge_overrides() -> None:
     with pytest.raises(ValueError, match="unknown"):
         RedetectionSettings.from_mapping({"global_search_rate": 1})
     assert parsed.replace(RedetectionOverrides(global_search_crops=0)) == RedetectionSettings(3, 0.25, 0)
+    assert RedetectionSettings.from_mapping({"distractor_scan_every": 4}).distractor_scan_every == 4
+    with pytest.raises(ValueError, match="distractor_scan_every"):
+        RedetectionSettings(distractor_scan_every=-2)
 
 
 def test_model_json_tracker_section_and_create_tracker_options_set_the_global_search() -> None:
@@ -218,3 +222,43 @@ def test_opencv_trackers_cannot_search_globally_so_their_sessions_behave_as_befo
     session.start(frame(START), START, "t")
     states = [session.step(frame(square)) for square in [START] * 3 + [None] * 5 + [FAR] * 5]
     assert states[-1].state == TrackState.LOST
+
+
+ORANGE = (230, 120, 20)
+SEEN: Box = (150.0, 30.0, SIDE, SIDE)  # where the target comes back: far from START and from the look-alike
+
+
+def marked(square: Box | None, look_alike: Box) -> np.ndarray:
+    """The target (red, its right quarter orange) in ``square`` (absent: None) and an all-red look-alike."""
+    image = frame(look_alike)
+    if square is not None:
+        x, y, w, h = (int(v) for v in square)
+        image[y : y + h, x : x + w] = RED
+        image[y : y + h, x + 3 * w // 4 : x + w] = ORANGE
+    return image
+
+
+def run_with_look_alike(scan_every: int) -> list[TrackState]:
+    """The target tracked beside an all-red look-alike at FAR, absent for 20 frames, then back at SEEN."""
+    settings = RedetectionSettings(global_search_every=1, global_search_crops=0, distractor_scan_every=scan_every)
+    session = TrackingSession(SiameseTracker(ColourRunner(), redetection=settings), POLICY)
+    session.start(marked(START, FAR), START, "t")
+    script = [START] * 5 + [None] * 20 + [SEEN] * 10
+    return [session.step(marked(square, FAR)).state for square in script]
+
+
+def test_a_look_alike_seen_beside_the_tracked_target_is_not_confirmed_while_lost_but_the_target_is() -> None:
+    """Its hue histogram is close enough to the target's (3/4 of it red) for the check alone to confirm it; the
+    memory of it, taken while the target was tracked, makes the look-alike lose against it."""
+    unaware = run_with_look_alike(scan_every=0)
+    assert TrackState.TRACKING in unaware[5:25], "without the memory the global search confirms the look-alike"
+    aware = run_with_look_alike(scan_every=1)
+    assert aware[:5] == [TrackState.TRACKING] * 5
+    assert TrackState.TRACKING not in aware[5:25], "with it, no absent frame is TRACKING"
+    assert aware[-1] == TrackState.TRACKING, "and the returning target is re-acquired"
+
+
+def test_target_posterior_weighs_the_target_against_the_look_alike() -> None:
+    assert target_posterior(0.9, 0.9) == pytest.approx(0.5)
+    assert target_posterior(0.9, 0.1) > 0.98 and target_posterior(0.6, 0.95) < 0.1
+    assert target_posterior(0.7, 0.0) == 1.0 and target_posterior(0.0, 0.0) == 0.5

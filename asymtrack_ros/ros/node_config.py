@@ -77,6 +77,7 @@ class NodeConfig:
                 global_search_overlap=_override(read.real("global_search_overlap")),
                 global_search_crops=_override(read.integer("global_search_crops")),
                 anchor_search_every=_override(read.integer("anchor_search_every")),
+                distractor_scan_every=_override(read.integer("distractor_scan_every")),
             ),
             local_tracker=read.text("local_tracker"),
             exit_thresholds=_thresholds(read.reals("exit_thresholds")),

@@ -17,7 +17,7 @@ pose), which the initial box alone may no longer show.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -79,6 +79,12 @@ class TargetCheck(Protocol):
     def recall(self, image: np.ndarray, box: Box) -> float | None:
         """The same measure as :meth:`similarity` against the remembered target; None before any :meth:`remember`."""
 
+    def look(self, image: np.ndarray, box: Box) -> Any:
+        """What the check measures of ``box`` (opaque): a reference for :meth:`likeness`, e.g. a look-alike's."""
+
+    def likeness(self, image: np.ndarray, box: Box, look: Any) -> float:
+        """The same measure as :meth:`similarity` against ``look`` (:meth:`look` of another box) instead."""
+
 
 class AppearanceCheck:
     """Similarity in [0, 1] of a box to the target's initial (and remembered) appearance."""
@@ -99,4 +105,10 @@ class AppearanceCheck:
             self.recent = current
 
     def recall(self, image: np.ndarray, box: Box) -> float | None:
-        return None if self.recent is None else histogram_similarity(self.recent, hs_histogram(image, box))
+        return None if self.recent is None else self.likeness(image, box, self.recent)
+
+    def look(self, image: np.ndarray, box: Box) -> np.ndarray | None:
+        return hs_histogram(image, box)
+
+    def likeness(self, image: np.ndarray, box: Box, look: np.ndarray | None) -> float:
+        return 0.0 if look is None else histogram_similarity(look, hs_histogram(image, box))

@@ -50,7 +50,7 @@ from typing import Any
 
 import numpy as np
 
-from asymtrack_ros.boxes import Box, as_box, iou, similar_area
+from asymtrack_ros.boxes import Box, as_box, box_iou, similar_area
 from asymtrack_ros.tracking.appearance import TargetCheck
 from asymtrack_ros.tracking.base import DeviceInfo, NotInitializedError, Tracker, TrackResult
 from asymtrack_ros.tracking.monitor import LostPolicy
@@ -189,7 +189,7 @@ class FusedTracker(Tracker):
         and keeps its own, better fitted box."""
         self._settle()
         local_box = self._local_box
-        if local_box is not None and self._overlap(local_box, box) >= self.settings.rescue_overlap:
+        if local_box is not None and box_iou(local_box, box) >= self.settings.rescue_overlap:
             self.network.reposition(local_box)
         else:
             self.network.reposition(box)
@@ -248,7 +248,7 @@ class FusedTracker(Tracker):
         self._local_box = local.box
         box = self._fuse(image, found, local.box)
         self.network.reposition(box)
-        agrees = box == found.box or self._overlap(box, found.box) >= self.settings.agree_overlap
+        agrees = box == found.box or box_iou(box, found.box) >= self.settings.agree_overlap
         vetoed = found.score is not None and found.score < self.settings.veto_score
         if self.settings.check_overrules_veto and self._cuts.is_cut(image):
             self._continuous = False
@@ -282,7 +282,7 @@ class FusedTracker(Tracker):
         """The network's box disagrees with the local one, is confident, and looks more like the target."""
         settings = self.settings
         if (found.score is None or found.score < settings.rescue_score
-                or self._overlap(found.box, local_box) >= settings.rescue_overlap
+                or box_iou(found.box, local_box) >= settings.rescue_overlap
                 or not similar_area(found.box, local_box, settings.rescue_area_ratio)):
             return False
         check = self._target_check()
@@ -294,10 +294,6 @@ class FusedTracker(Tracker):
         if self._check is None:
             raise NotInitializedError()
         return self._check
-
-    @staticmethod
-    def _overlap(box: Box, other: Box) -> float:
-        return float(iou(np.asarray([box]), np.asarray([other]))[0])
 
 
 def network_threads(threads: int | None, settings: FusionSettings) -> int | None:

@@ -20,8 +20,9 @@ initial target and the target as last confidently seen) reaches the policy's ``r
 re-centres the tracker on it and the monitor confirms it over ``recover_frames`` frames as any recovery. Trackers
 without :class:`RegionSearch` (OpenCV) never re-detect.
 
-The values that suit a model live in its ``model.json`` (``"tracker"`` section, next to the box smoothing);
-0 switches a search off.
+While TRACKING, ``distractor_scan_every`` scans the same grid for look-alikes that a candidate then competes with
+(``distractors.py``). The values that suit a model live in its ``model.json`` (``"tracker"`` section, next to the
+box smoothing); 0 switches a search off.
 """
 
 from __future__ import annotations
@@ -58,10 +59,11 @@ class RedetectionSettings:
     global_search_overlap: float = 0.5
     global_search_crops: int = 4
     anchor_search_every: int = 1
+    distractor_scan_every: int = 0
 
     def __post_init__(self) -> None:
         for name, limit in (("global_search_every", MAX_EVERY), ("anchor_search_every", MAX_EVERY),
-                            ("global_search_crops", MAX_CROPS)):
+                            ("global_search_crops", MAX_CROPS), ("distractor_scan_every", MAX_EVERY)):
             value = getattr(self, name)
             if not (isinstance(value, int) and 0 <= value <= limit):
                 raise ValueError(f"{name} must be an integer in [0, {limit}], got {value!r}")
@@ -79,10 +81,11 @@ class RedetectionSettings:
         if unknown:
             raise ValueError(f"unknown re-detection keys {sorted(unknown)}; expected {sorted(REDETECTION_KEYS)}")
         settings = {key: _number(key, value) for key, value in values.items()}
-        every, crops, anchor_every = (int(settings.pop(key, default)) for key, default in (
+        every, crops, anchor_every, scan_every = (int(settings.pop(key, default)) for key, default in (
             ("global_search_every", cls.global_search_every), ("global_search_crops", cls.global_search_crops),
-            ("anchor_search_every", cls.anchor_search_every)))
-        return cls(every, settings.get("global_search_overlap", cls.global_search_overlap), crops, anchor_every)
+            ("anchor_search_every", cls.anchor_search_every), ("distractor_scan_every", cls.distractor_scan_every)))
+        overlap = settings.get("global_search_overlap", cls.global_search_overlap)
+        return cls(every, overlap, crops, anchor_every, scan_every)
 
     def to_json(self) -> dict[str, float]:
         return asdict(self)
@@ -100,6 +103,7 @@ class RedetectionOverrides:
     global_search_overlap: float | None = None
     global_search_crops: int | None = None
     anchor_search_every: int | None = None
+    distractor_scan_every: int | None = None
 
 
 DEFAULT_REDETECTION = RedetectionSettings()
@@ -144,46 +148,25 @@ class Candidate:
     score: float
 
 
-class LostSearch:
-    """The anchor and round-robin global searches of one LOST episode (see the module docstring)."""
+class FrameGrid:
+    """The crops of a grid that covers the frame at a target's scale, handed out round robin (``crops`` per call;
+    0: the whole grid), so that the cost per frame stays bounded."""
 
-    def __init__(self, searcher: RegionSearch, settings: RedetectionSettings) -> None:
-        self.searcher = searcher
-        self.settings = settings
+    def __init__(self, searcher: RegionSearch, overlap: float, crops: int) -> None:
+        self.searcher, self.overlap, self.crops = searcher, overlap, crops
         self._grid: list[Box] = []
         self._cursor = 0
-        self._lost_frames = 0
 
     def reset(self) -> None:
-        """Forget the grid and the LOST frame count (a new target, or tracking again)."""
-        self._grid, self._cursor, self._lost_frames = [], 0, 0
+        """Forget the grid: the next call lays one out for its target."""
+        self._grid, self._cursor = [], 0
 
-    def search(self, image: np.ndarray, anchor: Box, check: Callable[[np.ndarray, Box], float],
-               min_score: float) -> Candidate | None:
-        """Counts one LOST frame and runs the crops due on it: the best candidate scoring at least ``min_score``
-        once capped by ``check`` (the session's target check while LOST), or None."""
-        self._lost_frames += 1
-        boxes = [anchor] if _due(self._lost_frames, self.settings.anchor_search_every) else []
-        if _due(self._lost_frames, self.settings.global_search_every):
-            if not self._grid:
-                frame_size = (image.shape[0], image.shape[1])
-                overlap = self.settings.global_search_overlap
-                self._grid = grid_boxes(frame_size, anchor, self.searcher.search_factor, overlap)
-            boxes += self._next_boxes()
-        hits = [(r.score, r.box) for r in self.searcher.search_regions(image, boxes) if r.score is not None]
-        if not hits:
-            return None
-        best_score, best_box = max(hits, key=lambda hit: hit[0])
-        if best_score < REFINE_SCORE:
-            return None
-        refined = self.searcher.search_regions(image, [best_box])[0]
-        if refined.score is None or not MIN_AREA_RATIO <= area_ratio(refined.box, anchor) <= MAX_AREA_RATIO:
-            return None
-        score = min(refined.score, check(image, refined.box))
-        return Candidate(refined, score) if score >= min_score else None
-
-    def _next_boxes(self) -> list[Box]:
-        count = self.settings.global_search_crops or len(self._grid)
+    def next_boxes(self, image: np.ndarray, target: Box) -> list[Box]:
+        """The next crops' centre boxes; the grid is laid out at ``target``'s size on the first call after a reset."""
+        if not self._grid:
+            self._grid = grid_boxes((image.shape[0], image.shape[1]), target, self.searcher.search_factor,
+                                    self.overlap)
+        count = self.crops or len(self._grid)
         if count >= len(self._grid):
             return list(self._grid)
         picked = [self._grid[(self._cursor + offset) % len(self._grid)] for offset in range(count)]
@@ -191,9 +174,54 @@ class LostSearch:
         return picked
 
 
-def _due(lost_frames: int, every: int) -> bool:
-    """Whether a search that runs every ``every``-th LOST frame (0: never) runs on LOST frame ``lost_frames``."""
-    return every > 0 and (lost_frames - 1) % every == 0
+def best_hit(searcher: RegionSearch, image: np.ndarray, boxes: Sequence[Box]) -> TrackResult | None:
+    """The most confident hit of a search over ``boxes``, searched again centred on itself (a hit near a crop's
+    edge is boxed loosely) when it scored at least :data:`REFINE_SCORE`; else None (also when the refined search
+    has no score)."""
+    hits = [(r.score, r.box) for r in searcher.search_regions(image, boxes) if r.score is not None]
+    if not hits:
+        return None
+    best_score, best_box = max(hits, key=lambda hit: hit[0])
+    if best_score < REFINE_SCORE:
+        return None
+    refined = searcher.search_regions(image, [best_box])[0]
+    return refined if refined.score is not None else None
+
+
+class LostSearch:
+    """The anchor and round-robin global searches of one LOST episode (see the module docstring)."""
+
+    def __init__(self, searcher: RegionSearch, settings: RedetectionSettings) -> None:
+        self.searcher = searcher
+        self.settings = settings
+        self._grid = FrameGrid(searcher, settings.global_search_overlap, settings.global_search_crops)
+        self._lost_frames = 0
+
+    def reset(self) -> None:
+        """Forget the grid and the LOST frame count (a new target, or tracking again)."""
+        self._grid.reset()
+        self._lost_frames = 0
+
+    def search(self, image: np.ndarray, anchor: Box, check: Callable[[np.ndarray, Box], float],
+               min_score: float) -> Candidate | None:
+        """Counts one LOST frame and runs the crops due on it: the best candidate scoring at least ``min_score``
+        once capped by ``check`` (the session's target check while LOST), or None."""
+        self._lost_frames += 1
+        boxes = [anchor] if due(self._lost_frames, self.settings.anchor_search_every) else []
+        if due(self._lost_frames, self.settings.global_search_every):
+            boxes += self._grid.next_boxes(image, anchor)
+        refined = best_hit(self.searcher, image, boxes) if boxes else None
+        if refined is None or refined.score is None:
+            return None
+        if not MIN_AREA_RATIO <= area_ratio(refined.box, anchor) <= MAX_AREA_RATIO:
+            return None
+        score = min(refined.score, check(image, refined.box))
+        return Candidate(refined, score) if score >= min_score else None
+
+
+def due(count: int, every: int) -> bool:
+    """Whether something that runs every ``every``-th frame (0: never) of a run of frames runs on its ``count``-th."""
+    return every > 0 and (count - 1) % every == 0
 
 
 def _number(key: str, value: Any) -> float:

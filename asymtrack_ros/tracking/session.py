@@ -9,6 +9,7 @@ import numpy as np
 from asymtrack_ros.boxes import Box, as_box, visible_fraction
 from asymtrack_ros.tracking.appearance import TargetCheck
 from asymtrack_ros.tracking.base import NotInitializedError, Tracker, TrackResult
+from asymtrack_ros.tracking.distractors import DistractorMemory
 from asymtrack_ros.tracking.monitor import LostPolicy, TargetMonitor, TrackState
 from asymtrack_ros.tracking.redetection import Candidate, LostSearch, RegionSearch
 from asymtrack_ros.tracking.shot_cut import ShotCutDetector
@@ -43,7 +44,9 @@ class TrackingSession:
     (``redetection.py``: a normal-scale crop at the anchor, optionally the whole frame): a candidate moves the
     tracker there, and the tracker follows it while its score stays at or above ``recover_score``, until the
     monitor confirms it (TRACKING) or the score drops (back to the anchor). Each confident TRACKING frame
-    updates the anchor and the target check's remembered target (``TargetCheck.remember``).
+    updates the anchor and the target check's remembered target (``TargetCheck.remember``) and, with
+    ``distractor_scan_every`` set, may scan the frame for look-alikes that a re-detection then competes with
+    (``distractors.py``).
     """
 
     def __init__(self, tracker: Tracker, policy: LostPolicy) -> None:
@@ -54,9 +57,12 @@ class TrackingSession:
         self._check: TargetCheck | None = None
         self._frame_size: tuple[int, int] = (0, 0)
         self._search: LostSearch | None = None
+        self._distractors: DistractorMemory | None = None
         self._network = isinstance(tracker, RegionSearch)  # a network tracker: it scores the boxes it is sure of
         if isinstance(tracker, RegionSearch) and tracker.redetection.enabled:
             self._search = LostSearch(tracker, tracker.redetection)
+        if isinstance(tracker, RegionSearch) and tracker.redetection.distractor_scan_every > 0:
+            self._distractors = DistractorMemory(tracker, tracker.redetection)
         self._following = False
         self._cuts = ShotCutDetector()
 
@@ -79,6 +85,8 @@ class TrackingSession:
         self.monitor.start()
         self._cuts.start(image)
         self._reset_search()
+        if self._distractors is not None:
+            self._distractors.reset()
 
     def set_policy(self, policy: LostPolicy) -> None:
         """Use ``policy`` from the next frame on (validated; ValueError leaves the current one)."""
@@ -123,6 +131,8 @@ class TrackingSession:
             if score >= self.monitor.policy.lost_score:
                 self._anchor = result.box
                 appearance.remember(image, result.box)
+            if score >= self.monitor.policy.recover_score and self._distractors is not None:
+                self._distractors.scan(image, result.box, appearance, self.monitor.policy.lost_score)
         elif state == TrackState.LOST:
             self._following = self._following and score >= self.monitor.policy.recover_score
             if not self._following:
@@ -153,12 +163,14 @@ class TrackingSession:
         """The check of a box while LOST, re-identification: the mean of the check against the initial target and
         against the target as last confidently seen (``TargetCheck.recall``) lifts a box that the initial check alone
         would keep (``lost_score``) but not confirm; a box under that stays rejected, so a confirmed box is not LOST
-        again at once."""
+        again at once. With a distractor memory, that is capped by the odds against the look-alike it most resembles
+        (``DistractorMemory.cap``)."""
         similarity = appearance.similarity(image, box)
         if similarity < self.monitor.policy.lost_score:
             return similarity
         recalled = appearance.recall(image, box)
-        return similarity if recalled is None else max(similarity, (similarity + recalled) / 2)
+        identified = similarity if recalled is None else max(similarity, (similarity + recalled) / 2)
+        return identified if self._distractors is None else self._distractors.cap(image, box, appearance, identified)
 
     def _reset_search(self) -> None:
         self._following = False

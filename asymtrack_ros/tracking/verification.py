@@ -143,21 +143,24 @@ class TargetVerifier:
 
     def features(self, image: np.ndarray, box: Box) -> tuple[float, ...]:
         """The head's inputs for ``box`` (:data:`FEATURES`); a box (nearly) outside the image resembles nothing."""
-        return self._features(self._look(image, box), self.initial)
+        return self._features(self.look(image, box), self.initial)
 
     def similarity(self, image: np.ndarray, box: Box) -> float:
         """The head's probability for ``box``; the same box on the same frame object is measured once."""
         return self.head(self.features(image, box))
 
     def remember(self, image: np.ndarray, box: Box) -> None:
-        look = self._look(image, box)
+        look = self.look(image, box)
         if look.embeddings is not None and look.histogram is not None:
             self.recent = look
 
     def recall(self, image: np.ndarray, box: Box) -> float | None:
-        return None if self.recent is None else self.head(self._features(self._look(image, box), self.recent))
+        return None if self.recent is None else self.likeness(image, box, self.recent)
 
-    def _look(self, image: np.ndarray, box: Box) -> Look:
+    def likeness(self, image: np.ndarray, box: Box, look: Look) -> float:
+        return self.head(self._features(self.look(image, box), look))
+
+    def look(self, image: np.ndarray, box: Box) -> Look:
         """The look of ``box`` in ``image``, from the cache when asked again for the same frame object and box."""
         box = as_box(box)
         if self._last is not None and self._last[0] is image and self._last[1] == box:
