@@ -207,10 +207,11 @@ def test_model_json_tracker_section_and_create_tracker_options_set_the_global_se
     data = json.loads((Path(__file__).resolve().parents[1] / "models" / "asymtrack-tiny" / MODEL_JSON).read_text())
     data["tracker"] |= {"global_search_every": 5, "global_search_crops": 2}
     manifest = ModelManifest.from_json(data)
-    assert manifest.redetection == RedetectionSettings(5, 0.5, 2)
+    assert manifest.redetection == RedetectionSettings(5, 0.5, 2, distractor_scan_every=4)
     assert ModelManifest.from_json(json.loads(json.dumps(manifest.to_json()))) == manifest
     shipped = create_tracker("onnx", threads=1)
     assert isinstance(shipped, RegionSearch) and shipped.redetection.anchor_search_every == 1
+    assert shipped.redetection.distractor_scan_every == 4
     tracker = create_tracker("onnx", threads=1, global_search_every=0, anchor_search_every=0)
     assert isinstance(tracker, RegionSearch) and not tracker.redetection.enabled
 
@@ -262,3 +263,16 @@ def test_target_posterior_weighs_the_target_against_the_look_alike() -> None:
     assert target_posterior(0.9, 0.9) == pytest.approx(0.5)
     assert target_posterior(0.9, 0.1) > 0.98 and target_posterior(0.6, 0.95) < 0.1
     assert target_posterior(0.7, 0.0) == 1.0 and target_posterior(0.0, 0.0) == 0.5
+
+
+def test_the_scan_costs_at_most_its_crops_and_one_refinement_every_nth_confident_frame() -> None:
+    calls = []
+    for scan_every in (0, 4):
+        runner = ColourRunner()
+        settings = RedetectionSettings(global_search_crops=3, distractor_scan_every=scan_every)
+        session = TrackingSession(SiameseTracker(runner, redetection=settings), POLICY)
+        session.start(marked(START, FAR), START, "t")
+        states = [session.step(marked(START, FAR)).state for _ in range(12)]
+        assert states == [TrackState.TRACKING] * 12
+        calls.append(runner.search_calls)
+    assert 0 < calls[1] - calls[0] <= 3 * (3 + 1), "scans on confident frames 1, 5 and 9"
