@@ -276,3 +276,16 @@ def test_the_scan_costs_at_most_its_crops_and_one_refinement_every_nth_confident
         assert states == [TrackState.TRACKING] * 12
         calls.append(runner.search_calls)
     assert 0 < calls[1] - calls[0] <= 3 * (3 + 1), "scans on confident frames 1, 5 and 9"
+
+
+def test_search_regions_in_one_batched_pass_equal_one_pass_per_region() -> None:
+    tracker = create_tracker("onnx", threads=1, local_tracker="none")
+    assert isinstance(tracker, SiameseTracker) and getattr(tracker.runner, "batched", False)
+    image = np.random.default_rng(3).integers(0, 255, (*FRAME, 3), dtype=np.uint8)
+    tracker.initialize(image, (100.0, 80.0, 40.0, 40.0))
+    boxes = [(20.0 + 70 * i, 60.0 + 20 * i, 40.0, 40.0) for i in range(3)]
+    batched = tracker.search_regions(image, boxes)
+    tracker.runner.batched = False  # type: ignore[attr-defined]
+    single = tracker.search_regions(image, boxes)
+    np.testing.assert_allclose([r.box for r in batched], [r.box for r in single], atol=1e-3)
+    assert [r.score for r in batched] == pytest.approx([r.score for r in single], abs=1e-5)

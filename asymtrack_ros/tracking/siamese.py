@@ -214,18 +214,29 @@ class SiameseTracker(Tracker):
         """The network's box and calibrated score in the normal search region around each of ``boxes``.
 
         No motion priors (they belong to the tracked box) and the tracker's own box stays where it is; the
-        template state is the cached one. One search-branch pass per box (the exported graphs take batch 1).
+        template state is the cached one. One search-branch pass for all boxes when the runner takes batches
+        (``batched``: the shipped graphs), else one per box.
         """
         if self._box is None:
             raise NotInitializedError()
+        t0 = time.perf_counter()
+        crops = [self.search_input(image, box, 1.0) for box in boxes]
+        t1 = time.perf_counter()
+        if len(boxes) > 1 and getattr(self.runner, "batched", False):
+            batch_runner = cast(BatchRunner, self.runner)
+            outputs = batch_runner.track_search_batch(np.concatenate([crop for crop, _ in crops]),
+                                                      [self._template_state] * len(boxes))
+        else:
+            outputs = [self.runner.track_search(crop, self._template_state) for crop, _ in crops]
+        t2 = time.perf_counter()
+        share = 1e3 / max(len(boxes), 1)
         results = []
-        for box in boxes:
-            output, resize_factor, timings = self._search(image, box, 1.0)
-            t2 = time.perf_counter()
+        for box, (_, resize_factor), output in zip(boxes, crops, outputs, strict=True):
+            t3 = time.perf_counter()
             found = clip_box(self.map_back(output.pred_box, box, resize_factor), image.shape[0], image.shape[1])
             score = self.calibration(network_score(output))
-            results.append(TrackResult(found, score, *timings, postprocess_ms=(time.perf_counter() - t2) * 1e3,
-                                       exit=output.exit))
+            results.append(TrackResult(found, score, (t1 - t0) * share, (t2 - t1) * share,
+                                       postprocess_ms=(time.perf_counter() - t3) * 1e3, exit=output.exit))
         return results
 
     def _search(
