@@ -20,7 +20,14 @@ import numpy as np
 
 from asymtrack_ros.boxes import Box, box_iou
 from asymtrack_ros.tracking.appearance import TargetCheck
-from asymtrack_ros.tracking.redetection import REFINE_SCORE, FrameGrid, RedetectionSettings, RegionSearch, due
+from asymtrack_ros.tracking.redetection import (
+    REFINE_SCORE,
+    FrameGrid,
+    RedetectionSettings,
+    RegionSearch,
+    best_hit,
+    due,
+)
 
 MEMORY_SIZE = 16  # looks; the oldest is forgotten first
 
@@ -55,13 +62,12 @@ class DistractorMemory:
         self._frames += 1
         if not due(self._frames, self.every):
             return
-        hits = [result for result in self.searcher.search_regions(image, self._grid.next_boxes(image, target))
-                if result.score is not None and result.score >= REFINE_SCORE and box_iou(result.box, target) == 0.0]
-        if not hits:
-            return
-        best = max(hits, key=lambda result: result.score or 0.0)
-        refined = self.searcher.search_regions(image, [best.box])[0]
-        if refined.score is None or refined.score < REFINE_SCORE or box_iou(refined.box, target) > 0.0:
+
+        def clear(box: Box) -> bool:
+            return box_iou(box, target) == 0.0
+
+        refined = best_hit(self.searcher, image, self._grid.next_boxes(image, target), clear)
+        if refined is None or (refined.score or 0.0) < REFINE_SCORE or not clear(refined.box):
             return
         if check.similarity(image, refined.box) >= min_likeness:
             self.looks.append(check.look(image, refined.box))

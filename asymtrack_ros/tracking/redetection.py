@@ -174,11 +174,12 @@ class FrameGrid:
         return picked
 
 
-def best_hit(searcher: RegionSearch, image: np.ndarray, boxes: Sequence[Box]) -> TrackResult | None:
-    """The most confident hit of a search over ``boxes``, searched again centred on itself (a hit near a crop's
-    edge is boxed loosely) when it scored at least :data:`REFINE_SCORE`; else None (also when the refined search
-    has no score)."""
-    hits = [(r.score, r.box) for r in searcher.search_regions(image, boxes) if r.score is not None]
+def best_hit(searcher: RegionSearch, image: np.ndarray, boxes: Sequence[Box],
+             allowed: Callable[[Box], bool] = lambda box: True) -> TrackResult | None:
+    """The most confident hit of a search over ``boxes`` whose box is ``allowed``, searched again centred on itself
+    (a hit near a crop's edge is boxed loosely) when it scored at least :data:`REFINE_SCORE`; else None (also when
+    the refined search has no score)."""
+    hits = [(r.score, r.box) for r in searcher.search_regions(image, boxes) if r.score is not None and allowed(r.box)]
     if not hits:
         return None
     best_score, best_box = max(hits, key=lambda hit: hit[0])
