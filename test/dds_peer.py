@@ -41,8 +41,13 @@ def publish_detections(node: rclpy.node.Node, count: int) -> None:
 
 
 def publish_images(node: rclpy.node.Node, width: int, height: int, count: int) -> None:
-    """``count`` bgr8 images of :func:`pattern` made by the node's own converter, best effort at 30 Hz."""
+    """``count`` bgr8 images of :func:`pattern` made by the node's own converter, best effort at 30 Hz, once the
+    listener is matched (best effort drops what is sent before: under CPU load discovery takes longer than the
+    settling second)."""
     publisher = node.create_publisher(Image, "image", qos_profile_sensor_data)
+    deadline = time.monotonic() + 30
+    while publisher.get_subscription_count() == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
     message = rgb_to_image(pattern(width, height), "bgr8")
     message.header.frame_id = "camera"
     for i in range(count):
