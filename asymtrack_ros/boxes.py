@@ -50,3 +50,9 @@ def area_ratio(box: Box, other: Box) -> float:
 def similar_area(box: Box, other: Box, max_ratio: float) -> bool:
     """Whether ``box``'s area is within a factor ``max_ratio`` (>= 1) of ``other``'s."""
     return 1.0 / max_ratio <= area_ratio(box, other) <= max_ratio
+
+
+def centre(box: Box) -> tuple[float, float]:
+    """The (x, y) centre of ``box``."""
+    x, y, w, h = box
+    return x + w / 2, y + h / 2

@@ -33,8 +33,8 @@ PARAMETERS: dict[str, tuple[object, str, bool]] = {
                               True),
     "global_search_crops": (-1, "global search: most search crops per LOST frame (a larger grid takes several), "
                             "0 = all, 0..10000; -1 = the model's", True),
-    "distractor_scan_every": (-1, "while TRACKING (onnx, torch): scan global-search crops for look-alikes every N-th "
-                              "confident frame, 0 = never, 0..10000; -1 = the model's", True),
+    "distractor_scan_every": (-1, "while TRACKING (onnx, torch): scan one global-search crop for look-alikes every "
+                              "N-th confident frame, 0 = never, 0..10000; -1 = the model's", True),
     "local_tracker": ("", "network backends: OpenCV tracker fused with the network, csrt | kcf | mil | none (the "
                       "network alone); empty = the model's (the shipped default: csrt)", True),
     "exit_thresholds": ([-1.0], "early-exit models (dytrack): tau_1..tau_{K-1} of the exits, settable at run time; "

@@ -2,9 +2,11 @@
 
 A re-detection check that compares a candidate with the target alone confirms a look-alike that resembles the
 target more than the returning target resembles its earlier self: another face, another walker, a recoloured copy.
-While the target is tracked confidently, the session scans the frame round robin (the crops of the LOST global
-search, ``redetection.FrameGrid``, every ``distractor_scan_every``-th confident frame) and remembers the look
-(``TargetCheck.look``) of the best hit that does not overlap the target and that the target check finds alike: it
+While the target is tracked confidently, the session scans the frame round robin, one crop of the LOST global
+search's grid (``redetection.FrameGrid``) every ``distractor_scan_every``-th confident frame, so that a frame that
+scans costs one search pass more, and remembers the look (``TargetCheck.look``) of the crop's hit when it lies in the
+crop's central half (there the network boxes it as tightly as the target it tracks; the grid's crops overlap, so
+other crops' central halves cover the rest), does not overlap the target and the target check finds it alike: it
 is not the target, which is where it is tracked. While LOST, a candidate then competes with them (DaSiamRPN's
 distractor-aware matching, in its simplest form): its score is capped by the probability that it is the target
 rather than the remembered look-alike it resembles most (:func:`target_posterior`), so a box as much like a
@@ -18,18 +20,18 @@ from typing import Any
 
 import numpy as np
 
-from asymtrack_ros.boxes import Box, box_iou
+from asymtrack_ros.boxes import Box, box_iou, centre
 from asymtrack_ros.tracking.appearance import TargetCheck
 from asymtrack_ros.tracking.redetection import (
     REFINE_SCORE,
     FrameGrid,
     RedetectionSettings,
     RegionSearch,
-    best_hit,
     due,
 )
 
 MEMORY_SIZE = 16  # looks; the oldest is forgotten first
+SCAN_CROPS = 1  # per scan: one search pass
 
 
 def target_posterior(target: float, other: float) -> float:
@@ -46,7 +48,7 @@ class DistractorMemory:
     def __init__(self, searcher: RegionSearch, settings: RedetectionSettings) -> None:
         self.searcher = searcher
         self.every = settings.distractor_scan_every
-        self._grid = FrameGrid(searcher, settings.global_search_overlap, settings.global_search_crops)
+        self._grid = FrameGrid(searcher, settings.global_search_overlap, SCAN_CROPS)
         self._frames = 0
         self.looks: deque[Any] = deque(maxlen=MEMORY_SIZE)
 
@@ -58,19 +60,23 @@ class DistractorMemory:
 
     def scan(self, image: np.ndarray, target: Box, check: TargetCheck, min_likeness: float) -> None:
         """Counts one confidently tracked frame (the target in ``target``); when a scan is due, searches the next
-        crops and remembers the best hit clear of the target whose similarity to it reaches ``min_likeness``."""
+        crop and remembers its hit (network score >= :data:`REFINE_SCORE`) when it lies in the crop's central half,
+        clear of the target, and its similarity to the target reaches ``min_likeness``."""
         self._frames += 1
         if not due(self._frames, self.every):
             return
+        for crop in self._grid.next_boxes(image, target):
+            hit = self.searcher.search_regions(image, [crop])[0]
+            if ((hit.score or 0.0) >= REFINE_SCORE and self._central(hit.box, crop) and box_iou(hit.box, target) == 0.0
+                    and check.similarity(image, hit.box) >= min_likeness):
+                self.looks.append(check.look(image, hit.box))
 
-        def clear(box: Box) -> bool:
-            return box_iou(box, target) == 0.0
-
-        refined = best_hit(self.searcher, image, self._grid.next_boxes(image, target), clear)
-        if refined is None or (refined.score or 0.0) < REFINE_SCORE or not clear(refined.box):
-            return
-        if check.similarity(image, refined.box) >= min_likeness:
-            self.looks.append(check.look(image, refined.box))
+    def _central(self, box: Box, crop: Box) -> bool:
+        """Whether ``box``'s centre lies in the central half of the search crop centred on ``crop``."""
+        _, _, width, height = crop
+        reach = (width * height) ** 0.5 * self.searcher.search_factor / 4
+        (x, y), (crop_x, crop_y) = centre(box), centre(crop)
+        return abs(x - crop_x) <= reach and abs(y - crop_y) <= reach
 
     def cap(self, image: np.ndarray, box: Box, check: TargetCheck, score: float) -> float:
         """``score`` (the check's probability that ``box`` is the target) capped by :func:`target_posterior`
