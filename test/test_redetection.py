@@ -269,17 +269,23 @@ def test_target_posterior_weighs_the_target_against_the_look_alike() -> None:
     assert target_posterior(0.7, 0.0) == 1.0 and target_posterior(0.0, 0.0) == 0.5
 
 
+def tracked_search_calls(scan_every: int, scan: bool = True) -> int:
+    """Search passes of 12 confidently tracked frames."""
+    runner = ColourRunner()
+    settings = RedetectionSettings(global_search_crops=3, distractor_scan_every=scan_every)
+    session = TrackingSession(SiameseTracker(runner, redetection=settings), POLICY)
+    session.start(marked(START, FAR), START, "t")
+    states = [session.step(marked(START, FAR), scan=scan).state for _ in range(12)]
+    assert states == [TrackState.TRACKING] * 12
+    return runner.search_calls
+
+
 def test_the_scan_costs_one_search_pass_every_nth_confident_frame() -> None:
-    calls = []
-    for scan_every in (0, 4):
-        runner = ColourRunner()
-        settings = RedetectionSettings(global_search_crops=3, distractor_scan_every=scan_every)
-        session = TrackingSession(SiameseTracker(runner, redetection=settings), POLICY)
-        session.start(marked(START, FAR), START, "t")
-        states = [session.step(marked(START, FAR)).state for _ in range(12)]
-        assert states == [TrackState.TRACKING] * 12
-        calls.append(runner.search_calls)
-    assert calls[1] - calls[0] == 3, "scans on confident frames 1, 5 and 9"
+    assert tracked_search_calls(4) - tracked_search_calls(0) == 3, "scans on confident frames 1, 5 and 9"
+
+
+def test_a_caller_falling_behind_skips_the_scan() -> None:
+    assert tracked_search_calls(1, scan=False) == tracked_search_calls(0)
 
 
 def test_search_regions_in_one_batched_pass_equal_one_pass_per_region() -> None:

@@ -93,6 +93,7 @@ class TrackerNodeBase(Node):
         self.last_outcomes: tuple[FrameOutcome, ...] = ()
         self.target_states: dict[str, TrackState] = {}  # the tracked targets as last left (callbacks read it)
         self.last_debug_time = 0.0
+        self.idle_since = 0.0  # when the worker last finished a frame: a frame received after it found the worker idle
         self.intrinsics: Intrinsics | None = None
         self.targets: TargetSet | None = None
         self.health = NodeHealth()
@@ -364,6 +365,7 @@ class TrackerNodeBase(Node):
                 self._process(*item)
             except Exception as error:  # nothing one message carries may stop the worker
                 self._count_internal_error("processing a frame", error)
+            self.idle_since = time.monotonic()
 
     def _start_pending_targets(self) -> None:
         """Start the validated requests, each on its own frame (at most ``max_targets`` per processed frame)."""
@@ -386,6 +388,7 @@ class TrackerNodeBase(Node):
 
     def _process(self, frame: ReceivedFrame, received: float) -> None:
         start = time.monotonic()
+        keeping_up = received >= self.idle_since  # else it waited while the worker was busy with the frame before
         message = frame.message
         try:
             image = decode(message, self.config.max_input_pixels)
@@ -393,7 +396,7 @@ class TrackerNodeBase(Node):
             self._count_bad_input(error, start)
             return
         with self.lock:
-            outcomes = self._step(image, message.header)
+            outcomes = self._step(image, message.header, keeping_up)
         processing_ms = (time.monotonic() - start) * 1e3  # wall time: parallel parts count once, the session's too
         self.detections_pub.publish(detections_message(message.header, outcomes, self.config.class_label))
         self._publish_follow(message.header, outcomes, image.shape[1], image.shape[0])
@@ -412,12 +415,13 @@ class TrackerNodeBase(Node):
         ))
         self._publish_debug(message.header, image, outcomes)
 
-    def _step(self, image, header: Header) -> tuple[FrameOutcome, ...]:
-        """Track every target on one frame (under ``lock``). A target whose frame fails is dropped, reported until
-        the next target starts, and appears once as ERROR."""
+    def _step(self, image, header: Header, keeping_up: bool) -> tuple[FrameOutcome, ...]:
+        """Track every target on one frame (under ``lock``); the optional work (the distractor scan) only while the
+        worker ``keeping_up`` with the camera. A target whose frame fails is dropped, reported until the next target
+        starts, and appears once as ERROR."""
         if self.targets is None:
             return ()
-        step = self.targets.step(image)
+        step = self.targets.step(image, scan=keeping_up)
         for failure in step.failures:
             self.health.tracking_error = (
                 f"tracking {failure.target_id} failed on the {image.shape[1]}x{image.shape[0]} frame stamped "

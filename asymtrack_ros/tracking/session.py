@@ -110,9 +110,11 @@ class TrackingSession:
             raise NotInitializedError()
         return self._check, self._anchor
 
-    def step(self, image: np.ndarray, tracked: TrackResult | None = None) -> FrameOutcome:
+    def step(self, image: np.ndarray, tracked: TrackResult | None = None, scan: bool = True) -> FrameOutcome:
         """Track one frame (IDLE: nothing to do); raises as :meth:`check_frame`. ``tracked``: the tracker's result on
-        this frame when the caller ran it already (``tracker.track`` at :attr:`search_scale`, e.g. batched)."""
+        this frame when the caller ran it already (``tracker.track`` at :attr:`search_scale`, e.g. batched).
+        ``scan``: whether this frame may run the distractor scan, optional work that a caller falling behind its
+        camera skips (the node: on a frame that waited while the frame before was processed)."""
         if self.monitor.state == TrackState.IDLE:
             return FrameOutcome(TrackState.IDLE, "", None)
         appearance, anchor = self._ready(image)
@@ -131,7 +133,7 @@ class TrackingSession:
             if score >= self.monitor.policy.lost_score:
                 self._anchor = result.box
                 appearance.remember(image, result.box)
-            if score >= self.monitor.policy.recover_score and self._distractors is not None:
+            if scan and score >= self.monitor.policy.recover_score and self._distractors is not None:
                 self._distractors.scan(image, result.box, appearance, self.monitor.policy.lost_score)
         elif state == TrackState.LOST:
             self._following = self._following and score >= self.monitor.policy.recover_score

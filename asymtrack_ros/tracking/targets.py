@@ -127,8 +127,9 @@ class TargetSet:
             session.set_policy(policy)
         self._policy = policy
 
-    def step(self, image: np.ndarray) -> TargetsStep:
-        """Track every target on ``image``; a target whose tracking fails is dropped and listed in ``failures``."""
+    def step(self, image: np.ndarray, scan: bool = True) -> TargetsStep:
+        """Track every target on ``image``; a target whose tracking fails is dropped and listed in ``failures``.
+        ``scan``: whether the sessions may run their optional distractor scan (:meth:`TrackingSession.step`)."""
         failures: list[TargetFailure] = []
         ready: list[TrackingSession] = []
         for target_id, session in self._sessions.items():
@@ -141,7 +142,7 @@ class TargetSet:
         outcomes = []
         for session in ready:
             try:
-                outcomes.append(session.step(image, tracked.get(session.target_id)))
+                outcomes.append(session.step(image, tracked.get(session.target_id), scan))
             except Exception as error:  # one target's failure must not stop the others
                 failures.append(TargetFailure(session.target_id, str(error)))
         for failure in failures:
