@@ -91,7 +91,8 @@ def test_service_set_target_detections_status_diagnostics_and_reset(megamind_vid
                           if s.name.endswith("tracker"))
         values = {kv.key: kv.value for kv in diagnostic.values}
         assert values["backend"] == "torch" and values["device"] == "cpu"
-        assert {"input_rate_hz", "output_rate_hz", "latency_p50_ms", "latency_p90_ms", "frames_dropped"} <= set(values)
+        assert {"input_rate_hz", "output_rate_hz", "latency_p50_ms", "latency_p90_ms", "frames_dropped",
+                "frames_behind"} <= set(values)
         assert isinstance(diagnostic.level, bytes)
 
         assert probe.reset().success

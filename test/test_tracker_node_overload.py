@@ -64,6 +64,9 @@ def test_overload_keeps_rate_bounds_latency_and_counts_drops(reference_checkpoin
         latency_p90 = float(np.percentile([s.latency_ms for s in loaded], 90))
         period_under_load = float(np.percentile([s.processing_ms for s in loaded], 50))
         dropped = loaded[-1].frames_dropped - dropped_before
+        assert wait_until(lambda: probe.snapshot("diagnostics"), timeout=5), "no diagnostics under load"
+        behind = int(next(kv.value for a in reversed(probe.snapshot("diagnostics")) for s in a.status
+                          if s.name.endswith("tracker") for kv in s.values if kv.key == "frames_behind"))
         print(f"achievable {achievable_hz:.1f} Hz, input {published / seconds:.1f} Hz, output {output_hz:.1f} Hz, "
               f"latency p90 {latency_p90:.1f} ms, processing p50 {period_under_load:.1f} ms, dropped {dropped}")
 
@@ -71,3 +74,4 @@ def test_overload_keeps_rate_bounds_latency_and_counts_drops(reference_checkpoin
     assert latency_p90 < 2 * max(period_under_load, processing_ms) + 5.0, "latency grew beyond two processing periods"
     assert dropped >= 0.4 * published, "dropped frames not counted"
     assert dropped + len(loaded) <= published + 2
+    assert behind > 0, "frames that waited for the worker not counted"

@@ -94,6 +94,7 @@ class TrackerNodeBase(Node):
         self.target_states: dict[str, TrackState] = {}  # the tracked targets as last left (callbacks read it)
         self.last_debug_time = 0.0
         self.idle_since = 0.0  # when the worker last finished a frame: a frame received after it found the worker idle
+        self.frames_behind = 0  # processed frames that waited for the worker (they skip the optional scan)
         self.intrinsics: Intrinsics | None = None
         self.targets: TargetSet | None = None
         self.health = NodeHealth()
@@ -389,6 +390,7 @@ class TrackerNodeBase(Node):
     def _process(self, frame: ReceivedFrame, received: float) -> None:
         start = time.monotonic()
         keeping_up = received >= self.idle_since  # else it waited while the worker was busy with the frame before
+        self.frames_behind += not keeping_up
         message = frame.message
         try:
             image = decode(message, self.config.max_input_pixels)
@@ -509,6 +511,7 @@ class TrackerNodeBase(Node):
             "latency_p90_ms": f"{self.latency.percentile(90):.2f}",
             "processing_p50_ms": f"{self.processing.percentile(50):.2f}",
             "frames_processed": self.frames_processed, "frames_dropped": self.mailbox.dropped,
+            "frames_behind": self.frames_behind,
             "targets_superseded": self.pending_targets.dropped,
             "bad_input_frames": health.bad_input.count, "last_input_error": health.bad_input.text,
             "internal_errors": health.internal.count, "last_internal_error": health.internal.text,
