@@ -28,6 +28,7 @@ from asymtrack_ros.tracking.redetection import (
     RedetectionSettings,
     RegionSearch,
     due,
+    search_side,
 )
 
 MEMORY_SIZE = 16  # looks; the oldest is forgotten first
@@ -73,8 +74,7 @@ class DistractorMemory:
 
     def _central(self, box: Box, crop: Box) -> bool:
         """Whether ``box``'s centre lies in the central half of the search crop centred on ``crop``."""
-        _, _, width, height = crop
-        reach = (width * height) ** 0.5 * self.searcher.search_factor / 4
+        reach = search_side(crop, self.searcher.search_factor) / 4
         (x, y), (crop_x, crop_y) = centre(box), centre(crop)
         return abs(x - crop_x) <= reach and abs(y - crop_y) <= reach
 

@@ -125,13 +125,18 @@ class RegionSearch(Protocol):
         """One result (box in image pixels, calibrated score) per search region centred on each of ``boxes``."""
 
 
+def search_side(box: Box, search_factor: float) -> float:
+    """The side of the search crop centred on ``box``: sqrt(w*h) * ``search_factor``."""
+    return math.sqrt(box[2] * box[3]) * search_factor
+
+
 def grid_boxes(frame_size: tuple[int, int], target: Box, search_factor: float, overlap: float) -> list[Box]:
     """Boxes of the ``target``'s size whose search crops (side sqrt(w*h) * ``search_factor``) cover the frame.
 
     ``frame_size`` is (height, width); adjacent crops overlap by ``overlap`` of their side; row-major order.
     """
     _, _, width, height = target
-    side = math.sqrt(width * height) * search_factor
+    side = search_side(target, search_factor)
     step = side * (1.0 - overlap)
     axes = []
     for extent in (frame_size[1], frame_size[0]):
@@ -174,12 +179,11 @@ class FrameGrid:
         return picked
 
 
-def best_hit(searcher: RegionSearch, image: np.ndarray, boxes: Sequence[Box],
-             allowed: Callable[[Box], bool] = lambda box: True) -> TrackResult | None:
-    """The most confident hit of a search over ``boxes`` whose box is ``allowed``, searched again centred on itself
-    (a hit near a crop's edge is boxed loosely) when it scored at least :data:`REFINE_SCORE`; else None (also when
-    the refined search has no score)."""
-    hits = [(r.score, r.box) for r in searcher.search_regions(image, boxes) if r.score is not None and allowed(r.box)]
+def best_hit(searcher: RegionSearch, image: np.ndarray, boxes: Sequence[Box]) -> TrackResult | None:
+    """The most confident hit of a search over ``boxes``, searched again centred on itself (a hit near a crop's
+    edge is boxed loosely) when it scored at least :data:`REFINE_SCORE`; else None (also when the refined search
+    has no score)."""
+    hits = [(r.score, r.box) for r in searcher.search_regions(image, boxes) if r.score is not None]
     if not hits:
         return None
     best_score, best_box = max(hits, key=lambda hit: hit[0])
