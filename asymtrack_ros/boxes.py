@@ -47,6 +47,12 @@ def area_ratio(box: Box, other: Box) -> float:
     return (box[2] * box[3]) / max(other[2] * other[3], 1e-6)
 
 
+def aspect_change(box: Box, other: Box) -> float:
+    """How many times wider or narrower (width over height) ``box`` is than ``other`` (>= 1)."""
+    ratio = (box[2] * other[3]) / max(box[3] * other[2], 1e-6)
+    return max(ratio, 1.0 / max(ratio, 1e-6))
+
+
 def similar_area(box: Box, other: Box, max_ratio: float) -> bool:
     """Whether ``box``'s area is within a factor ``max_ratio`` (>= 1) of ``other``'s."""
     return 1.0 / max_ratio <= area_ratio(box, other) <= max_ratio

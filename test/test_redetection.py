@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from asymtrack_ros.boxes import Box, iou
+from asymtrack_ros.boxes import Box, aspect_change, iou
 from asymtrack_ros.models.config import ModelConfig
 from asymtrack_ros.tracking import create_tracker
 from asymtrack_ros.tracking.base import DeviceInfo
@@ -134,6 +134,19 @@ def test_a_target_back_farther_away_is_reacquired_but_a_box_over_twice_the_last_
         states, _, _ = run(settings, returned=returned, runner=runner)
         assert TrackState.TRACKING not in states[5:25]
         assert (states[-1] == TrackState.TRACKING) is reacquired, f"side {side}: {states[25:]}"
+
+
+def test_a_candidate_of_the_targets_area_but_another_shape_is_not_reacquired() -> None:
+    """The shape gate: a box much wider or narrower than the last confident one (the network's loose box across the
+    target and its surroundings keeps the area, not the shape) is no candidate; a mild change is."""
+    settings = RedetectionSettings(global_search_every=0, anchor_search_every=1)
+    for stretch, reacquired in ((1.15, True), (1.6, False)):
+        returned: Box = (START[0] + 2, START[1] + 2, SIDE * stretch, SIDE / stretch)
+        assert aspect_change(returned, START) == pytest.approx(stretch**2)
+        # the runner misses the square in the session's 2.5x widened crop: only the anchor search can find it
+        states, _, _ = run(settings, returned=returned, runner=ColourRunner(0.2))
+        assert TrackState.TRACKING not in states[5:25]
+        assert (states[-1] == TrackState.TRACKING) is reacquired, f"stretch {stretch}: {states[25:]}"
 
 
 def two_tone(square: Box | None, right: tuple[int, int, int]) -> np.ndarray:

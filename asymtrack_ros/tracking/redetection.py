@@ -14,9 +14,10 @@ session is LOST:
 
 The best hit of a pass scoring at least :data:`REFINE_SCORE` is searched again in a crop centred on itself (a hit
 near a crop's edge is boxed loosely, and a loose box verifies poorly). The refined box is a candidate when its
-area lies between :data:`MIN_AREA_RATIO` and :data:`MAX_AREA_RATIO` times the anchor's and its score (the
-calibrated network score capped by the session's check while LOST: the mean of the target check against the
-initial target and the target as last confidently seen) reaches the policy's ``recover_score``; the session then
+area lies between :data:`MIN_AREA_RATIO` and :data:`MAX_AREA_RATIO` times the anchor's, its shape (width over
+height) within a factor :data:`MAX_ASPECT_CHANGE` of the anchor's, and its score (the calibrated network score
+capped by the session's check while LOST: the mean of the target check against the initial target and the target
+as last confidently seen) reaches the policy's ``recover_score``; the session then
 re-centres the tracker on it and the monitor confirms it over ``recover_frames`` frames as any recovery. Trackers
 without :class:`RegionSearch` (OpenCV) never re-detect.
 
@@ -34,7 +35,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from asymtrack_ros.boxes import Box, area_ratio
+from asymtrack_ros.boxes import Box, area_ratio, aspect_change
 from asymtrack_ros.tracking.base import TrackResult
 
 MAX_OVERLAP = 0.9
@@ -44,6 +45,9 @@ MAX_CROPS = 10_000
 # while a box much larger than the target is the network's usual miss (it spans the target and its surroundings).
 MIN_AREA_RATIO = 0.25
 MAX_AREA_RATIO = 2.0
+# A candidate at most this many times wider or narrower (width over height) than the last confident box. The
+# network's loose box across the target and its surroundings keeps the area but not the shape.
+MAX_ASPECT_CHANGE = 1.5
 REFINE_SCORE = 0.25  # a first-pass hit at least this confident is searched again, centred on itself
 
 
@@ -218,7 +222,8 @@ class LostSearch:
         refined = best_hit(self.searcher, image, boxes) if boxes else None
         if refined is None or refined.score is None:
             return None
-        if not MIN_AREA_RATIO <= area_ratio(refined.box, anchor) <= MAX_AREA_RATIO:
+        if not (MIN_AREA_RATIO <= area_ratio(refined.box, anchor) <= MAX_AREA_RATIO
+                and aspect_change(refined.box, anchor) <= MAX_ASPECT_CHANGE):
             return None
         score = min(refined.score, check(image, refined.box))
         return Candidate(refined, score) if score >= min_score else None
