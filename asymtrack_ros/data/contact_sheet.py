@@ -13,6 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from asymtrack_ros.boxes import as_box, centre
+
 TILE_WIDTH = 192
 COLUMNS = 8
 _GREEN, _YELLOW, _RED = (0, 255, 0), (0, 255, 255), (0, 0, 255)
@@ -23,7 +25,7 @@ def _crop_window(box: np.ndarray, image_size: tuple[int, int], zoom: float) -> t
     width, height = image_size
     window_h = min(max(zoom * box[3], 48.0), height)
     window_w = min(window_h * 4 / 3, width)
-    cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
+    cx, cy = centre(as_box(box))
     x0 = int(np.clip(cx - window_w / 2, 0, width - window_w))
     y0 = int(np.clip(cy - window_h / 2, 0, height - window_h))
     return x0, y0, int(window_w), int(window_h)

@@ -16,6 +16,7 @@ import cv2
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 
+from asymtrack_ros.boxes import as_box, centre
 from asymtrack_ros.cli_support import command_parser
 from asymtrack_ros.dataset_layouts import load_dataset
 from asymtrack_ros.ros.demo_recorder import DemoRecorder
@@ -77,8 +78,8 @@ def run(sequence: TrackSequence, out_dir: Path, fps: float, tracker_args: list[s
             raise RuntimeError("no frame arrived from the video source")
         init = sequence.init_frame
         for _ in range(10):  # the tracker may not have received the first frame yet
-            x, y, w, h = (float(v) for v in sequence.ground_truth[init])
-            response = recorder.tracker.set_target(x + w / 2, y + h / 2, w, h, stamp_ns=recorder.first_stamp_ns())
+            box = as_box(sequence.ground_truth[init])
+            response = recorder.tracker.set_target(*centre(box), *box[2:], stamp_ns=recorder.first_stamp_ns())
             if response.success:
                 break
             time.sleep(0.2)

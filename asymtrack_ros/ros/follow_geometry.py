@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from asymtrack_ros.boxes import Box
+from asymtrack_ros.boxes import Box, centre
 
 DISTORTION_MODELS = ("plumb_bob", "rational_polynomial", "")
 DISTORTION_LENGTHS = (4, 5, 8, 12, 14)  # the coefficient counts OpenCV's undistortPoints takes
@@ -84,14 +84,14 @@ class Intrinsics:
 
 def image_offset(box: Box, width: int, height: int) -> ImageOffset:
     """The box's centre offset and size relative to a ``width`` x ``height`` image."""
-    x, y, w, h = box
+    (u, v), (w, h) = centre(box), box[2:]
     half_w, half_h = width / 2.0, height / 2.0
-    return ImageOffset((x + w / 2.0 - half_w) / half_w, (y + h / 2.0 - half_h) / half_h, w / width, h / height)
+    return ImageOffset((u - half_w) / half_w, (v - half_h) / half_h, w / width, h / height)
 
 
 def bearing(box: Box, intrinsics: Intrinsics) -> Bearing:
     """Ray and gimbal angles to the box centre."""
-    u, v = box[0] + box[2] / 2.0, box[1] + box[3] / 2.0
+    u, v = centre(box)
     if intrinsics.distortion:
         camera = np.array([[intrinsics.fx, 0.0, intrinsics.cx], [0.0, intrinsics.fy, intrinsics.cy], [0, 0, 1]])
         point = cv2.undistortPoints(np.array([[[u, v]]], dtype=np.float64), camera,

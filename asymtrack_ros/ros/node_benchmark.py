@@ -24,6 +24,7 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image
 from vision_msgs.msg import Detection2DArray
 
+from asymtrack_ros.boxes import centre
 from asymtrack_ros.cli_support import command_parser
 from asymtrack_ros.msg import TrackerStatus
 from asymtrack_ros.ros.image_conversion import rgb_to_compressed, rgb_to_image
@@ -92,7 +93,7 @@ def measure(size: str, compressed: bool, frames: int, rate: float, tracker_args:
             published[stamp_ns(message.header.stamp)] = index
             probe.publisher.publish(message)
             if index == 10:
-                probe.tracker.set_target(box[0] + box[2] / 2, box[1] + box[3] / 2, box[2], box[3])
+                probe.tracker.set_target(*centre(box), box[2], box[3])
             time.sleep(1.0 / rate)
         time.sleep(1.0)
     finally:
