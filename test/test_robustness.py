@@ -14,6 +14,7 @@ from asymtrack_ros.evaluation.robustness import (
     Robustness,
     evaluate_robustness,
     false_tracking_frames,
+    lag_frames,
     pool_robustness,
     reacquisition_delays,
     target_returns,
@@ -41,6 +42,18 @@ def test_returns_and_the_frames_until_tracking_with_iou_above_0_3() -> None:
     assert reacquisition_delays(ABSENT, 0, TRACKING, IOUS) == [2, None]
 
 
+def test_absent_tracking_frames_split_into_the_lost_decisions_lag_and_confirmations_during_the_absence() -> None:
+    # frame:          0  1  2  3  4  5  6  7  8  9
+    away = np.array([0, 0, 1, 1, 1, 1, 1, 0, 1, 1], bool)
+    tracking = np.array([1, 1, 1, 1, 0, 1, 1, 1, 1, 0], bool)
+    # lag: 2, 3 (the run began at 1, in view) and 8 (begun at 7); 5 and 6 were confirmed during the absence
+    assert lag_frames(away, tracking, 0) == 3
+    assert lag_frames(away, tracking, 2) == 2, "frame 3 continues the initialisation frame's run"
+    figures = evaluate_robustness(np.zeros(10), away, 0, np.zeros(10), tracking)
+    assert (figures.absent_tracking_frames, figures.absent_lag_frames) == (5, 3)
+    assert figures.absent_lag == 3 / 7 and figures.summary()["absent_lag"] == 3 / 7
+
+
 def test_a_reacquisition_after_the_target_left_again_belongs_to_the_next_return() -> None:
     absent = np.array([0, 1, 0, 0, 1, 0, 0], bool)
     tracking = np.array([1, 0, 0, 0, 0, 0, 1], bool)
@@ -53,7 +66,7 @@ def test_frames_with_an_unknown_box_are_neither_scored_nor_absences_nor_a_return
     unknown[8] = True  # frame 8: the target in view, its box not known
     figures = evaluate_robustness(IOUS, ABSENT, 0, SCORES, TRACKING, away=ABSENT & ~unknown)
     assert figures == Robustness(scored_frames=8, false_tracking_frames=2, absent_frames=2, absent_tracking_frames=1,
-                                 reacquisition_delays=(2,), visible_lost_frames=4)
+                                 reacquisition_delays=(2,), visible_lost_frames=4, absent_lag_frames=1)
 
 
 def test_a_got10k_sequence_with_an_absence_label_marks_unflagged_nan_boxes_unknown(tmp_path: Path) -> None:
@@ -79,7 +92,7 @@ def test_sequence_figures_and_pooled_dataset_figures() -> None:
     figures = evaluate_robustness(IOUS, ABSENT, 0, SCORES, TRACKING)
     # scored frames 1, 2, 5, 6, 7, 9, 10, 11; not TRACKING among them: 5, 9, 10, 11
     assert figures == Robustness(scored_frames=8, false_tracking_frames=2, absent_frames=3, absent_tracking_frames=1,
-                                 reacquisition_delays=(2, None), visible_lost_frames=4)
+                                 reacquisition_delays=(2, None), visible_lost_frames=4, absent_lag_frames=1)
     assert (figures.false_tracking, figures.absent_tracking, figures.reacquired_within) == (2 / 8, 1 / 3, 0.5)
     assert figures.visible_lost == 0.5
     late = Robustness(scored_frames=2, false_tracking_frames=0, absent_frames=1, absent_tracking_frames=0,

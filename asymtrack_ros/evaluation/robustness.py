@@ -7,7 +7,10 @@
   target is visible again after an absence. Per return, the frames from the return until the session says
   TRACKING with IoU > :data:`REACQUIRED_IOU` (0: on the return frame itself); None when that does not happen
   before the target leaves again or the sequence ends. Summarised as the share re-acquired within
-  :data:`REACQUIRE_WITHIN` frames (delay <= 15), next to the share of absent frames reported as TRACKING.
+  :data:`REACQUIRE_WITHIN` frames (delay <= 15), next to the share of absent frames reported as TRACKING. Of
+  those, ``absent_lag`` counts the frames of a TRACKING run that began while the target was in view (the lost
+  decision lagging behind the target's exit, :func:`lag_frames`); the rest are look-alikes or background
+  confirmed during the absence.
 * Visible LOST: the share of scored frames (target in view and boxed) not reported as TRACKING, the price of
   saying LOST early (a tracker that always says LOST never tracks an absent target).
 """
@@ -37,6 +40,17 @@ def target_returns(absent: np.ndarray, init_frame: int) -> list[int]:
     return [int(index) for index in np.flatnonzero(absent[:-1] & ~absent[1:]) + 1 if index > init_frame]
 
 
+def lag_frames(away: np.ndarray, tracking: np.ndarray, init_frame: int) -> int:
+    """Frames after ``init_frame`` with the target away and reported TRACKING whose TRACKING run began while it was
+    not away (in view, or from the initialisation on)."""
+    away, tracking = np.asarray(away, dtype=bool), np.asarray(tracking, dtype=bool)
+    count, carried = 0, True  # the initialisation frame: TRACKING, the target in view
+    for index in range(init_frame + 1, len(away)):
+        carried = bool(tracking[index]) and (carried or not away[index])
+        count += int(carried and bool(away[index]))
+    return count
+
+
 def reacquisition_delays(
     absent: np.ndarray, init_frame: int, tracking: np.ndarray, ious: np.ndarray
 ) -> list[int | None]:
@@ -62,6 +76,7 @@ class Robustness:
     absent_tracking_frames: int
     reacquisition_delays: tuple[int | None, ...]
     visible_lost_frames: int = 0
+    absent_lag_frames: int = 0
 
     @property
     def false_tracking(self) -> float:
@@ -72,6 +87,11 @@ class Robustness:
     def absent_tracking(self) -> float:
         """Share of absent frames (after initialisation) reported as TRACKING; NaN without absent frames."""
         return self.absent_tracking_frames / self.absent_frames if self.absent_frames else float("nan")
+
+    @property
+    def absent_lag(self) -> float:
+        """Share of absent frames reported TRACKING by a run begun before the absence (:func:`lag_frames`)."""
+        return self.absent_lag_frames / self.absent_frames if self.absent_frames else float("nan")
 
     @property
     def visible_lost(self) -> float:
@@ -89,7 +109,8 @@ class Robustness:
         """The headline numbers by name (NaN: undefined)."""
         return {"false_tracking": self.false_tracking, "returns": float(len(self.reacquisition_delays)),
                 f"reacquired_within_{REACQUIRE_WITHIN}": self.reacquired_within,
-                "absent_tracking": self.absent_tracking, "visible_lost": self.visible_lost}
+                "absent_tracking": self.absent_tracking, "absent_lag": self.absent_lag,
+                "visible_lost": self.visible_lost}
 
 
 def evaluate_robustness(
@@ -113,6 +134,7 @@ def evaluate_robustness(
         absent_tracking_frames=int((after_init & away & tracking).sum()),
         reacquisition_delays=tuple(reacquisition_delays(away, init_frame, tracking, ious)),
         visible_lost_frames=int((scored & ~tracking).sum()),
+        absent_lag_frames=lag_frames(after_init & away, tracking, init_frame),
     )
 
 
@@ -126,4 +148,5 @@ def pool_robustness(items: Iterable[Robustness]) -> Robustness:
         absent_tracking_frames=sum(item.absent_tracking_frames for item in items),
         reacquisition_delays=tuple(delay for item in items for delay in item.reacquisition_delays),
         visible_lost_frames=sum(item.visible_lost_frames for item in items),
+        absent_lag_frames=sum(item.absent_lag_frames for item in items),
     )
