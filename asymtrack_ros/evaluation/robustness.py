@@ -134,7 +134,7 @@ def evaluate_robustness(
         absent_tracking_frames=int((after_init & away & tracking).sum()),
         reacquisition_delays=tuple(reacquisition_delays(away, init_frame, tracking, ious)),
         visible_lost_frames=int((scored & ~tracking).sum()),
-        absent_lag_frames=lag_frames(after_init & away, tracking, init_frame),
+        absent_lag_frames=lag_frames(away, tracking, init_frame),
     )
 
 

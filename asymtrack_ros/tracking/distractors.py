@@ -66,8 +66,8 @@ class DistractorMemory:
         self._frames += 1
         if not due(self._frames, self.every):
             return
-        for crop in self._grid.next_boxes(image, target):
-            hit = self.searcher.search_regions(image, [crop])[0]
+        crops = self._grid.next_boxes(image, target)
+        for crop, hit in zip(crops, self.searcher.search_regions(image, crops), strict=True):
             if ((hit.score or 0.0) >= REFINE_SCORE and self._central(hit.box, crop) and box_iou(hit.box, target) == 0.0
                     and check.similarity(image, hit.box) >= min_likeness):
                 self.looks.append(check.look(image, hit.box))

@@ -17,9 +17,9 @@ near a crop's edge is boxed loosely, and a loose box verifies poorly). The refin
 area lies between :data:`MIN_AREA_RATIO` and :data:`MAX_AREA_RATIO` times the anchor's, its shape (width over
 height) within a factor :data:`MAX_ASPECT_CHANGE` of the anchor's, and its score (the calibrated network score
 capped by the session's check while LOST: the mean of the target check against the initial target and the target
-as last confidently seen) reaches the policy's ``recover_score``; the session then
-re-centres the tracker on it and the monitor confirms it over ``recover_frames`` frames as any recovery. Trackers
-without :class:`RegionSearch` (OpenCV) never re-detect.
+as last confidently seen) reaches the policy's ``recover_score``; the session then re-centres the tracker on it
+and the monitor confirms it over ``recover_frames`` frames as any recovery. Trackers without :class:`RegionSearch`
+(OpenCV) never re-detect.
 
 While TRACKING, ``distractor_scan_every`` scans the same grid for look-alikes that a candidate then competes with
 (``distractors.py``). The values that suit a model live in its ``model.json`` (``"tracker"`` section, next to the
