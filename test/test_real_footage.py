@@ -152,7 +152,8 @@ def test_keyframe_errors(keyframes: dict[int, list[float]], absent: list[tuple[i
 
 def test_the_shipped_keyframes_interpolate_and_name_known_videos() -> None:
     """Every moving-camera sequence of the keyframe file: keyframes inside its frames and outside its absent and
-    unknown ranges, boxes on most of its present frames, and a source the asset cache holds."""
+    unknown ranges, boxes on most of its present frames, a source the asset cache holds and, for small targets, a
+    contact-sheet zoom of a few box heights."""
     sources = {f"{wheel.package}/{member.rsplit('/', 1)[-1]}"
                for wheel in REAL_VIDEO_WHEELS for member in wheel.members}
     for entry in json.loads(KEYFRAMES.read_text())["sequences"]:
@@ -160,6 +161,7 @@ def test_the_shipped_keyframes_interpolate_and_name_known_videos() -> None:
         known = np.isfinite(boxes).all(axis=1)
         assert known[~absent].mean() > 0.5, entry["name"]
         assert entry["source"] in sources or entry["source"].startswith("opencv-doc/data/"), entry["source"]
+        assert 1.0 <= entry.get("zoom", 1.0) <= 10.0, entry["name"]
 
 
 def test_range_mask_checks_bounds() -> None:

@@ -103,7 +103,8 @@ def entry_ground_truth(entry: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray
 
 
 def keyframe_sequences(spec: list[dict[str, Any]], library: AssetLibrary) -> list[RealSequence]:
-    """Moving-camera sequences: each entry's video cut to ``frames`` and its keyframes interpolated."""
+    """Moving-camera sequences: each entry's video cut to ``frames`` and its keyframes interpolated (an entry's
+    optional ``zoom``: its contact sheet crops that many box heights around small targets)."""
     sequences = []
     for entry in spec:
         first, last = entry["frames"]
@@ -111,7 +112,8 @@ def keyframe_sequences(spec: list[dict[str, Any]], library: AssetLibrary) -> lis
         if len(frames) != last - first + 1:
             raise ValueError(f"{entry['name']}: frames {first}-{last} run past the end of {entry['source']}")
         boxes, absent = entry_ground_truth(entry)
-        sequences.append(RealSequence(entry["name"], entry["source"], first, frames, boxes, absent, entry["target"]))
+        sequences.append(RealSequence(entry["name"], entry["source"], first, frames, boxes, absent, entry["target"],
+                                      zoom=entry.get("zoom")))
     return sequences
 
 
