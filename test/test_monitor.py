@@ -157,6 +157,27 @@ def test_appearance_similarity_is_high_on_the_target_and_low_elsewhere() -> None
     assert check.similarity(image, (500, 20, 40, 40)) == 0.0, "a box outside the image shows nothing"
 
 
+def grainy_film(seed: int) -> np.ndarray:
+    """A black-and-white frame with film grain: a man in a dark suit at x 40-70 and again at x 150-180 on a light
+    road, a black border from x 200."""
+    image = np.full((120, 240, 3), 175.0)
+    image[30:90, 40:70] = image[30:90, 150:180] = 60.0
+    image[:, 200:] = 5.0
+    return np.clip(image + np.random.default_rng(seed).normal(0.0, 3.0, image.shape), 0, 255).astype(np.uint8)
+
+
+def test_on_grey_footage_the_appearance_compares_brightness_not_the_hue_of_grain() -> None:
+    """Grey pixels are binned by brightness: the man found again under other grain is alike, the road beside him
+    and the border are not (a hue/saturation histogram scored the road 0.91 and the man again 0.90)."""
+    from asymtrack_ros.tracking.appearance import AppearanceCheck
+
+    first, later = grainy_film(0), grainy_film(1)
+    check = AppearanceCheck(first, (40, 30, 30, 60))
+    assert check.similarity(later, (150, 30, 30, 60)) > 0.95
+    assert check.similarity(first, (100, 30, 30, 60)) < 0.2, "the road"
+    assert check.similarity(first, (185, 30, 30, 60)) < 0.2, "the road and the border"
+
+
 def test_recall_compares_with_the_remembered_look_of_the_target() -> None:
     from asymtrack_ros.tracking.appearance import AppearanceCheck
 

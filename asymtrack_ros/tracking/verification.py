@@ -9,7 +9,7 @@ search region looks most like the template. The verifier compares the box itself
   as ``log(1 - similarity)`` (the signal lives in the last percent: with context 0.993 on target against 0.96 on
   background on our real validation footage; the context tells a target that has left from the background it
   left, the box alone keeps a moving target recognisable over a changing background);
-* ``appearance``: the hue/saturation histogram similarity of ``appearance.py``;
+* ``appearance``: the colour histogram similarity of ``appearance.py``;
 * ``chromaticity``: how far the mean colour of the box's central half lies from the initial target's, brightness
   aside (``appearance.core_chromaticity``; the L1 distance clipped to :data:`CHROMA_RANGE`, as a log relative to
   :data:`CHROMA_PIVOT`), scaled by how colourful the target is (:func:`colourfulness`: on grey footage colour
@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from asymtrack_ros.boxes import Box, as_box
-from asymtrack_ros.tracking.appearance import AppearanceCheck, core_chromaticity, histogram_similarity, hs_histogram
+from asymtrack_ros.tracking.appearance import AppearanceCheck, colour_histogram, core_chromaticity, histogram_similarity
 
 EMBEDDING_FLOOR = 1e-4  # keeps log(1 - similarity) finite for identical crops
 CHROMA_RANGE = (0.05, 1.0)  # chromaticity distances clipped to this: as alike as lighting leaves a target .. unrelated
@@ -121,8 +121,8 @@ Embedder = Callable[[np.ndarray, Box], Embeddings]
 
 @dataclass(frozen=True)
 class Look:
-    """What the verifier measures of a box: its embeddings (None: its crops miss the image), its hue/saturation
-    histogram (``appearance.hs_histogram``) and its core colour (``appearance.core_chromaticity``; None: it covers
+    """What the verifier measures of a box: its embeddings (None: its crops miss the image), its colour
+    histogram (``appearance.colour_histogram``) and its core colour (``appearance.core_chromaticity``; None: it covers
     no pixels, or the head does not weigh colour)."""
 
     embeddings: Embeddings | None
@@ -169,7 +169,7 @@ class TargetVerifier:
             embeddings: Embeddings | None = self.embed(image, box)
         except ValueError:  # an embedding's crop does not overlap the image
             embeddings = None
-        look = Look(embeddings, hs_histogram(image, box), self._chromaticity(image, box))
+        look = Look(embeddings, colour_histogram(image, box), self._chromaticity(image, box))
         self._last = (image, box, look)
         return look
 
