@@ -167,8 +167,8 @@ def grainy_film(seed: int) -> np.ndarray:
 
 
 def test_on_grey_footage_the_appearance_compares_brightness_not_the_hue_of_grain() -> None:
-    """Grey pixels are binned by brightness: the man found again under other grain is alike, the road beside him
-    and the border are not (a hue/saturation histogram scored the road 0.91 and the man again 0.90)."""
+    """On grey footage grey pixels are binned by brightness: the man found again under other grain is alike, the road
+    beside him and the border are not (a hue/saturation histogram scored the road 0.91 and the man again 0.90)."""
     from asymtrack_ros.tracking.appearance import AppearanceCheck
 
     first, later = grainy_film(0), grainy_film(1)
@@ -176,6 +176,19 @@ def test_on_grey_footage_the_appearance_compares_brightness_not_the_hue_of_grain
     assert check.similarity(later, (150, 30, 30, 60)) > 0.95
     assert check.similarity(first, (100, 30, 30, 60)) < 0.2, "the road"
     assert check.similarity(first, (185, 30, 30, 60)) < 0.2, "the road and the border"
+
+
+def test_on_colour_footage_pale_pixels_keep_their_hue() -> None:
+    """A pale pink target and a pale blue patch of a colour picture: grey by saturation, apart by hue."""
+    from asymtrack_ros.tracking.appearance import AppearanceCheck
+
+    image = np.empty((120, 240, 3), np.uint8)
+    image[:] = (40, 160, 60)
+    image[30:90, 40:70], image[30:90, 150:180] = (235, 215, 222), (215, 222, 235)
+    check = AppearanceCheck(image, (40, 30, 30, 60))
+    assert not check.brightness
+    assert check.similarity(image, (150, 30, 30, 60)) < 0.2
+    assert AppearanceCheck(grainy_film(0), (40, 30, 30, 60)).brightness
 
 
 def test_recall_compares_with_the_remembered_look_of_the_target() -> None:

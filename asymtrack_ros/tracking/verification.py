@@ -136,7 +136,8 @@ class TargetVerifier:
     def __init__(self, image: np.ndarray, box: Box, embed: Embedder, head: VerificationHead) -> None:
         self.embed, self.head = embed, head
         self._uses_colour = head.weights[FEATURES.index("chromaticity")] != 0.0  # else not measured
-        reference = AppearanceCheck(image, box).reference  # raises for an empty box
+        appearance = AppearanceCheck(image, box)  # raises for an empty box
+        reference, self._brightness = appearance.reference, appearance.brightness
         self.initial = Look(embed(image, box), reference, self._chromaticity(image, box))
         self.recent: Look | None = None  # the remembered target (``remember``)
         self._last: tuple[np.ndarray, Box, Look] | None = None  # the last frame (held), box and look
@@ -169,7 +170,7 @@ class TargetVerifier:
             embeddings: Embeddings | None = self.embed(image, box)
         except ValueError:  # an embedding's crop does not overlap the image
             embeddings = None
-        look = Look(embeddings, colour_histogram(image, box), self._chromaticity(image, box))
+        look = Look(embeddings, colour_histogram(image, box, self._brightness), self._chromaticity(image, box))
         self._last = (image, box, look)
         return look
 
