@@ -179,7 +179,8 @@ def test_on_grey_footage_the_appearance_compares_brightness_not_the_hue_of_grain
 
 
 def test_on_colour_footage_pale_pixels_keep_their_hue() -> None:
-    """A pale pink target and a pale blue patch of a colour picture: grey by saturation, apart by hue."""
+    """A pale pink target and a pale blue patch of a colour picture: grey by saturation, apart by hue; a black frame
+    with a pale target and a coloured object is no grey footage either (its lit pixels decide, not the black)."""
     from asymtrack_ros.tracking.appearance import AppearanceCheck
 
     image = np.empty((120, 240, 3), np.uint8)
@@ -189,6 +190,9 @@ def test_on_colour_footage_pale_pixels_keep_their_hue() -> None:
     assert not check.brightness
     assert check.similarity(image, (150, 30, 30, 60)) < 0.2
     assert AppearanceCheck(grainy_film(0), (40, 30, 30, 60)).brightness
+    dark = np.zeros((120, 240, 3), np.uint8)
+    dark[30:60, 40:60], dark[30:60, 150:170] = (235, 215, 222), (200, 120, 40)  # 98 % of the pixels black
+    assert not AppearanceCheck(dark, (40, 30, 20, 30)).brightness, "a black scene with a coloured object is in colour"
 
 
 def test_recall_compares_with_the_remembered_look_of_the_target() -> None:
