@@ -60,7 +60,7 @@ def grey_footage(image: np.ndarray) -> bool:
     tinted or thermal); a black frame is not (a fade: its few lit pixels decide)."""
     hsv = cv2.cvtColor(cv2.resize(image, THUMBNAIL_SIZE, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2HSV)
     lit = hsv[..., 2] >= GREY_VALUE
-    return bool(lit.any()) and float((hsv[..., 1][lit] < GREY_SATURATION).mean()) >= GREY_FOOTAGE_SHARE
+    return bool(lit.any()) and float(grey_pixels(hsv)[lit].mean()) >= GREY_FOOTAGE_SHARE
 
 
 def grey_pixels(hsv: np.ndarray) -> np.ndarray:
@@ -70,16 +70,18 @@ def grey_pixels(hsv: np.ndarray) -> np.ndarray:
 
 def colour_histogram(image: np.ndarray, box: Box, brightness: bool = False) -> np.ndarray | None:
     """L1-normalised hue/saturation histogram of the box's pixels; with ``brightness`` the grey and dark pixels are
-    binned by brightness instead; None if the box leaves no pixels."""
+    binned by brightness instead (:data:`VALUE_BINS` more bins); None if the box leaves no pixels."""
     pixels = box_pixels(image, box)
     if min(pixels.shape[:2]) < 2:
         return None
     patch = cv2.resize(pixels, (PATCH_SIDE, PATCH_SIDE), interpolation=cv2.INTER_AREA)
     hsv = cv2.cvtColor(patch, cv2.COLOR_RGB2HSV)
-    grey = grey_pixels(hsv) if brightness else np.zeros(hsv.shape[:2], np.uint8)
-    coloured = cv2.calcHist([hsv], [0, 1], 1 - grey, [HUE_BINS, SATURATION_BINS], [0, 180, 0, 256])
-    shades = cv2.calcHist([hsv], [2], grey, [VALUE_BINS], [0, 256])  # all zero without ``brightness``
-    histogram = np.concatenate([coloured.ravel(), shades.ravel()])[:, None]
+    grey = grey_pixels(hsv) if brightness else None
+    histogram = cv2.calcHist([hsv], [0, 1], None if grey is None else 1 - grey, [HUE_BINS, SATURATION_BINS],
+                             [0, 180, 0, 256])
+    if grey is not None:
+        shades = cv2.calcHist([hsv], [2], grey, [VALUE_BINS], [0, 256])
+        histogram = np.concatenate([histogram.ravel(), shades.ravel()])[:, None]
     return cv2.normalize(histogram, histogram, 1.0, 0.0, cv2.NORM_L1)
 
 
