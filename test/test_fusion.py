@@ -139,6 +139,26 @@ def test_only_a_weak_veto_is_overruled(overrule_min_score: float, score: float |
     assert [tracker.track(scene).score for _ in range(2)] == [score, score]
 
 
+def test_the_overrule_compares_the_network_s_mean_score_over_overrule_frames() -> None:
+    """A network hovering at the threshold on a target the check recognises (0.17, 0.14, 0.17, 0.14, ...):
+    compared frame by frame (``overrule_frames`` 1) every other frame publishes the network's 0.14 (under the
+    session's lost_score: five such frames in a row say LOST); over the last 4 frames the mean, 0.155, overrules
+    every one. A network that then finds nothing
+    (0.05) stands as soon as the mean falls under 0.15."""
+    right: Box = (160.0, 100.0, 40.0, 40.0)
+    scene = np.random.default_rng(1).integers(0, 255, (240, 320, 3), dtype=np.uint8)
+    hovering = [((10.0, 100.0, 40.0, 40.0), score) for score in [0.17, 0.14] * 3 + [0.05] * 3]
+    scores = {}
+    for frames in (1, 4):
+        tracker = FusedTracker(Scripted(list(hovering)), lambda: Scripted([(right, None)]),
+                               FusionSettings(local_tracker="csrt", check_overrules_veto=0.5,
+                                              overrule_min_score=0.15, overrule_frames=frames))
+        tracker.initialize(scene, right)
+        scores[frames] = [tracker.track(scene).score for _ in hovering]
+    assert scores[1] == [None, 0.14] * 3 + [0.05] * 3
+    assert scores[4] == [None] * 6 + [0.05] * 3
+
+
 @pytest.mark.parametrize(("network", "why"), [
     ((ELSEWHERE, 0.4), "not confident"),
     (((10.0, 100.0, 40.0, 40.0), 0.9), "looks less like the target"),
@@ -159,7 +179,8 @@ def test_settings_parse_validate_and_round_trip() -> None:
     for bad in ({"local_tracker": "csrt", "rescue_frame": 3}, {"rescue_score": 1.5}, {"rescue_frames": 0},
                 {"rescue_margin": True}, {"local_params": {"use_segmentation": "no"}}, {"rescue_area_ratio": 0.5},
                 {"veto_score": "0.3"}, {"veto_score": 1.2}, {"check_overrules_veto": -0.1},
-                {"overrule_min_score": 1.5}, {"agree_overlap": -0.5}):
+                {"overrule_min_score": 1.5}, {"agree_overlap": -0.5}, {"overrule_frames": 0},
+                {"overrule_frames": 2.5}):
         with pytest.raises(ValueError):
             FusionSettings.from_mapping(bad)
 

@@ -23,13 +23,15 @@ scale slowly) and carries the score, the re-detection and the verification. Per 
   background after the target left or the view cut to another scene (0: off; the default 0.35 is the level under
   which the session counts a frame towards LOST);
 * unless the veto is weak and the target check of the local box reaches ``check_overrules_veto`` (0: never) on
-  continuous footage: the network's score is at least ``overrule_min_score`` and no shot cut (``shot_cut.py``) came
-  since the target was set. Then the local box keeps the check's score. The network trained on our generated
-  scenes misses some real targets that the local tracker follows and the check still recognises (a cyclist in an
-  old black-and-white film: network 0.25-0.3); where the network finds nothing at all (0.04-0.09 on pale sky that a
-  pale target left behind) the check's praise of the local box is not trusted; after a cut the local tracker's box
-  follows whatever now lies there and the check can mistake a look-alike (another face) for the target, so the
-  veto stands;
+  continuous footage: the network's mean score over the last ``overrule_frames`` frames is at least
+  ``overrule_min_score`` and no shot cut (``shot_cut.py``) came since the target was set. Then the local box keeps
+  the check's score. The network trained on our generated scenes misses some real targets that the local tracker
+  follows and the check still recognises (walkers in an old black-and-white film: network 0.1-0.3); where the
+  network finds nothing at all (0.04-0.09 on pale sky that a pale target left behind) the check's praise of the
+  local box is not trusted; after a cut the local tracker's box follows whatever now lies there and the check can
+  mistake a look-alike (another face) for the target, so the veto stands. The mean keeps a network that hovers at
+  the threshold from flipping the score frame by frame (then a rounding difference between two CPUs decided
+  whether five low frames came in a row and said LOST);
 * when the session moves the tracker while LOST (``reposition`` to the last confident box), only the network's
   search moves; the local tracker follows when the network's box wins there as above. A global re-detection
   candidate the session accepted (``relocate``) restarts the local tracker on it.
@@ -43,6 +45,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
@@ -61,6 +64,7 @@ from asymtrack_ros.tracking.siamese import SiameseTracker
 
 LOGGER = logging.getLogger(__name__)
 OFF = ("", "none")
+MAX_FRAMES = 10_000
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ class FusionSettings:
     veto_score: float = LostPolicy.lost_score
     check_overrules_veto: float = 0.0
     overrule_min_score: float = 0.0
+    overrule_frames: int = 1
     agree_overlap: float = 0.5
 
     def __post_init__(self) -> None:
@@ -87,8 +92,10 @@ class FusionSettings:
                 isinstance(key, str) and isinstance(value, bool | int | float)
                 for key, value in self.local_params.items()):
             raise ValueError(f"local_params must map names to numbers or booleans, got {self.local_params!r}")
-        if not (isinstance(self.rescue_frames, int) and 1 <= self.rescue_frames <= 10_000):
-            raise ValueError(f"rescue_frames must be an integer in [1, 10000], got {self.rescue_frames!r}")
+        for name in ("rescue_frames", "overrule_frames"):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and 1 <= value <= MAX_FRAMES):
+                raise ValueError(f"{name} must be an integer in [1, {MAX_FRAMES}], got {value!r}")
         for name in ("rescue_score", "rescue_overlap", "rescue_margin", "veto_score", "check_overrules_veto",
                      "overrule_min_score", "agree_overlap"):
             if not 0.0 <= getattr(self, name) <= 1.0:
@@ -112,8 +119,9 @@ class FusionSettings:
             if key in NUMBER_KEYS and (isinstance(value, bool) or not isinstance(value, int | float)):
                 raise ValueError(f"bad fusion value {key}={value!r}: not a number")
         settings: dict[str, Any] = dict(values)
-        if isinstance(settings.get("rescue_frames"), float) and settings["rescue_frames"].is_integer():
-            settings["rescue_frames"] = int(settings["rescue_frames"])
+        for key in ("rescue_frames", "overrule_frames"):
+            if isinstance(settings.get(key), float) and settings[key].is_integer():
+                settings[key] = int(settings[key])
         return cls(**settings)
 
     def to_json(self) -> dict[str, Any]:
@@ -140,6 +148,7 @@ class FusedTracker(Tracker):
         self._disagreements = 0
         self._cuts = ShotCutDetector()  # frame to frame, since the target was set
         self._continuous = True  # no shot cut since the target was set: the local tracker's box has followed it
+        self._network_scores: deque[float] = deque(maxlen=settings.overrule_frames)  # the latest, for the overrule
         self._local_box: Box | None = None  # the local tracker's box of the last frame
         self._check: TargetCheck | None = None
         self._check_source: tuple[np.ndarray | None, Box] = (None, (0.0, 0.0, 0.0, 0.0))
@@ -232,6 +241,7 @@ class FusedTracker(Tracker):
         self._disagreements = 0
         self._cuts.start(image)
         self._continuous = True
+        self._network_scores.clear()
 
     def _track(self, image: np.ndarray, search_scale: float) -> TrackResult:
         self.start_local(image)
@@ -252,18 +262,20 @@ class FusedTracker(Tracker):
         vetoed = found.score is not None and found.score < self.settings.veto_score
         if self.settings.check_overrules_veto and self._cuts.is_cut(image):
             self._continuous = False
-        overruled = vetoed and self._overruled(image, box, found.score)
+        if found.score is not None:
+            self._network_scores.append(found.score)
+        overruled = vetoed and self._overruled(image, box)
         score = found.score if (agrees or vetoed) and not overruled else None
         return TrackResult(box, score, found.preprocess_ms, found.inference_ms + local.total_ms, found.postprocess_ms,
                            found.exit)
 
-    def _overruled(self, image: np.ndarray, box: Box, network_score: float | None) -> bool:
-        """Whether the target check of the local ``box`` overrules the network's veto with ``network_score``: the
-        check reaches ``check_overrules_veto`` (0: never), the score ``overrule_min_score``, and no shot cut came
-        since the target was set."""
+    def _overruled(self, image: np.ndarray, box: Box) -> bool:
+        """Whether the target check of the local ``box`` overrules this frame's veto: the check reaches
+        ``check_overrules_veto`` (0: never), the network's mean score over the last ``overrule_frames`` frames
+        ``overrule_min_score``, and no shot cut came since the target was set."""
         settings = self.settings
         return (bool(settings.check_overrules_veto) and self._continuous
-                and (network_score or 0.0) >= settings.overrule_min_score
+                and sum(self._network_scores) / len(self._network_scores) >= settings.overrule_min_score
                 and self._target_check().similarity(image, box) >= settings.check_overrules_veto)
 
     def _fuse(self, image: np.ndarray, found: TrackResult, local_box: Box) -> Box:
