@@ -20,6 +20,8 @@ from asymtrack_ros.tracking.redetection import (
     RedetectionOverrides,
     RedetectionSettings,
     RegionSearch,
+    along_sides,
+    exit_sides,
     grid_boxes,
 )
 from asymtrack_ros.tracking.session import TrackingSession
@@ -80,14 +82,15 @@ FAR: Box = (260.0, 190.0, SIDE, SIDE)  # beyond the widest local search around S
 
 
 def run(settings: RedetectionSettings, returned: Box = FAR, colour: tuple[int, int, int] = RED,
-        absent_frames: int = 20, visible_frames: int = 20, runner: ColourRunner | None = None,
+        absent_frames: int = 20, visible_frames: int = 20, runner: ColourRunner | None = None, start: Box = START,
         ) -> tuple[list[TrackState], list[Box], ColourRunner]:
-    """Target visible at START, absent, then back at ``returned``: the state and box of every frame after the first."""
+    """Target visible at ``start``, absent, then back at ``returned``: the state and box of every frame after the
+    first."""
     runner = runner or ColourRunner()
     session = TrackingSession(SiameseTracker(runner, redetection=settings), POLICY)
-    session.start(frame(START), START, "t")
-    script = [START] * 5 + [None] * absent_frames + [returned] * visible_frames
-    outcomes = [session.step(frame(square, RED if square == START else colour)) for square in script]
+    session.start(frame(start), start, "t")
+    script = [start] * 5 + [None] * absent_frames + [returned] * visible_frames
+    outcomes = [session.step(frame(square, RED if square == start else colour)) for square in script]
     boxes = [o.result.box if o.result is not None else (np.nan,) * 4 for o in outcomes]
     return [o.state for o in outcomes], boxes, runner
 
@@ -99,6 +102,36 @@ def test_grid_crops_cover_the_frame_with_the_requested_overlap() -> None:
     assert len(boxes) == 35 and all(b[2:] == (20.0, 20.0) for b in boxes)
     assert grid_boxes((240, 320), (0.0, 0.0, 100.0, 100.0), 4.0, 0.5) == [(110.0, 70.0, 100.0, 100.0)], \
         "a crop larger than the frame: one, centred"
+
+
+def test_an_anchor_at_an_edge_has_the_grid_s_crops_along_that_edge_watched() -> None:
+    assert exit_sides((0.0, 50.0, 20.0, 20.0), (240, 320)) == {"left"}
+    assert exit_sides((304.0, 225.0, 20.0, 20.0), (240, 320)) == {"right", "bottom"}, "crossing, or within a quarter"
+    assert exit_sides((10.0, 50.0, 20.0, 20.0), (240, 320)) == set()
+    grid = grid_boxes((240, 320), (0.0, 0.0, 20.0, 20.0), 4.0, 0.5)
+    left = along_sides(grid, (240, 320), 80.0, frozenset({"left"}))
+    assert [(b[0] + 10, b[1] + 10) for b in left] == [(40.0, y) for y in (40.0, 80.0, 120.0, 160.0, 200.0)]
+    assert len(along_sides(grid, (240, 320), 80.0, frozenset({"left", "top"}))) == 5 + 7 - 1
+    big = grid_boxes((240, 320), (0.0, 0.0, 80.0, 80.0), 4.0, 0.5)
+    assert along_sides(big, (240, 320), 320.0, frozenset({"left"})) == [], "a strip that is the whole grid: none"
+
+
+EDGE: Box = (0.0, 50.0, SIDE, SIDE)  # at the left edge
+EDGE_FAR: Box = (0.0, 190.0, SIDE, SIDE)  # back through the left edge, beyond the widest local search around EDGE
+
+
+def test_a_target_back_through_the_edge_it_left_by_is_found_by_the_border_search() -> None:
+    """The left edge's strip is 5 crops, 4 per pass: found within two passes, then confirmed in recover_frames."""
+    settings = RedetectionSettings(global_search_every=0, anchor_search_every=1, border_search_every=1)
+    states, boxes, runner = run(settings, returned=EDGE_FAR, start=EDGE)
+    assert TrackState.TRACKING not in states[5:25]
+    assert states[25 + 1 + POLICY.recover_frames:] == [TrackState.TRACKING] * (20 - 1 - POLICY.recover_frames)
+    assert iou(np.array(boxes[-1:]), np.array([EDGE_FAR])).min() > 0.8
+    assert runner.search_calls <= len(states) * (3 + 4), "the frame's own search, the anchor, 4 crops, a refinement"
+    for off, returned, start in ((replace(settings, border_search_every=0), EDGE_FAR, EDGE), (settings, FAR, EDGE),
+                                 (settings, (0.0, 190.0, SIDE, SIDE), START)):
+        states, _, _ = run(off, returned=returned, start=start)
+        assert TrackState.TRACKING not in states[5:], "off; back far from the edge; or it left in the middle"
 
 
 def test_target_returning_far_away_is_found_by_the_global_search_and_confirmed_in_recover_frames() -> None:
@@ -212,6 +245,10 @@ def test_settings_validate_parse_and_merge_overrides() -> None:
         RedetectionSettings.from_mapping({"global_search_rate": 1})
     assert parsed.replace(RedetectionOverrides(global_search_crops=0)) == RedetectionSettings(3, 0.25, 0)
     assert RedetectionSettings.from_mapping({"distractor_scan_every": 4}).distractor_scan_every == 4
+    assert RedetectionSettings.from_mapping({"border_search_every": 2}).border_search_every == 2
+    assert parsed.replace(RedetectionOverrides(border_search_every=3)).border_search_every == 3
+    with pytest.raises(ValueError, match="border_search_every"):
+        RedetectionSettings(border_search_every=-1)
     with pytest.raises(ValueError, match="distractor_scan_every"):
         RedetectionSettings(distractor_scan_every=-2)
 
@@ -220,12 +257,12 @@ def test_model_json_tracker_section_and_create_tracker_options_set_the_global_se
     data = json.loads((Path(__file__).resolve().parents[1] / "models" / "asymtrack-tiny" / MODEL_JSON).read_text())
     data["tracker"] |= {"global_search_every": 5, "global_search_crops": 2}
     manifest = ModelManifest.from_json(data)
-    assert manifest.redetection == RedetectionSettings(5, 0.5, 2, distractor_scan_every=2)
+    assert manifest.redetection == RedetectionSettings(5, 0.5, 2, distractor_scan_every=2, border_search_every=1)
     assert ModelManifest.from_json(json.loads(json.dumps(manifest.to_json()))) == manifest
     shipped = create_tracker("onnx", threads=1)
     assert isinstance(shipped, RegionSearch) and shipped.redetection.anchor_search_every == 1
-    assert shipped.redetection.distractor_scan_every == 2
-    tracker = create_tracker("onnx", threads=1, global_search_every=0, anchor_search_every=0)
+    assert shipped.redetection.distractor_scan_every == 2 and shipped.redetection.border_search_every == 1
+    tracker = create_tracker("onnx", threads=1, global_search_every=0, anchor_search_every=0, border_search_every=0)
     assert isinstance(tracker, RegionSearch) and not tracker.redetection.enabled
 
 

@@ -78,6 +78,7 @@ class NodeConfig:
                 global_search_crops=_override(read.integer("global_search_crops")),
                 anchor_search_every=_override(read.integer("anchor_search_every")),
                 distractor_scan_every=_override(read.integer("distractor_scan_every")),
+                border_search_every=_override(read.integer("border_search_every")),
             ),
             local_tracker=read.text("local_tracker"),
             exit_thresholds=_thresholds(read.reals("exit_thresholds")),

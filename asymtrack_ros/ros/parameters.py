@@ -33,6 +33,9 @@ PARAMETERS: dict[str, tuple[object, str, bool]] = {
                               True),
     "global_search_crops": (-1, "global search: most search crops per LOST frame (a larger grid takes several), "
                             "0 = all, 0..10000; -1 = the model's", True),
+    "border_search_every": (-1, "while LOST (onnx, torch): search the frame's edge the target left by (the crops of "
+                            "the global grid along it, global_search_crops at a time) every N-th LOST frame, "
+                            "0 = never, 0..10000; -1 = the model's", True),
     "distractor_scan_every": (-1, "while TRACKING (onnx, torch): scan one global-search crop for look-alikes every "
                               "N-th confident frame, 0 = never, 0..10000; -1 = the model's", True),
     "local_tracker": ("", "network backends: OpenCV tracker fused with the network, csrt | kcf | mil | none (the "

@@ -1,5 +1,5 @@
 """Re-detection while LOST: the cached template searched at the normal scale near where the target was last
-confidently seen and, optionally, over a grid of crops covering the frame.
+confidently seen, along the edge of the frame it left by and, optionally, over a grid of crops covering the frame.
 
 AsymTrack encodes its template once per target, so a search crop costs one search-branch pass. While the
 session is LOST:
@@ -10,7 +10,13 @@ session is LOST:
 * every ``global_search_every``-th LOST frame searches up to ``global_search_crops`` crops of a grid that covers
   the whole frame at the target's last confident scale (adjacent crops overlap by ``global_search_overlap`` of
   their side; a grid larger than one pass is covered over successive passes, round robin, so the cost per frame
-  stays bounded).
+  stays bounded);
+* every ``border_search_every``-th LOST frame that runs no global search watches the edge the target left by:
+  when the anchor touches edges of the frame (within :data:`EXIT_MARGIN` of its own size), up to
+  ``global_search_crops`` crops of the same grid along them, round robin. A target that left the view comes back
+  through the edge it left by, but not always where it left (on generated leave-and-return validation scenes one
+  in eight came back beyond the anchor's crop); the strip sees less of the frame than the global search, and so
+  fewer look-alikes. No strip where it would be the whole grid (a crop as large as the frame).
 
 The best hit of a pass scoring at least :data:`REFINE_SCORE` is searched again in a crop centred on itself (a hit
 near a crop's edge is boxed loosely, and a loose box verifies poorly). The refined box is a candidate when its
@@ -49,6 +55,7 @@ MAX_AREA_RATIO = 2.0
 # network's loose box across the target and its surroundings keeps the area but not the shape.
 MAX_ASPECT_CHANGE = 1.5
 REFINE_SCORE = 0.25  # a first-pass hit at least this confident is searched again, centred on itself
+EXIT_MARGIN = 0.25  # an anchor this close to an edge (times its width or height) left the view there
 
 
 @dataclass(frozen=True)
@@ -64,10 +71,12 @@ class RedetectionSettings:
     global_search_crops: int = 4
     anchor_search_every: int = 1
     distractor_scan_every: int = 0
+    border_search_every: int = 0
 
     def __post_init__(self) -> None:
         for name, limit in (("global_search_every", MAX_EVERY), ("anchor_search_every", MAX_EVERY),
-                            ("global_search_crops", MAX_CROPS), ("distractor_scan_every", MAX_EVERY)):
+                            ("global_search_crops", MAX_CROPS), ("distractor_scan_every", MAX_EVERY),
+                            ("border_search_every", MAX_EVERY)):
             value = getattr(self, name)
             if not (isinstance(value, int) and 0 <= value <= limit):
                 raise ValueError(f"{name} must be an integer in [0, {limit}], got {value!r}")
@@ -76,7 +85,7 @@ class RedetectionSettings:
 
     @property
     def enabled(self) -> bool:
-        return self.global_search_every > 0 or self.anchor_search_every > 0
+        return self.global_search_every > 0 or self.anchor_search_every > 0 or self.border_search_every > 0
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> RedetectionSettings:
@@ -85,11 +94,12 @@ class RedetectionSettings:
         if unknown:
             raise ValueError(f"unknown re-detection keys {sorted(unknown)}; expected {sorted(REDETECTION_KEYS)}")
         settings = {key: _number(key, value) for key, value in values.items()}
-        every, crops, anchor_every, scan_every = (int(settings.pop(key, default)) for key, default in (
+        every, crops, anchor_every, scan_every, border_every = (int(settings.pop(key, default)) for key, default in (
             ("global_search_every", cls.global_search_every), ("global_search_crops", cls.global_search_crops),
-            ("anchor_search_every", cls.anchor_search_every), ("distractor_scan_every", cls.distractor_scan_every)))
+            ("anchor_search_every", cls.anchor_search_every), ("distractor_scan_every", cls.distractor_scan_every),
+            ("border_search_every", cls.border_search_every)))
         overlap = settings.get("global_search_overlap", cls.global_search_overlap)
-        return cls(every, overlap, crops, anchor_every, scan_every)
+        return cls(every, overlap, crops, anchor_every, scan_every, border_every)
 
     def to_json(self) -> dict[str, float]:
         return asdict(self)
@@ -108,6 +118,7 @@ class RedetectionOverrides:
     global_search_crops: int | None = None
     anchor_search_every: int | None = None
     distractor_scan_every: int | None = None
+    border_search_every: int | None = None
 
 
 DEFAULT_REDETECTION = RedetectionSettings()
@@ -149,6 +160,35 @@ def grid_boxes(frame_size: tuple[int, int], target: Box, search_factor: float, o
     return [(float(cx) - width / 2, float(cy) - height / 2, width, height) for cy in axes[1] for cx in axes[0]]
 
 
+Sides = frozenset[str]  # frame edges: "left", "top", "right", "bottom"
+
+
+def exit_sides(box: Box, frame_size: tuple[int, int]) -> Sides:
+    """The frame edges that ``box`` touches or crosses, within :data:`EXIT_MARGIN` of its own width (height);
+    ``frame_size`` is (height, width)."""
+    x, y, w, h = box
+    height, width = frame_size
+    near = {"left": x <= EXIT_MARGIN * w, "top": y <= EXIT_MARGIN * h,
+            "right": x + w >= width - EXIT_MARGIN * w, "bottom": y + h >= height - EXIT_MARGIN * h}
+    return frozenset(side for side, touching in near.items() if touching)
+
+
+def along_sides(grid: Sequence[Box], frame_size: tuple[int, int], crop_side: float, sides: Sides) -> list[Box]:
+    """The boxes of ``grid`` whose search crops (side ``crop_side``) reach one of ``sides``; none when that is
+    every crop (the strip would be the whole frame)."""
+    height, width = frame_size
+    half = crop_side / 2
+
+    def reaches(box: Box) -> bool:
+        cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
+        return any((side == "left" and cx - half <= 0.5) or (side == "top" and cy - half <= 0.5)
+                   or (side == "right" and cx + half >= width - 0.5) or (side == "bottom" and cy + half >= height - 0.5)
+                   for side in sides)
+
+    strip = [box for box in grid if reaches(box)]
+    return [] if len(strip) == len(grid) else strip
+
+
 @dataclass(frozen=True)
 class Candidate:
     """A re-detection hit: the network's refined result and its score capped by the session's check."""
@@ -158,11 +198,12 @@ class Candidate:
 
 
 class FrameGrid:
-    """The crops of a grid that covers the frame at a target's scale, handed out round robin (``crops`` per call;
-    0: the whole grid), so that the cost per frame stays bounded."""
+    """The crops of a grid that covers the frame at a target's scale, or only those along ``sides`` of the frame
+    (:func:`along_sides`), handed out round robin (``crops`` per call; 0: the whole grid), so that the cost per
+    frame stays bounded."""
 
-    def __init__(self, searcher: RegionSearch, overlap: float, crops: int) -> None:
-        self.searcher, self.overlap, self.crops = searcher, overlap, crops
+    def __init__(self, searcher: RegionSearch, overlap: float, crops: int, sides: Sides | None = None) -> None:
+        self.searcher, self.overlap, self.crops, self.sides = searcher, overlap, crops, sides
         self._grid: list[Box] = []
         self._cursor = 0
 
@@ -173,10 +214,13 @@ class FrameGrid:
     def next_boxes(self, image: np.ndarray, target: Box) -> list[Box]:
         """The next crops' centre boxes; the grid is laid out at ``target``'s size on the first call after a reset."""
         if not self._grid:
-            self._grid = grid_boxes((image.shape[0], image.shape[1]), target, self.searcher.search_factor,
-                                    self.overlap)
+            frame_size = (image.shape[0], image.shape[1])
+            self._grid = grid_boxes(frame_size, target, self.searcher.search_factor, self.overlap)
+            if self.sides is not None:
+                self._grid = along_sides(self._grid, frame_size, search_side(target, self.searcher.search_factor),
+                                         self.sides)
         count = self.crops or len(self._grid)
-        if count >= len(self._grid):
+        if count >= len(self._grid):  # also an empty strip
             return list(self._grid)
         picked = [self._grid[(self._cursor + offset) % len(self._grid)] for offset in range(count)]
         self._cursor = (self._cursor + count) % len(self._grid)
@@ -198,17 +242,19 @@ def best_hit(searcher: RegionSearch, image: np.ndarray, boxes: Sequence[Box]) ->
 
 
 class LostSearch:
-    """The anchor and round-robin global searches of one LOST episode (see the module docstring)."""
+    """The anchor, border and round-robin global searches of one LOST episode (see the module docstring)."""
 
     def __init__(self, searcher: RegionSearch, settings: RedetectionSettings) -> None:
         self.searcher = searcher
         self.settings = settings
         self._grid = FrameGrid(searcher, settings.global_search_overlap, settings.global_search_crops)
+        self._border = FrameGrid(searcher, settings.global_search_overlap, settings.global_search_crops, frozenset())
         self._lost_frames = 0
 
     def reset(self) -> None:
-        """Forget the grid and the LOST frame count (a new target, or tracking again)."""
+        """Forget the grids and the LOST frame count (a new target, or tracking again)."""
         self._grid.reset()
+        self._border.reset()
         self._lost_frames = 0
 
     def search(self, image: np.ndarray, anchor: Box, check: Callable[[np.ndarray, Box], float],
@@ -219,6 +265,9 @@ class LostSearch:
         boxes = [anchor] if due(self._lost_frames, self.settings.anchor_search_every) else []
         if due(self._lost_frames, self.settings.global_search_every):
             boxes += self._grid.next_boxes(image, anchor)
+        elif due(self._lost_frames, self.settings.border_search_every):
+            self._border.sides = exit_sides(anchor, (image.shape[0], image.shape[1]))
+            boxes += self._border.next_boxes(image, anchor)
         refined = best_hit(self.searcher, image, boxes) if boxes else None
         if refined is None or refined.score is None:
             return None
