@@ -198,27 +198,28 @@ class Candidate:
 
 
 class FrameGrid:
-    """The crops of a grid that covers the frame at a target's scale, or only those along ``sides`` of the frame
-    (:func:`along_sides`), handed out round robin (``crops`` per call; 0: the whole grid), so that the cost per
-    frame stays bounded."""
+    """The crops of a grid that covers the frame at a target's scale, or with ``exits_only`` those along the edges
+    the target touches (:func:`exit_sides`, :func:`along_sides`), handed out round robin (``crops`` per call; 0: the
+    whole grid), so that the cost per frame stays bounded."""
 
-    def __init__(self, searcher: RegionSearch, overlap: float, crops: int, sides: Sides | None = None) -> None:
-        self.searcher, self.overlap, self.crops, self.sides = searcher, overlap, crops, sides
-        self._grid: list[Box] = []
+    def __init__(self, searcher: RegionSearch, overlap: float, crops: int, exits_only: bool = False) -> None:
+        self.searcher, self.overlap, self.crops, self.exits_only = searcher, overlap, crops, exits_only
+        self._grid: list[Box] | None = None  # None: not laid out since the last reset
         self._cursor = 0
 
     def reset(self) -> None:
         """Forget the grid: the next call lays one out for its target."""
-        self._grid, self._cursor = [], 0
+        self._grid, self._cursor = None, 0
 
     def next_boxes(self, image: np.ndarray, target: Box) -> list[Box]:
-        """The next crops' centre boxes; the grid is laid out at ``target``'s size on the first call after a reset."""
-        if not self._grid:
+        """The next crops' centre boxes; the grid is laid out at ``target``'s size (and edges) on the first call
+        after a reset."""
+        if self._grid is None:
             frame_size = (image.shape[0], image.shape[1])
             self._grid = grid_boxes(frame_size, target, self.searcher.search_factor, self.overlap)
-            if self.sides is not None:
+            if self.exits_only:
                 self._grid = along_sides(self._grid, frame_size, search_side(target, self.searcher.search_factor),
-                                         self.sides)
+                                         exit_sides(target, frame_size))
         count = self.crops or len(self._grid)
         if count >= len(self._grid):  # also an empty strip
             return list(self._grid)
@@ -248,7 +249,8 @@ class LostSearch:
         self.searcher = searcher
         self.settings = settings
         self._grid = FrameGrid(searcher, settings.global_search_overlap, settings.global_search_crops)
-        self._border = FrameGrid(searcher, settings.global_search_overlap, settings.global_search_crops, frozenset())
+        self._border = FrameGrid(searcher, settings.global_search_overlap, settings.global_search_crops,
+                                 exits_only=True)
         self._lost_frames = 0
 
     def reset(self) -> None:
@@ -266,7 +268,6 @@ class LostSearch:
         if due(self._lost_frames, self.settings.global_search_every):
             boxes += self._grid.next_boxes(image, anchor)
         elif due(self._lost_frames, self.settings.border_search_every):
-            self._border.sides = exit_sides(anchor, (image.shape[0], image.shape[1]))
             boxes += self._border.next_boxes(image, anchor)
         refined = best_hit(self.searcher, image, boxes) if boxes else None
         if refined is None or refined.score is None:
