@@ -11,7 +11,7 @@ from asymtrack_ros.tracking.redetection import RedetectionSettings
 from asymtrack_ros.tracking.session import TrackingSession
 
 POLICY = LostPolicy(lost_score=0.3, recover_score=0.5, lost_frames=3, recover_frames=2, search_step=0.5,
-                    max_search_scale=2.0)
+                    max_search_scale=2.0, recover_at_normal_scale=False)  # its own test below
 
 
 def test_lost_after_n_low_scores_widens_then_recovers() -> None:
@@ -29,11 +29,32 @@ def test_lost_after_n_low_scores_widens_then_recovers() -> None:
     assert monitor.state == TrackState.IDLE
 
 
+def test_a_recovered_target_on_probation_is_lost_again_at_its_first_low_score() -> None:
+    """For ``probation_frames`` frames after a recovery one score under ``lost_score`` says LOST (a look-alike
+    confirmed by two lucky frames); later, and for the operator's own target from the start, it takes ``lost_frames``
+    in a row."""
+    policy = LostPolicy(lost_score=0.3, recover_score=0.5, lost_frames=3, recover_frames=2, probation_frames=3)
+    monitor = TargetMonitor(policy)
+    monitor.start()
+    assert monitor.update(0.1) == TrackState.TRACKING, "no probation for the target the operator set"
+    assert [monitor.update(0.1) for _ in range(2)] == [TrackState.TRACKING, TrackState.LOST]
+    assert [monitor.update(0.6) for _ in range(2)] == [TrackState.LOST, TrackState.TRACKING]
+    assert [monitor.update(s) for s in (0.4, 0.1)] == [TrackState.TRACKING, TrackState.LOST], "on probation"
+    assert [monitor.update(0.6) for _ in range(2)] == [TrackState.LOST, TrackState.TRACKING]
+    assert [monitor.update(s) for s in (0.6, 0.6, 0.6)] == [TrackState.TRACKING] * 3, "probation served"
+    assert [monitor.update(0.1) for _ in range(3)] == [TrackState.TRACKING] * 2 + [TrackState.LOST]
+    monitor.set_policy(LostPolicy(lost_score=0.3, recover_score=0.5, lost_frames=3, recover_frames=2,
+                                  probation_frames=0))
+    assert [monitor.update(0.6) for _ in range(2)] == [TrackState.LOST, TrackState.TRACKING]
+    assert [monitor.update(0.1) for _ in range(3)] == [TrackState.TRACKING] * 2 + [TrackState.LOST], "0: off"
+
+
 @pytest.mark.parametrize(
     "policy",
     [LostPolicy(lost_score=0.6, recover_score=0.5), LostPolicy(lost_frames=0), LostPolicy(lost_score=1.5),
      LostPolicy(max_search_scale=0.5), LostPolicy(search_step=float("nan")), LostPolicy(min_visible=1.0),
-     LostPolicy(min_visible=-0.1), LostPolicy(lost_at_cut=1)],  # type: ignore[arg-type]
+     LostPolicy(min_visible=-0.1), LostPolicy(lost_at_cut=1), LostPolicy(probation_frames=-1),  # type: ignore[arg-type]
+     LostPolicy(probation_frames=True)],
 )
 def test_inconsistent_policies_are_rejected(policy: LostPolicy) -> None:
     with pytest.raises(ValueError):
@@ -143,6 +164,63 @@ def test_while_lost_a_network_trackers_unscored_box_confirms_nothing_but_an_open
         states = [session.step(image).state for _ in scores]
         assert states[3:5] == [TrackState.LOST] * 2
         assert (states[-1] == TrackState.TRACKING) == recovers, type(tracker).__name__
+
+
+@pytest.mark.parametrize("at_normal_scale", [False, True])
+def test_with_recover_at_normal_scale_a_hit_in_the_widened_region_is_followed_and_confirmed_in_the_normal_one(
+        at_normal_scale: bool) -> None:
+    """A confident frame in the widened LOST region: counted towards recovery as it is, or (``recover_at_normal_scale``)
+    followed in the normal region, whose frames confirm it."""
+    image = np.zeros((100, 100, 3), np.uint8)
+    tracker = ScriptedTracker([0.9, 0.1, 0.1, 0.1, 0.1, 0.8, 0.8, 0.8])
+    session = TrackingSession(tracker, LostPolicy(lost_score=0.3, recover_score=0.5, lost_frames=3, recover_frames=2,
+                                                  search_step=0.5, recover_at_normal_scale=at_normal_scale))
+    session.start(image, (10, 10, 20, 20), "t")
+    states = [session.step(image).state for _ in range(8)]
+    tracking, lost = TrackState.TRACKING, TrackState.LOST
+    confirming = 1 if at_normal_scale else 0  # the widened frame's hit is only followed
+    assert states == [tracking] * 3 + [lost] * (3 + confirming) + [tracking] * (2 - confirming)
+    scales = [scale for scale, _ in tracker.calls]
+    assert scales[:6] == [1.0] * 4 + [1.5, 2.0], "a low LOST frame widens the search either way"
+    assert scales[6:] == ([1.0, 1.0] if at_normal_scale else [2.0, 1.0])
+
+
+class RememberingCheck:
+    """A check that finds every box alike and records what the session remembers as the target."""
+
+    def __init__(self) -> None:
+        self.remembered: list[tuple] = []
+
+    def similarity(self, image, box) -> float:
+        return 1.0
+
+    def remember(self, image, box) -> None:
+        self.remembered.append(tuple(box))
+
+    def recall(self, image, box) -> float | None:
+        return 1.0 if self.remembered else None
+
+    def look(self, image, box) -> None:
+        return None
+
+    def likeness(self, image, box, look) -> float:
+        return 1.0
+
+
+def test_a_session_does_not_remember_a_recovered_target_on_probation_and_drops_it_at_its_first_low_score() -> None:
+    """A look-alike confirmed by two lucky frames: LOST at its first low score, and never remembered as the target
+    (else the re-identification against the remembered target would confirm it again at once)."""
+    image = np.zeros((100, 100, 3), np.uint8)
+    check = RememberingCheck()
+    tracker = ScriptedTracker([0.9, 0.1, 0.1, 0.1, 0.8, 0.8, 0.4, 0.1, 0.8, 0.8, 0.8, 0.8])
+    tracker.target_check = lambda image, box: check  # type: ignore[method-assign]
+    session = TrackingSession(tracker, LostPolicy(lost_score=0.3, recover_score=0.5, lost_frames=3,
+                                                  recover_frames=2, probation_frames=2, recover_at_normal_scale=False))
+    session.start(image, (10, 10, 20, 20), "t")
+    outcomes = [session.step(image) for _ in range(12)]
+    tracking, lost = TrackState.TRACKING, TrackState.LOST
+    assert [o.state for o in outcomes] == [tracking] * 3 + [lost] * 2 + [tracking] * 2 + [lost] * 2 + [tracking] * 3
+    assert check.remembered == [outcomes[0].box, outcomes[11].box], "the first frame, then the probation served"
 
 
 def test_appearance_similarity_is_high_on_the_target_and_low_elsewhere() -> None:

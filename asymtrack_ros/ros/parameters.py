@@ -59,6 +59,10 @@ PARAMETERS: dict[str, tuple[object, str, bool]] = {
     "recover_score": (LostPolicy.recover_score, "confidence at or above which a frame counts towards recovery", False),
     "lost_frames": (LostPolicy.lost_frames, "consecutive low-confidence frames before LOST, 1..10000", False),
     "recover_frames": (LostPolicy.recover_frames, "confident frames in a row before TRACKING again, 1..10000", False),
+    "probation_frames": (LostPolicy.probation_frames, "frames after a recovery in which one score under lost_score "
+                         "is LOST again, 0..10000; 0 = off", False),
+    "recover_at_normal_scale": (LostPolicy.recover_at_normal_scale, "while LOST, a confident frame in the widened "
+                                "search region is followed and confirmed in the normal one", False),
     "search_step": (LostPolicy.search_step, "search region growth per LOST frame (times the normal size), 0..8", False),
     "max_search_scale": (LostPolicy.max_search_scale, "largest LOST search region (times the normal one), 1..8", False),
     "min_visible": (LostPolicy.min_visible, "share of the box inside the image at or under which the target has left "

@@ -27,14 +27,21 @@ class LostPolicy:
     hangs its box half over the border and keeps scoring background there; 0 = never), or at once when a frame at
     a shot cut (``shot_cut.py``) scores under ``lost_score`` and ``lost_at_cut`` is set (after a cut a correlation
     filter boxes whatever now lies where the target was); recovered after
-    ``recover_frames`` consecutive scores at or above ``recover_score``. While lost, the search
-    region grows by ``search_step`` (times the normal size) per frame up to ``max_search_scale``.
+    ``recover_frames`` consecutive scores at or above ``recover_score``. A recovered target is on probation for
+    its next ``probation_frames`` frames: one score under ``lost_score`` says LOST again at once (a look-alike
+    confirmed by two lucky frames often drops, a returned target seldom does; 0 = off). While lost, the search
+    region grows by ``search_step`` (times the normal size) per frame up to ``max_search_scale``; with
+    ``recover_at_normal_scale`` a score in that widened region counts towards recovery no more (the session follows
+    the box and scores it in the normal region: a widened crop shows a large target smaller than the network was
+    trained on, and it scored another face 0.85 there against 0.2-0.6 in the normal region).
     """
 
     lost_score: float = 0.35
     recover_score: float = 0.5
     lost_frames: int = 5
     recover_frames: int = 2
+    probation_frames: int = 10
+    recover_at_normal_scale: bool = True
     search_step: float = 0.25
     max_search_scale: float = 2.5
     min_visible: float = 0.6
@@ -48,12 +55,15 @@ class LostPolicy:
             raise ValueError(f"recover_score {self.recover_score} must be >= lost_score {self.lost_score}")
         if not (1 <= self.lost_frames <= MAX_STREAK and 1 <= self.recover_frames <= MAX_STREAK):
             raise ValueError(f"lost_frames and recover_frames must lie in [1, {MAX_STREAK}]")
+        if isinstance(self.probation_frames, bool) or not 0 <= self.probation_frames <= MAX_STREAK:
+            raise ValueError(f"probation_frames must lie in [0, {MAX_STREAK}]")
         if not 0.0 <= self.search_step <= MAX_SEARCH_SCALE:
             raise ValueError(f"search_step must lie in [0, {MAX_SEARCH_SCALE:g}]")
         if not 0.0 <= self.min_visible < 1.0:
             raise ValueError("min_visible must lie in [0, 1)")
-        if not isinstance(self.lost_at_cut, bool):
-            raise ValueError(f"lost_at_cut must be a boolean, got {self.lost_at_cut!r}")
+        for name in ("lost_at_cut", "recover_at_normal_scale"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be a boolean, got {getattr(self, name)!r}")
         if not 1.0 <= self.max_search_scale <= MAX_SEARCH_SCALE:
             raise ValueError(f"max_search_scale must lie in [1, {MAX_SEARCH_SCALE:g}]")
 
@@ -67,6 +77,12 @@ class TargetMonitor:
         self.state = TrackState.IDLE
         self.search_scale = 1.0
         self._streak = 0
+        self._probation = 0  # frames of probation left (``LostPolicy.probation_frames``)
+
+    @property
+    def on_probation(self) -> bool:
+        """Whether a recovered target is still on probation (``LostPolicy.probation_frames``)."""
+        return self._probation > 0
 
     def set_policy(self, policy: LostPolicy) -> None:
         """Replace the policy (validated first); the state and streak carry over."""
@@ -75,28 +91,34 @@ class TargetMonitor:
 
     def start(self) -> None:
         """A new target: TRACKING with the normal search region."""
-        self.state, self.search_scale, self._streak = TrackState.TRACKING, 1.0, 0
+        self.state, self.search_scale, self._streak, self._probation = TrackState.TRACKING, 1.0, 0, 0
 
     def stop(self) -> None:
         """Back to IDLE."""
-        self.state, self.search_scale, self._streak = TrackState.IDLE, 1.0, 0
+        self.state, self.search_scale, self._streak, self._probation = TrackState.IDLE, 1.0, 0, 0
 
-    def update(self, score: float, out_of_view: bool = False, cut: bool = False) -> TrackState:
+    def update(self, score: float, out_of_view: bool = False, cut: bool = False, tentative: bool = False) -> TrackState:
         """Account for one frame's score; a frame whose box is out of view (``min_visible``) turns TRACKING into
         LOST at once and never counts towards recovery, as does a low score at a shot ``cut`` (``lost_at_cut``).
-        Returns the new state."""
+        A ``tentative`` LOST frame (its score is not comparable: measured in the widened search region) restarts the
+        recovery count without widening the search further. A recovered target's first frames are on probation
+        (``probation_frames``). Returns the new state."""
         policy = self.policy
         score = 0.0 if out_of_view else score
         if self.state == TrackState.TRACKING:
             low = score < policy.lost_score
             self._streak = self._streak + 1 if low else 0
-            if self._streak >= policy.lost_frames or out_of_view or (low and cut and policy.lost_at_cut):
-                self.state, self._streak = TrackState.LOST, 0
+            doubted, self._probation = low and self._probation > 0, max(self._probation - 1, 0)
+            if self._streak >= policy.lost_frames or out_of_view or (low and cut and policy.lost_at_cut) or doubted:
+                self.state, self._streak, self._probation = TrackState.LOST, 0, 0
                 self.search_scale = min(1.0 + policy.search_step, policy.max_search_scale)
+        elif self.state == TrackState.LOST and tentative:
+            self._streak = 0
         elif self.state == TrackState.LOST:
             self._streak = self._streak + 1 if score >= policy.recover_score else 0
             if self._streak >= policy.recover_frames:
                 self.start()
+                self._probation = policy.probation_frames
             elif self._streak == 0:
                 self.search_scale = min(self.search_scale + policy.search_step, policy.max_search_scale)
         return self.state

@@ -44,7 +44,9 @@ class TrackingSession:
     (``redetection.py``: a normal-scale crop at the anchor, optionally the whole frame): a candidate moves the
     tracker there, and the tracker follows it while its score stays at or above ``recover_score``, until the
     monitor confirms it (TRACKING) or the score drops (back to the anchor). Each confident TRACKING frame
-    updates the anchor and the target check's remembered target (``TargetCheck.remember``) and, with
+    updates the anchor and, once a recovered target has served its probation (``LostPolicy.probation_frames``: a
+    look-alike remembered as the target would confirm itself), the target check's remembered target
+    (``TargetCheck.remember``) and, with
     ``distractor_scan_every`` set, may scan the frame for look-alikes that a re-detection then competes with
     (``distractors.py``).
     """
@@ -118,25 +120,32 @@ class TrackingSession:
         if self.monitor.state == TrackState.IDLE:
             return FrameOutcome(TrackState.IDLE, "", None)
         appearance, anchor = self._ready(image)
+        policy = self.monitor.policy
         was_lost = self.monitor.state == TrackState.LOST
+        searching = was_lost and not self._following
         result = tracked if tracked is not None else self.tracker.track(image, search_scale=self.search_scale)
         score, out_of_view = self._score(appearance, image, result, was_lost)
-        if was_lost and not self._following and score < self.monitor.policy.recover_score:
+        tentative = False  # a hit in the widened LOST region, to be confirmed in the normal one
+        if searching and score < policy.recover_score:
             candidate = self._redetect(image, anchor, appearance)
             if candidate is not None:
                 result, score, self._following = candidate.result, candidate.score, True
                 out_of_view = False
                 self.tracker.relocate(image, result.box)
-        state = self.monitor.update(score, out_of_view, self._cuts.is_cut(image))
+        elif searching and self.search_scale > 1.0 and policy.recover_at_normal_scale:
+            tentative, self._following = True, True
+            self.tracker.relocate(image, result.box)
+        state = self.monitor.update(score, out_of_view, self._cuts.is_cut(image), tentative)
         if state == TrackState.TRACKING:
             self._reset_search()
-            if score >= self.monitor.policy.lost_score:
+            if score >= policy.lost_score:
                 self._anchor = result.box
-                appearance.remember(image, result.box)
-            if scan and score >= self.monitor.policy.recover_score and self._distractors is not None:
-                self._distractors.scan(image, result.box, appearance, self.monitor.policy.lost_score)
+                if not self.monitor.on_probation:
+                    appearance.remember(image, result.box)
+            if scan and score >= policy.recover_score and self._distractors is not None:
+                self._distractors.scan(image, result.box, appearance, policy.lost_score)
         elif state == TrackState.LOST:
-            self._following = self._following and score >= self.monitor.policy.recover_score
+            self._following = self._following and score >= policy.recover_score
             if not self._following:
                 self.tracker.reposition(anchor)
         return FrameOutcome(state, self.target_id, result, score)
