@@ -406,6 +406,23 @@ def test_eval_cli_exits_on_a_missing_dataset_or_a_repeated_tracker_name(got10k_d
         main([*argv, "--tracker", "same=fake", "--tracker", "same=fake"])
 
 
+@pytest.mark.usefixtures("fake_backend")
+def test_eval_cli_policy_settings_reach_every_session_and_bad_ones_exit(got10k_dataset: Path, tmp_path: Path) -> None:
+    """``--policy``: the fake tracker scores 0.9, so a policy that wants 0.95 to stay says LOST after one frame, and
+    the default keeps it TRACKING; an unknown field, a value of the wrong type or an invalid policy exits."""
+    argv = ["--dataset", str(got10k_dataset), "--format", "got10k", "--tracker", "exact=fake"]
+    strict = ["--policy", "lost_score=0.95", "--policy", "recover_score=0.95", "--policy", "lost_frames=1"]
+    for name, settings in (("default", []), ("strict", strict)):
+        assert main([*argv, "--out", str(tmp_path / name), *settings]) == 0
+    summaries = {name: json.loads((tmp_path / name / SUMMARY_JSON).read_text())["trackers"]["exact"]
+                 for name in ("default", "strict")}
+    assert summaries["default"]["visible_lost"] == 0.0 and summaries["strict"]["visible_lost"] == 1.0
+    assert summaries["default"]["auc"] == summaries["strict"]["auc"], "the boxes are the tracker's either way"
+    for bad in ("nosuch=1", "lost_frames=2.5", "lost_at_cut=1", "probation_frames=-1", "lost_score=0.9"):
+        with pytest.raises(SystemExit):
+            main([*argv, "--out", str(tmp_path / "bad"), "--policy", bad])
+
+
 def test_lost_signal_summary_splits_visible_and_absent_frames() -> None:
     summary = summarize([(False, False, 0.9, 0.8), (True, True, 0.1, 0.2), (True, False, 0.3, 0.4)])
     assert summary["visible"] == {"frames": 1, "lost_rate": 0.0, "mean_confidence": 0.9, "mean_tracker_score": 0.8}

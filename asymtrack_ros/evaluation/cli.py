@@ -1,12 +1,15 @@
 """``asymtrack-eval``: one-pass evaluation of one or more trackers on a dataset directory or a rosbag2 recording.
 
 Each ``--tracker NAME=BACKEND[:key=value,...]`` becomes ``create_tracker(BACKEND, key=value, ...)``; values are
-read as JSON scalars when they parse (``2``, ``0.5``, ``true``, ``null``) and kept as strings otherwise.
+read as JSON scalars when they parse (``2``, ``0.5``, ``true``, ``null``) and kept as strings otherwise. Each
+``--policy key=value`` sets a field of the sessions' lost policy (``LostPolicy``; the node's parameters of the same
+names), read the same way.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import json
 import logging
@@ -17,7 +20,7 @@ from typing import Any
 
 from asymtrack_ros.cli_support import command_parser
 from asymtrack_ros.dataset_layouts import FORMATS, DatasetError, load_dataset
-from asymtrack_ros.evaluation.ope import SequenceResult, TrackerFactory, run_ope
+from asymtrack_ros.evaluation.ope import DEFAULT_POLICY, SequenceResult, TrackerFactory, run_ope
 from asymtrack_ros.evaluation.recording import RecordingError, open_recording
 from asymtrack_ros.evaluation.recording_report import evaluate_recording
 from asymtrack_ros.evaluation.report import write_report
@@ -25,6 +28,7 @@ from asymtrack_ros.evaluation.robustness import REACQUIRE_WITHIN
 from asymtrack_ros.image_messages import DEFAULT_MAX_PIXELS
 from asymtrack_ros.progress import Progress
 from asymtrack_ros.sequences import read_boxes
+from asymtrack_ros.tracking.monitor import LostPolicy
 
 TrackerSpec = tuple[str, str, dict[str, Any]]  # name, backend, create_tracker keyword arguments
 TRACKER_METAVAR = "NAME=BACKEND[:key=value,...]"
@@ -54,6 +58,29 @@ def parse_tracker_spec(spec: str) -> TrackerSpec:
     return name, backend, options
 
 
+def parse_policy_setting(text: str) -> tuple[str, object]:
+    """``key=value`` as (a ``LostPolicy`` field, its value read as :func:`_parse_value`)."""
+    key, equals, value = text.partition("=")
+    names = [field.name for field in dataclasses.fields(LostPolicy)]
+    if not equals or key not in names:
+        raise argparse.ArgumentTypeError(f"policy setting {text!r} is not key=value with key in {', '.join(names)}")
+    return key, _parse_value(value)
+
+
+def lost_policy(settings: list[tuple[str, object]]) -> LostPolicy:
+    """The default lost policy with ``settings`` (from :func:`parse_policy_setting`); ValueError when a value is not
+    of its field's type (an integer counts as a real) or the policy is invalid."""
+    for key, value in settings:
+        default = getattr(DEFAULT_POLICY, key)
+        kinds = (int, float) if isinstance(default, float) else (type(default),)
+        if isinstance(value, bool) != isinstance(default, bool) or not isinstance(value, kinds):
+            raise ValueError(f"policy setting {key}={value!r}: expected {type(default).__name__}")
+    values: dict[str, Any] = dict(settings)  # each checked above
+    policy = dataclasses.replace(DEFAULT_POLICY, **values)
+    policy.validate()
+    return policy
+
+
 def tracker_factories(specs: list[TrackerSpec]) -> dict[str, TrackerFactory]:
     """A factory per named tracker, calling ``asymtrack_ros.tracking.create_tracker`` (imported here, lazily)."""
     from asymtrack_ros.tracking import create_tracker
@@ -74,22 +101,24 @@ def evaluate_dataset(
     max_sequences: int | None = None,
     skip_sequences: int = 0,
     show_progress: bool = False,
+    policy: LostPolicy = DEFAULT_POLICY,
 ) -> tuple[dict, dict[str, list[SequenceResult]]]:
-    """Load the dataset, run every tracker over it and write the report; returns the summary and the per-sequence
-    results it was made from.
+    """Load the dataset, run every tracker over it (sessions with ``policy``) and write the report; returns the
+    summary and the per-sequence results it was made from.
 
     With ``show_progress`` a progress line on stderr counts tracker x sequence runs; otherwise each is logged.
     """
     sequences = load_dataset(dataset, fmt, max_sequences, skip_sequences)
     if show_progress:
         with Progress(len(factories) * len(sequences), "asymtrack-eval") as progress:
-            results = run_ope(factories, sequences, progress.advance)
+            results = run_ope(factories, sequences, progress.advance, policy)
     else:
-        results = run_ope(factories, sequences)
+        results = run_ope(factories, sequences, policy=policy)
     return write_report(out_dir, results, dataset=Path(dataset).name), results
 
 
-def run_recording_evaluation(args: argparse.Namespace, factories: Mapping[str, TrackerFactory]) -> dict:
+def run_recording_evaluation(args: argparse.Namespace, factories: Mapping[str, TrackerFactory],
+                             policy: LostPolicy = DEFAULT_POLICY) -> dict:
     """``--bag``: open the recording as the arguments say, run every tracker over it and write the report."""
     try:
         ground_truth = None if args.ground_truth is None else read_boxes(args.ground_truth)
@@ -98,7 +127,7 @@ def run_recording_evaluation(args: argparse.Namespace, factories: Mapping[str, T
     sequence = open_recording(args.bag, args.image_topic, args.init_box, args.init_stamp, ground_truth,
                               args.max_pixels)
     with Progress(len(factories), "asymtrack-eval") as progress:
-        return evaluate_recording(sequence, args.out, factories, progress.advance)
+        return evaluate_recording(sequence, args.out, factories, progress.advance, policy)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,14 +141,18 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--bag needs --image-topic")
     if args.bag is not None and args.init_box is None and args.ground_truth is None:
         parser.error("--bag needs --init-box or --ground-truth to start from")
+    try:
+        policy = lost_policy(args.policy)
+    except ValueError as error:
+        parser.error(str(error))
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         if args.bag is not None:
-            summary = run_recording_evaluation(args, tracker_factories(args.tracker))
+            summary = run_recording_evaluation(args, tracker_factories(args.tracker), policy)
         else:
             summary = run_evaluation(
                 args.dataset, args.out, tracker_factories(args.tracker), args.format, args.max_sequences,
-                args.skip_sequences, show_progress=True,
+                args.skip_sequences, show_progress=True, policy=policy,
             )
     except (DatasetError, RecordingError) as error:
         parser.error(str(error))
@@ -147,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-sequences", type=_positive_int, metavar="N",
                         help="evaluate only the first N sequences (default: all)")
     parser.add_argument("--skip-sequences", type=int, default=0, metavar="N", help="leave out the first N sequences")
+    parser.add_argument("--policy", action="append", default=[], type=parse_policy_setting, metavar="KEY=VALUE",
+                        help="a lost-policy setting for every tracker's session (e.g. probation_frames=0), repeat "
+                        "for several; default: the node's defaults")
     bag = parser.add_argument_group("recordings (--bag)")
     bag.add_argument("--image-topic", metavar="TOPIC", help="sensor_msgs/Image or CompressedImage topic in the bag")
     bag.add_argument("--init-box", type=_box, metavar="X,Y,W,H", help="initial box in pixels (default: the "

@@ -102,8 +102,10 @@ def run_ope(
     factories: Mapping[str, TrackerFactory],
     sequences: Iterable[TrackSequence],
     progress: Callable[[str], None] = logger.info,
+    policy: LostPolicy = DEFAULT_POLICY,
 ) -> dict[str, list[SequenceResult]]:
-    """Every named tracker run over every sequence: results by tracker name, in sequence order.
+    """Every named tracker run over every sequence in sessions with ``policy``: results by tracker name, in sequence
+    order.
 
     ``progress`` receives a line per finished tracker and sequence (tracker, sequence, AUC, fps).
     """
@@ -113,7 +115,7 @@ def run_ope(
         tracker = factory()
         results[name] = []
         for position, sequence in enumerate(sequences, start=1):
-            result = run_sequence(tracker, sequence, name)
+            result = run_sequence(tracker, sequence, name, policy)
             results[name].append(result)
             fps = timing_summary(result.tracked_timings_ms)["fps"]
             auc = result.scores.auc

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from asymtrack_ros.evaluation.ope import SequenceResult, TrackerFactory, run_ope, timing_summary
+from asymtrack_ros.evaluation.ope import DEFAULT_POLICY, SequenceResult, TrackerFactory, run_ope, timing_summary
 from asymtrack_ros.evaluation.recording import RecordingSequence, write_detections
 from asymtrack_ros.evaluation.report import SUMMARY_JSON, write_report
-from asymtrack_ros.tracking.monitor import TrackState
+from asymtrack_ros.tracking.monitor import LostPolicy, TrackState
 
 DETECTIONS_DIR = "detections"
 logger = logging.getLogger(__name__)
@@ -33,12 +33,14 @@ def evaluate_recording(
     out_dir: Path | str,
     factories: Mapping[str, TrackerFactory],
     progress: Callable[[str], None] = logger.info,
+    policy: LostPolicy = DEFAULT_POLICY,
 ) -> dict:
-    """Run every tracker over the recording once, write the report; returns the summary (closes the bag).
+    """Run every tracker over the recording once (sessions with ``policy``), write the report; returns the summary
+    (closes the bag).
 
     ``progress`` receives a line per finished tracker."""
     try:
-        results = run_ope(factories, [sequence], progress)
+        results = run_ope(factories, [sequence], progress, policy)
     finally:
         sequence.close()
     return write_recording_report(out_dir, results, sequence)
