@@ -68,14 +68,9 @@ def parse_policy_setting(text: str) -> tuple[str, object]:
 
 
 def lost_policy(settings: list[tuple[str, object]]) -> LostPolicy:
-    """The default lost policy with ``settings`` (from :func:`parse_policy_setting`); ValueError when a value is not
-    of its field's type (an integer counts as a real) or the policy is invalid."""
-    for key, value in settings:
-        default = getattr(DEFAULT_POLICY, key)
-        kinds = (int, float) if isinstance(default, float) else (type(default),)
-        if isinstance(value, bool) != isinstance(default, bool) or not isinstance(value, kinds):
-            raise ValueError(f"policy setting {key}={value!r}: expected {type(default).__name__}")
-    values: dict[str, Any] = dict(settings)  # each checked above
+    """The default lost policy with ``settings`` (from :func:`parse_policy_setting`); ValueError (from
+    ``LostPolicy.validate``) when a value has the wrong type or the policy is invalid."""
+    values: dict[str, Any] = dict(settings)  # typed by validate()
     policy = dataclasses.replace(DEFAULT_POLICY, **values)
     policy.validate()
     return policy

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import IntEnum
 
 MAX_STREAK = 10_000  # frames
@@ -48,22 +48,25 @@ class LostPolicy:
     lost_at_cut: bool = True
 
     def validate(self) -> None:
-        """Raise ValueError naming the first inconsistent or out-of-range field."""
+        """Raise ValueError naming the first field of the wrong type (an integer serves as a real, nothing else as a
+        boolean or a count) or the first inconsistent or out-of-range one."""
+        for field in fields(self):
+            value, default = getattr(self, field.name), field.default
+            kinds = (int, float) if isinstance(default, float) else (type(default),)
+            if isinstance(value, bool) != isinstance(default, bool) or not isinstance(value, kinds):
+                raise ValueError(f"{field.name} must be {type(default).__name__}, got {value!r}")
         if not (0.0 <= self.lost_score <= 1.0 and 0.0 <= self.recover_score <= 1.0):
             raise ValueError("lost_score and recover_score must lie in [0, 1]")
         if self.recover_score < self.lost_score:
             raise ValueError(f"recover_score {self.recover_score} must be >= lost_score {self.lost_score}")
         if not (1 <= self.lost_frames <= MAX_STREAK and 1 <= self.recover_frames <= MAX_STREAK):
             raise ValueError(f"lost_frames and recover_frames must lie in [1, {MAX_STREAK}]")
-        if isinstance(self.probation_frames, bool) or not 0 <= self.probation_frames <= MAX_STREAK:
+        if not 0 <= self.probation_frames <= MAX_STREAK:
             raise ValueError(f"probation_frames must lie in [0, {MAX_STREAK}]")
         if not 0.0 <= self.search_step <= MAX_SEARCH_SCALE:
             raise ValueError(f"search_step must lie in [0, {MAX_SEARCH_SCALE:g}]")
         if not 0.0 <= self.min_visible < 1.0:
             raise ValueError("min_visible must lie in [0, 1)")
-        for name in ("lost_at_cut", "recover_at_normal_scale"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be a boolean, got {getattr(self, name)!r}")
         if not 1.0 <= self.max_search_scale <= MAX_SEARCH_SCALE:
             raise ValueError(f"max_search_scale must lie in [1, {MAX_SEARCH_SCALE:g}]")
 
