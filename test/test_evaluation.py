@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import functools
 import json
 import logging
@@ -30,6 +31,7 @@ from asymtrack_ros.evaluation.metrics import center_error
 from asymtrack_ros.evaluation.report import PLOTS, SEQUENCE_CSV, SUMMARY_JSON
 from asymtrack_ros.sequences import make_sequence
 from asymtrack_ros.tracking.base import DeviceInfo, Tracker, TrackResult
+from asymtrack_ros.tracking.monitor import LostPolicy
 
 FRAME_SHAPE = (48, 64)
 PERFECT_AUC = 20 / 21  # IoU 1 passes every success threshold but the last (IoU > 1)
@@ -389,6 +391,10 @@ def test_eval_cli_scores_each_tracker_prints_progress_and_writes_summary_and_plo
     assert summary["trackers"]["exact"]["auc"] == pytest.approx(PERFECT_AUC)
     assert summary["trackers"]["shifted"]["auc"] == pytest.approx(HALF_OVERLAP_AUC)
     assert summary["trackers"]["shifted"]["precision"] == 1.0
+    assert summary["setup"]["trackers"] == {"exact": {"backend": "fake", "options": {}},
+                                            "shifted": {"backend": "fake", "options": {"dx": 10}}}
+    assert summary["trackers"]["exact"]["device"] == RedBoxTracker().device_info.to_json()
+    assert summary["setup"]["host"]["cpu_count"] >= 1 and summary["setup"]["host"]["versions"]["opencv"]
     printed = capsys.readouterr()
     assert "shifted" in printed.out
     assert re.search(r"^asymtrack-eval: (\d+)/\1 \(100%\) .* \| shifted \[\d+/\d+\] .*: AUC ", printed.err, re.M)
@@ -418,6 +424,9 @@ def test_eval_cli_policy_settings_reach_every_session_and_bad_ones_exit(got10k_d
                  for name in ("default", "strict")}
     assert summaries["default"]["visible_lost"] == 0.0 and summaries["strict"]["visible_lost"] == 1.0
     assert summaries["default"]["auc"] == summaries["strict"]["auc"], "the boxes are the tracker's either way"
+    setup = json.loads((tmp_path / "strict" / SUMMARY_JSON).read_text())["setup"]
+    assert setup["policy"] == {**dataclasses.asdict(LostPolicy()), "lost_score": 0.95, "recover_score": 0.95,
+                               "lost_frames": 1}, "summary.json records the policy the sessions ran with"
     for bad in ("nosuch=1", "lost_frames=2.5", "lost_at_cut=1", "probation_frames=-1", "lost_score=0.9"):
         with pytest.raises(SystemExit):
             main([*argv, "--out", str(tmp_path / "bad"), "--policy", bad])

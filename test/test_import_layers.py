@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "asymtrack_ros"
 # Layer of every unit: a subpackage, or a module at the package root. Lower layers never import higher
 # ones; units of the same layer never import each other.
 LAYERS: dict[str, int] = {
-    "boxes": 0, "devices": 0, "progress": 0, "cli_support": 0, "reference": 0, "restricted_pickle": 0,
+    "boxes": 0, "devices": 0, "host": 0, "progress": 0, "cli_support": 0, "reference": 0, "restricted_pickle": 0,
     "sequences": 0, "compressed_header": 0, "image_messages": 1, "dataset_layouts": 1, "checkpoint": 1, "models": 1,
     "tracking": 2,
     "data": 3, "evaluation": 3, "visualization": 3,

@@ -140,6 +140,7 @@ def test_eval_cli_on_a_bag_starts_on_the_init_stamp_without_ground_truth(tmp_pat
                  "--init-box", box, "--tracker", KCF, "--out", str(out)]) == 0
     summary = json.loads((out / SUMMARY_JSON).read_text())
     assert summary["recording"]["init_frame"] == start and summary["recording"]["ground_truth"] is False
+    assert set(summary["setup"]["trackers"]) == {"kcf"} and summary["trackers"]["kcf"]["device"]["backend"] == "opencv"
     numbers = summary["trackers"]["kcf"]
     assert "auc" not in numbers and numbers["tracked_frames"] == len(frames) - start - 1
     assert numbers["tracking_share"] == 1.0 and numbers["fps"] > 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 from pathlib import Path
@@ -19,6 +18,7 @@ from asymtrack_ros.benchmark.measure import Measurement, network_times, rss_mb
 from asymtrack_ros.benchmark.report import markdown_table
 from asymtrack_ros.cli_support import command_parser
 from asymtrack_ros.data.frame_sources import FrameSequence, select_sequence
+from asymtrack_ros.host import cpu_name, library_versions
 from asymtrack_ros.models.config import canonical_variant
 from asymtrack_ros.tracking.siamese import SiameseTracker
 
@@ -31,27 +31,6 @@ EXAMPLES = (
     "    --combo onnx:asymtrack:tiny:int8 --combo opencv:csrt --threads 2 --out bench.json",
     "asymtrack-bench --combo onnx:models/asymtrack-tiny --video clip.mp4 --init-box 100,80,60,40 --no-spin",
 )
-
-
-def cpu_name() -> str:
-    """The CPU model from /proc/cpuinfo (``platform.processor()`` elsewhere)."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown CPU"
-
-
-def library_versions() -> dict[str, str]:
-    """Versions of the libraries involved (torch only when a combo loaded it)."""
-    import onnxruntime
-
-    versions = {"python": platform.python_version(), "numpy": np.__version__, "opencv": cv2.__version__,
-                "onnxruntime": onnxruntime.__version__}
-    if "torch" in sys.modules:
-        versions["torch"] = sys.modules["torch"].__version__
-    return versions
 
 
 def run_benchmark(

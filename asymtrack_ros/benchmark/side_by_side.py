@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from asymtrack_ros.benchmark.cli import cpu_name, library_versions
 from asymtrack_ros.data.frame_sources import FrameSequence
+from asymtrack_ros.host import cpu_name, library_versions
 from asymtrack_ros.tracking import Tracker
 
 

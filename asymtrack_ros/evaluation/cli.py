@@ -14,10 +14,11 @@ import functools
 import json
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from asymtrack_ros import __version__
 from asymtrack_ros.cli_support import command_parser
 from asymtrack_ros.dataset_layouts import FORMATS, DatasetError, load_dataset
 from asymtrack_ros.evaluation.ope import DEFAULT_POLICY, SequenceResult, TrackerFactory, run_ope
@@ -25,6 +26,7 @@ from asymtrack_ros.evaluation.recording import RecordingError, open_recording
 from asymtrack_ros.evaluation.recording_report import evaluate_recording
 from asymtrack_ros.evaluation.report import write_report
 from asymtrack_ros.evaluation.robustness import REACQUIRE_WITHIN
+from asymtrack_ros.host import host_summary
 from asymtrack_ros.image_messages import DEFAULT_MAX_PIXELS
 from asymtrack_ros.progress import Progress
 from asymtrack_ros.sequences import read_boxes
@@ -76,6 +78,15 @@ def lost_policy(settings: list[tuple[str, object]]) -> LostPolicy:
     return policy
 
 
+def run_setup(policy: LostPolicy, specs: Sequence[TrackerSpec] = ()) -> dict[str, Any]:
+    """What an evaluation run was asked to do, for its ``summary.json``: the package version, the sessions' lost
+    policy, each tracker's backend and options as given (``specs``; the model's own settings are in its
+    ``model.json``) and the machine (``host.py``: its timings compare only with others measured on it)."""
+    return {"package_version": __version__, "policy": dataclasses.asdict(policy),
+            "trackers": {name: {"backend": backend, "options": options} for name, backend, options in specs},
+            "host": host_summary()}
+
+
 def tracker_factories(specs: list[TrackerSpec]) -> dict[str, TrackerFactory]:
     """A factory per named tracker, calling ``asymtrack_ros.tracking.create_tracker`` (imported here, lazily)."""
     from asymtrack_ros.tracking import create_tracker
@@ -97,9 +108,11 @@ def evaluate_dataset(
     skip_sequences: int = 0,
     show_progress: bool = False,
     policy: LostPolicy = DEFAULT_POLICY,
+    specs: Sequence[TrackerSpec] = (),
 ) -> tuple[dict, dict[str, list[SequenceResult]]]:
     """Load the dataset, run every tracker over it (sessions with ``policy``) and write the report; returns the
-    summary and the per-sequence results it was made from.
+    summary and the per-sequence results it was made from. The summary records :func:`run_setup` (``specs``: the
+    trackers as parsed from the command line, if they were).
 
     With ``show_progress`` a progress line on stderr counts tracker x sequence runs; otherwise each is logged.
     """
@@ -109,7 +122,7 @@ def evaluate_dataset(
             results = run_ope(factories, sequences, progress.advance, policy)
     else:
         results = run_ope(factories, sequences, policy=policy)
-    return write_report(out_dir, results, dataset=Path(dataset).name), results
+    return write_report(out_dir, results, Path(dataset).name, run_setup(policy, specs)), results
 
 
 def run_recording_evaluation(args: argparse.Namespace, factories: Mapping[str, TrackerFactory],
@@ -122,7 +135,8 @@ def run_recording_evaluation(args: argparse.Namespace, factories: Mapping[str, T
     sequence = open_recording(args.bag, args.image_topic, args.init_box, args.init_stamp, ground_truth,
                               args.max_pixels)
     with Progress(len(factories), "asymtrack-eval") as progress:
-        return evaluate_recording(sequence, args.out, factories, progress.advance, policy)
+        return evaluate_recording(sequence, args.out, factories, progress.advance, policy,
+                                  run_setup(policy, args.tracker))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             summary = run_evaluation(
                 args.dataset, args.out, tracker_factories(args.tracker), args.format, args.max_sequences,
-                args.skip_sequences, show_progress=True, policy=policy,
+                args.skip_sequences, show_progress=True, policy=policy, specs=args.tracker,
             )
     except (DatasetError, RecordingError) as error:
         parser.error(str(error))

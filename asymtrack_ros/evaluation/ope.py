@@ -20,7 +20,7 @@ from asymtrack_ros.boxes import iou
 from asymtrack_ros.evaluation.metrics import Scores, evaluate_sequence, scored_frames
 from asymtrack_ros.evaluation.robustness import Robustness, evaluate_robustness
 from asymtrack_ros.sequences import TrackSequence
-from asymtrack_ros.tracking.base import Tracker
+from asymtrack_ros.tracking.base import DeviceInfo, Tracker
 from asymtrack_ros.tracking.monitor import LostPolicy, TrackState
 from asymtrack_ros.tracking.session import FrameOutcome, TrackingSession
 
@@ -38,9 +38,10 @@ class SequenceResult:
     ``boxes`` (N, 4), ``confidences`` (N,), ``published`` (N,) and ``timings_ms`` (N, len(TIMING_FIELDS)) are NaN
     on frames that were not tracked (``confidences``, the tracker's own score, also where the tracker has none;
     ``published`` is the session's score); ``states`` holds the session's :class:`TrackState` (IDLE where not
-    tracked), ``exits`` the early exit that answered (DyTrack; 0 where none did or the model has no exits). The
-    ``init_frame`` row of ``boxes`` holds the ground truth the tracker started from. ``wall_ms`` is the wall-clock
-    time of ``TrackingSession.step`` (frame decoding excluded), the other timings are the tracker's own.
+    tracked), ``exits`` the early exit that answered (DyTrack; 0 where none did or the model has no exits),
+    ``device`` where the tracker ran (``Tracker.device_info``; None: not recorded). The ``init_frame`` row of
+    ``boxes`` holds the ground truth the tracker started from. ``wall_ms`` is the wall-clock time of
+    ``TrackingSession.step`` (frame decoding excluded), the other timings are the tracker's own.
     """
 
     tracker: str
@@ -54,6 +55,7 @@ class SequenceResult:
     states: np.ndarray
     robustness: Robustness
     exits: np.ndarray
+    device: DeviceInfo | None = None
 
     @property
     def tracked_timings_ms(self) -> np.ndarray:
@@ -95,7 +97,7 @@ def run_sequence(
     robustness = evaluate_robustness(iou(boxes, sequence.ground_truth), sequence.absent, init_frame, published,
                                      states == TrackState.TRACKING, sequence.away)
     return SequenceResult(tracker_name, sequence.name, init_frame, boxes, confidences, timings_ms, scores,
-                          published, states, robustness, exits)
+                          published, states, robustness, exits, tracker.device_info)
 
 
 def run_ope(

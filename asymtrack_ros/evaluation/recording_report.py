@@ -16,6 +16,7 @@ import logging
 import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -34,29 +35,33 @@ def evaluate_recording(
     factories: Mapping[str, TrackerFactory],
     progress: Callable[[str], None] = logger.info,
     policy: LostPolicy = DEFAULT_POLICY,
+    setup: Mapping[str, Any] | None = None,
 ) -> dict:
-    """Run every tracker over the recording once (sessions with ``policy``), write the report; returns the summary
-    (closes the bag).
+    """Run every tracker over the recording once (sessions with ``policy``), write the report (with ``setup``, as
+    ``write_report``); returns the summary (closes the bag).
 
     ``progress`` receives a line per finished tracker."""
     try:
         results = run_ope(factories, [sequence], progress, policy)
     finally:
         sequence.close()
-    return write_recording_report(out_dir, results, sequence)
+    return write_recording_report(out_dir, results, sequence, setup)
 
 
 def write_recording_report(
-    out_dir: Path | str, results: Mapping[str, list[SequenceResult]], sequence: RecordingSequence
+    out_dir: Path | str, results: Mapping[str, list[SequenceResult]], sequence: RecordingSequence,
+    setup: Mapping[str, Any] | None = None,
 ) -> dict:
-    """Write the report files (module docstring) and return the summary."""
+    """Write the report files (module docstring; ``setup`` as ``write_report``) and return the summary."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if sequence.has_ground_truth:
-        summary = write_report(out_dir, results, dataset=sequence.name)
+        summary = write_report(out_dir, results, sequence.name, setup)
     else:
         summary = {"dataset": sequence.name,
                    "trackers": {name: _states_and_timings(runs[0]) for name, runs in results.items()}}
+        if setup is not None:
+            summary["setup"] = dict(setup)
     summary["recording"] = recording_summary(sequence)
     (out_dir / SUMMARY_JSON).write_text(json.dumps(summary, indent=2) + "\n")
     for name, runs in results.items():
@@ -86,4 +91,5 @@ def _states_and_timings(result: SequenceResult) -> dict:
               for state in (TrackState.TRACKING, TrackState.LOST)}
     timings = {key: value if math.isfinite(value) else None
                for key, value in timing_summary(result.tracked_timings_ms).items()}
-    return {"tracked_frames": len(tracked), **shares, **timings}
+    device = None if result.device is None else result.device.to_json()
+    return {"tracked_frames": len(tracked), **shares, **timings, "device": device}

@@ -6,7 +6,9 @@ Layout under the output directory::
                                        (NaN: not tracked)
     sequences.csv                      one row per tracker and sequence: metrics, robustness and mean timings
     summary.json                       per tracker: dataset-level metrics, robustness (false tracking,
-                                       re-acquisition: ``robustness.py``), timings, curves; the thresholds
+                                       re-acquisition: ``robustness.py``), timings, curves and the device it ran
+                                       on; the thresholds; the run's ``setup`` when the caller gives one
+                                       (``asymtrack-eval``: the tracker specs and the lost policy)
     success_plot.png, precision_plot.png, norm_precision_plot.png   all trackers, legend sorted by value
 
 Plots need matplotlib (the ``eval`` extra), imported only when plotting.
@@ -20,6 +22,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -89,8 +92,10 @@ PLOTS = (
 )
 
 
-def write_report(out_dir: Path | str, results: Mapping[str, list[SequenceResult]], dataset: str = "") -> dict:
-    """Write every report file under ``out_dir``; returns the summary also written to ``summary.json``."""
+def write_report(out_dir: Path | str, results: Mapping[str, list[SequenceResult]], dataset: str = "",
+                 setup: Mapping[str, Any] | None = None) -> dict:
+    """Write every report file under ``out_dir``; returns the summary also written to ``summary.json`` (with
+    ``setup``, JSON-ready, under ``"setup"`` when given: what the run was asked to do)."""
     if not any(results.values()):
         raise ValueError("no tracking results to report")
     out_dir = Path(out_dir)
@@ -101,6 +106,8 @@ def write_report(out_dir: Path | str, results: Mapping[str, list[SequenceResult]
     write_sequence_csv(out_dir / SEQUENCE_CSV, results)
     overall = {name: pool_scores(result.scores for result in runs) for name, runs in results.items()}
     summary = summarize(results, overall, dataset)
+    if setup is not None:
+        summary["setup"] = dict(setup)
     (out_dir / SUMMARY_JSON).write_text(json.dumps(summary, indent=2) + "\n")
     for plot in PLOTS:
         plot_curves(out_dir / plot.filename, plot, overall, dataset)
@@ -141,7 +148,8 @@ def write_sequence_csv(path: Path, results: Mapping[str, list[SequenceResult]]) 
 
 def summarize(results: Mapping[str, list[SequenceResult]], overall: Mapping[str, Scores], dataset: str) -> dict:
     """JSON-ready summary: thresholds and, per tracker, dataset metrics, robustness (with every return's
-    re-acquisition delay, null: never), mean timings and curves (null: undefined)."""
+    re-acquisition delay, null: never), mean timings, curves (null: undefined) and the device of its first run
+    (null: not recorded)."""
     trackers = {}
     for name, tracker_results in results.items():
         scores = overall[name]
@@ -158,6 +166,7 @@ def summarize(results: Mapping[str, list[SequenceResult]], overall: Mapping[str,
             "reacquisition_delays": {result.sequence: list(result.robustness.reacquisition_delays)
                                      for result in tracker_results if result.robustness.reacquisition_delays},
             **{plot.curve: _finite_list(getattr(scores, plot.curve)) for plot in PLOTS},
+            "device": None if tracker_results[0].device is None else tracker_results[0].device.to_json(),
         }
     return {
         "dataset": dataset,

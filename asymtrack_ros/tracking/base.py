@@ -30,6 +30,11 @@ class DeviceInfo:
     requested: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
 
+    def to_json(self) -> dict[str, str | list[str]]:
+        """The fields as a JSON-ready mapping (lists for the tuples)."""
+        return {"backend": self.backend, "device": self.device, "providers": list(self.providers),
+                "requested": list(self.requested), "warnings": list(self.warnings)}
+
 
 @dataclass(frozen=True)
 class TrackResult:
