@@ -8,7 +8,7 @@ Layout under the output directory::
     summary.json                       per tracker: dataset-level metrics, robustness (false tracking,
                                        re-acquisition: ``robustness.py``), timings, curves and the device it ran
                                        on; the thresholds; the run's ``setup`` when the caller gives one
-                                       (``asymtrack-eval``: the tracker specs and the lost policy)
+                                       (``asymtrack-eval``: package version, lost policy, tracker specs, machine)
     success_plot.png, precision_plot.png, norm_precision_plot.png   all trackers, legend sorted by value
 
 Plots need matplotlib (the ``eval`` extra), imported only when plotting.
