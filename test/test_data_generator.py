@@ -32,6 +32,7 @@ from asymtrack_ros.data.generator import (
     generate_dataset,
     generate_sequence,
     render_frame,
+    same_kind,
     sequence_rng,
 )
 from asymtrack_ros.data.render import Pose, make_sprite, place, pose_matrix, screen_extent
@@ -194,3 +195,34 @@ def test_object_stamps_are_targets_never_backgrounds(library: AssetLibrary, tmp_
     for meta_path in tmp_path.glob("*/meta.json"):
         background, target = json.loads(meta_path.read_text())["sources"][:2]
         assert background["role"] == "any" and target["role"] == "target"
+
+
+def test_same_kind_look_alikes_are_other_stamps_of_the_target_folder_and_the_rest_of_the_scene_stays(
+    library: AssetLibrary, tmp_path: Path
+) -> None:
+    """``same_kind_distractors``: the look-alikes become other stamps of the target's folder (its kind), drawn from a
+    child random stream: the target, the background and the look-alikes' sizes and paths stay as without them."""
+    stamps = []
+    for i, asset in enumerate(library.select("image", "train")):
+        path = Path("stamps", "birds" if i % 2 else "fish", asset.path)
+        (tmp_path / path.parent).mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_bytes((library.root / asset.path).read_bytes())
+        stamps.append(replace(asset, path=str(path), role="target", group=f"stamp{i}"))
+    photo = library.select("image", "train")[0]
+    (tmp_path / photo.path).write_bytes((library.root / photo.path).read_bytes())
+    kinds = AssetLibrary(tmp_path, (replace(photo, group="photo"), *stamps))
+    config = replace(SMALL, video_background_prob=0.0, object_target_prob=1.0, occlusion_prob=0.0,
+                     distractor_prob=1.0)
+    for index in range(4):
+        copies = build_scene(kinds, "train", sequence_rng("train", 5, index), config, leave_view=False)
+        others = build_scene(kinds, "train", sequence_rng("train", 5, index),
+                             replace(config, same_kind_distractors=1.0), leave_view=False)
+        target = others.sources[1]
+        assert copies.sources == others.sources[:2] and np.array_equal(copies.target.center, others.target.center)
+        assert [d.center.tolist() for d in copies.distractors] == [d.center.tolist() for d in others.distractors]
+        kin = others.sources[2:]
+        assert len(kin) == len(others.distractors) >= 1
+        assert all(Path(a.path).parent == Path(target.path).parent and a != target for a in kin)
+        assert all(not np.array_equal(c.sprite.rgba, o.sprite.rgba)
+                   for c, o in zip(copies.distractors, others.distractors, strict=True))
+    assert same_kind(list(stamps), replace(stamps[0], role="any")) == [], "a photo target has no kind"

@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="whether the target leaves the view and comes back")
     parser.add_argument("--num-frames", type=int, nargs=2, metavar=("MIN", "MAX"), default=GeneratorConfig.num_frames,
                         help="sequence length range, in frames")
+    parser.add_argument("--same-kind-distractors", type=_share, default=GeneratorConfig.same_kind_distractors,
+                        metavar="P", help="share of look-alikes that are other objects of the target's kind (another "
+                        "stamp of its folder) instead of recoloured copies; the rest of each scene stays the same")
     parser.add_argument("--assets", type=Path, default=DEFAULT_CACHE,
                         help="asset cache directory (or environment variable ASYMTRACK_ASSETS)")
     return parser
@@ -45,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``asymtrack-generate``."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    config = replace(GeneratorConfig(), num_frames=tuple(args.num_frames))
+    config = replace(GeneratorConfig(), num_frames=tuple(args.num_frames),
+                     same_kind_distractors=args.same_kind_distractors)
     library = fetch_assets(args.assets, extras=args.split == "train")
     if library.procedural:
         logging.warning("registries unreachable: the sequences use procedural textures only")
@@ -56,3 +60,10 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(f"{len(names)} sequences in {args.out}")
     return 0
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a share in [0, 1], got {text}")
+    return value

@@ -3,8 +3,9 @@
 Each sequence composites a target sprite (a region of a real photo under a random shape mask) over a real
 background: a photo panned and zoomed by a moving camera, or a real video played under camera motion. The
 target moves smoothly and changes scale, aspect and rotation; illumination drifts; motion blur follows the
-screen velocity; look-alike distractors (the target's texture, recoloured) move around it; occluders pass in
-front of it, partially and fully; optionally it leaves the view and comes back.
+screen velocity; look-alike distractors (the target's texture, recoloured, or with ``same_kind_distractors`` other
+objects of its kind) move around it; occluders pass in front of it, partially and fully; optionally it leaves the
+view and comes back.
 
 Output per sequence ``<name>/``: ``00000001.jpg ...``, ``groundtruth.txt`` (``x,y,w,h``: the exact extent of
 the whole target clipped to the frame; ``0,0,0,0`` when it is out of view), ``absence.label`` (1: nothing of the
@@ -70,6 +71,10 @@ class GeneratorConfig:
     illumination_gradient_prob: float = 0.4
     jpeg_quality: tuple[int, int] = (85, 95)
     object_target_prob: float = 0.5  # target from the object stamps (role "target"), when the library has them
+    # the share of look-alikes that are another stamp of the target's kind (its folder: another bird for a bird)
+    # instead of a recoloured copy; drawn from a child of the sequence's random stream, so the rest of a scene stays
+    # as it is without them (0: recoloured copies only)
+    same_kind_distractors: float = 0.0
 
 
 @dataclass
@@ -197,8 +202,14 @@ def build_scene(
     events: dict[str, list] = {"leave_view": [], "occlusion": []}
     distractors = []
     if rng.random() < config.distractor_prob:
+        kin = same_kind(objects, target_asset)
+        kind_rng = rng.spawn(1)[0] if kin and config.same_kind_distractors > 0 else None
         for _ in range(int(rng.integers(1, config.max_distractors + 1))):
             sprite = recolor(target_sprite, rng.uniform(0.75, 1.25, 3).astype(np.float32))
+            if kind_rng is not None and kind_rng.random() < config.same_kind_distractors:
+                other = kin[kind_rng.integers(len(kin))]
+                sprite = _sprite(library, other, kind_rng)
+                sources.append(other)
             distractors.append(_wandering_actor(rng, sprite, size0 * rng.uniform(0.7, 1.3), num_frames, config))
     occluders = []
     if rng.random() < config.occlusion_prob:
@@ -231,6 +242,15 @@ def build_scene(
         sources=sources,
         events=events,
     )
+
+
+def same_kind(objects: list[Asset], target: Asset) -> list[Asset]:
+    """The other object stamps (role "target") of ``target``'s folder, its kind; none for a target that is no
+    stamp."""
+    if target.role != "target":
+        return []
+    folder = Path(target.path).parent
+    return [asset for asset in objects if asset != target and Path(asset.path).parent == folder]
 
 
 def _sprite(library: AssetLibrary, asset: Asset, rng: np.random.Generator) -> Sprite:
