@@ -138,3 +138,23 @@ def test_generate_reports_progress_per_sequence(tmp_path: Path, monkeypatch, cap
     monkeypatch.setattr(data_cli, "generate_dataset", fake_generate)
     assert data_cli.main(["--out", str(tmp_path), "--num-sequences", "3"]) == 0
     assert re.search(r"^asymtrack-generate: 3/3 \(100%\) .* \| seq2$", capsys.readouterr().err, re.MULTILINE)
+
+
+def test_generate_passes_the_same_kind_share_to_the_generator_and_refuses_one_outside_0_1(
+    tmp_path: Path, monkeypatch
+) -> None:
+    data_cli = importlib.import_module("asymtrack_ros.data.cli")
+    configs = []
+
+    def fake_generate(out, library, count, split, seed, config, *args, **kwargs) -> list[str]:
+        configs.append(config)
+        return []
+
+    monkeypatch.setattr(data_cli, "fetch_assets", lambda *args, **kwargs: SimpleNamespace(procedural=False))
+    monkeypatch.setattr(data_cli, "generate_dataset", fake_generate)
+    assert data_cli.main(["--out", str(tmp_path), "--same-kind-distractors", "0.5"]) == 0
+    assert data_cli.main(["--out", str(tmp_path)]) == 0
+    assert [config.same_kind_distractors for config in configs] == [0.5, 0.0]
+    for bad in ("1.5", "-0.1", "nan"):
+        with pytest.raises(SystemExit):
+            data_cli.main(["--out", str(tmp_path), "--same-kind-distractors", bad])
