@@ -202,9 +202,10 @@ def build_scene(
     events: dict[str, list] = {"leave_view": [], "occlusion": []}
     distractors = []
     if rng.random() < config.distractor_prob:
-        kin = same_kind(objects, target_asset)
-        kind_rng = rng.spawn(1)[0] if kin and config.same_kind_distractors > 0 else None
+        kin = same_kind(objects, target_asset) if config.same_kind_distractors > 0 else []
+        kind_rng = rng.spawn(1)[0] if kin else None
         for _ in range(int(rng.integers(1, config.max_distractors + 1))):
+            # the gains are drawn either way, so the sequence's own stream stays as without look-alikes of the kind
             sprite = recolor(target_sprite, rng.uniform(0.75, 1.25, 3).astype(np.float32))
             if kind_rng is not None and kind_rng.random() < config.same_kind_distractors:
                 other = kin[kind_rng.integers(len(kin))]

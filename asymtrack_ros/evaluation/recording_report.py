@@ -56,12 +56,12 @@ def write_recording_report(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if sequence.has_ground_truth:
-        summary = write_report(out_dir, results, sequence.name, setup)
+        summary = write_report(out_dir, results, sequence.name)
     else:
         summary = {"dataset": sequence.name,
                    "trackers": {name: _states_and_timings(runs[0]) for name, runs in results.items()}}
-        if setup is not None:
-            summary["setup"] = dict(setup)
+    if setup is not None:
+        summary["setup"] = dict(setup)
     summary["recording"] = recording_summary(sequence)
     (out_dir / SUMMARY_JSON).write_text(json.dumps(summary, indent=2) + "\n")
     for name, runs in results.items():
