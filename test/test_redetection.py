@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from dataclasses import replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
 from asymtrack_ros.boxes import Box, aspect_change, iou
+from asymtrack_ros.evaluation import run_sequence, write_report
 from asymtrack_ros.models.config import ModelConfig
+from asymtrack_ros.sequences import make_sequence
 from asymtrack_ros.tracking import create_tracker
 from asymtrack_ros.tracking.base import DeviceInfo
 from asymtrack_ros.tracking.distractors import target_posterior
@@ -20,11 +24,12 @@ from asymtrack_ros.tracking.redetection import (
     RedetectionOverrides,
     RedetectionSettings,
     RegionSearch,
+    Verdict,
     along_sides,
     exit_sides,
     grid_boxes,
 )
-from asymtrack_ros.tracking.session import TrackingSession
+from asymtrack_ros.tracking.session import FrameOutcome, TrackingSession
 from asymtrack_ros.tracking.siamese import SearchOutput, SiameseTracker
 
 FEAT = 16  # corner map side of the scripted network
@@ -81,18 +86,30 @@ START: Box = (50.0, 50.0, SIDE, SIDE)
 FAR: Box = (260.0, 190.0, SIDE, SIDE)  # beyond the widest local search around START (2.5 x 80 px)
 
 
-def run(settings: RedetectionSettings, returned: Box = FAR, colour: tuple[int, int, int] = RED,
-        absent_frames: int = 20, visible_frames: int = 20, runner: ColourRunner | None = None, start: Box = START,
-        ) -> tuple[list[TrackState], list[Box], ColourRunner]:
-    """Target visible at ``start``, absent, then back at ``returned``: the state and box of every frame after the
-    first."""
+def run_outcomes(settings: RedetectionSettings, returned: Box = FAR, colour: tuple[int, int, int] = RED,
+                 absent_frames: int = 20, visible_frames: int = 20, runner: ColourRunner | None = None,
+                 start: Box = START) -> tuple[list[FrameOutcome], ColourRunner]:
+    """Target visible at ``start`` for 5 frames, absent, then back at ``returned``: the outcome of every frame after
+    the first."""
     runner = runner or ColourRunner()
     session = TrackingSession(SiameseTracker(runner, redetection=settings), POLICY)
     session.start(frame(start), start, "t")
     script = [start] * 5 + [None] * absent_frames + [returned] * visible_frames
-    outcomes = [session.step(frame(square, RED if square == start else colour)) for square in script]
+    return [session.step(frame(square, RED if square == start else colour)) for square in script], runner
+
+
+def run(settings: RedetectionSettings, returned: Box = FAR, colour: tuple[int, int, int] = RED,
+        absent_frames: int = 20, visible_frames: int = 20, runner: ColourRunner | None = None, start: Box = START,
+        ) -> tuple[list[TrackState], list[Box], ColourRunner]:
+    """:func:`run_outcomes`' state and box of every frame."""
+    outcomes, runner = run_outcomes(settings, returned, colour, absent_frames, visible_frames, runner, start)
     boxes = [o.result.box if o.result is not None else (np.nan,) * 4 for o in outcomes]
     return [o.state for o in outcomes], boxes, runner
+
+
+def verdicts(outcomes: list[FrameOutcome]) -> set[Verdict]:
+    """The gates' verdicts on the re-detection hits of ``outcomes``."""
+    return {o.search_hit.verdict for o in outcomes if o.search_hit is not None}
 
 
 def test_grid_crops_cover_the_frame_with_the_requested_overlap() -> None:
@@ -164,9 +181,11 @@ def test_a_target_back_farther_away_is_reacquired_but_a_box_over_twice_the_last_
     # each runner misses its square in the session's 2.5x widened crop, so only the anchor search can find it
     for side, reacquired, runner in ((0.55 * SIDE, True, ColourRunner(0.1)), (1.6 * SIDE, False, ColourRunner(0.2))):
         returned: Box = (START[0] + 2, START[1] + 2, side, side)
-        states, _, _ = run(settings, returned=returned, runner=runner)
+        outcomes, _ = run_outcomes(settings, returned=returned, runner=runner)
+        states = [o.state for o in outcomes]
         assert TrackState.TRACKING not in states[5:25]
         assert (states[-1] == TrackState.TRACKING) is reacquired, f"side {side}: {states[25:]}"
+        assert verdicts(outcomes[25:]) == ({Verdict.CANDIDATE} if reacquired else {Verdict.SIZE}), "the gate says why"
 
 
 def test_a_candidate_of_the_targets_area_but_another_shape_is_not_reacquired() -> None:
@@ -177,9 +196,11 @@ def test_a_candidate_of_the_targets_area_but_another_shape_is_not_reacquired() -
         returned: Box = (START[0] + 2, START[1] + 2, SIDE * stretch, SIDE / stretch)
         assert aspect_change(returned, START) == pytest.approx(stretch**2)
         # the runner misses the square in the session's 2.5x widened crop: only the anchor search can find it
-        states, _, _ = run(settings, returned=returned, runner=ColourRunner(0.2))
+        outcomes, _ = run_outcomes(settings, returned=returned, runner=ColourRunner(0.2))
+        states = [o.state for o in outcomes]
         assert TrackState.TRACKING not in states[5:25]
         assert (states[-1] == TrackState.TRACKING) is reacquired, f"stretch {stretch}: {states[25:]}"
+        assert verdicts(outcomes[25:]) == ({Verdict.CANDIDATE} if reacquired else {Verdict.SHAPE})
 
 
 def two_tone(square: Box | None, right: tuple[int, int, int]) -> np.ndarray:
@@ -228,8 +249,12 @@ def test_global_passes_run_every_nth_lost_frame() -> None:
 
 
 def test_a_look_alike_for_the_network_but_not_in_appearance_is_never_confirmed() -> None:
-    states, _, _ = run(RedetectionSettings(global_search_every=1, global_search_crops=0), colour=BLUE)
-    assert TrackState.TRACKING not in states[5:]
+    outcomes, _ = run_outcomes(RedetectionSettings(global_search_every=1, global_search_crops=0), colour=BLUE)
+    assert TrackState.TRACKING not in [o.state for o in outcomes[5:]]
+    hits = [o.search_hit for o in outcomes[25:] if o.search_hit is not None]
+    assert hits and {hit.verdict for hit in hits} == {Verdict.SCORE}, "found, and turned away by the check"
+    assert all(hit.score is not None and hit.score < POLICY.recover_score <= (hit.result.score or 0) for hit in hits)
+    assert verdicts(outcomes[:25]) == set(), "nothing to hit while the target is away"
 
 
 def test_settings_validate_parse_and_merge_overrides() -> None:
@@ -349,3 +374,27 @@ def test_search_regions_in_one_batched_pass_equal_one_pass_per_region() -> None:
     single = tracker.search_regions(image, boxes)
     np.testing.assert_allclose([r.box for r in batched], [r.box for r in single], atol=1e-3)
     assert [r.score for r in batched] == pytest.approx([r.score for r in single], abs=1e-5)
+
+
+def test_an_evaluation_traces_each_lost_frames_hit_against_the_truth(tmp_path: Path) -> None:
+    """``asymtrack-eval``'s report lists the re-detection hits with their verdicts and IoU, and counts them."""
+    script: list[Box | None] = [START] * 6 + [None] * 20 + [FAR] * 10
+    paths = []
+    for index, square in enumerate(script):
+        paths.append(tmp_path / "frames" / f"{index:04d}.png")
+        paths[-1].parent.mkdir(exist_ok=True)
+        cv2.imwrite(str(paths[-1]), cv2.cvtColor(frame(square), cv2.COLOR_RGB2BGR))
+    truth = np.array([square if square is not None else (np.nan,) * 4 for square in script], dtype=float)
+    sequence = make_sequence("leave-and-return", paths, truth)
+    settings = RedetectionSettings(global_search_every=1, global_search_crops=0)
+    result = run_sequence(SiameseTracker(ColourRunner(), redetection=settings), sequence, "scripted", POLICY)
+    assert result.search_hits and all(hit.frame >= 26 for hit in result.search_hits), "hits only after the return"
+    summary = write_report(tmp_path / "report", {"scripted": [result]})
+    counts = summary["trackers"]["scripted"]["lost_search"]
+    assert counts["on_target"]["candidate"] == len(result.search_hits) > 0
+    assert sum(counts["elsewhere"].values()) == 0
+    with (tmp_path / "report" / "lost_search" / "scripted.csv").open() as stream:
+        rows = list(csv.DictReader(stream))
+    assert [int(row["frame"]) for row in rows] == [hit.frame for hit in result.search_hits]
+    assert all(row["verdict"] == "candidate" and float(row["iou"]) > 0.8 and row["away"] == "0" for row in rows)
+    assert float(rows[0]["score"]) >= POLICY.recover_score

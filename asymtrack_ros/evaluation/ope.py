@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from asymtrack_ros.boxes import iou
+from asymtrack_ros.evaluation.lost_search import TracedHit, trace_hit
 from asymtrack_ros.evaluation.metrics import Scores, evaluate_sequence, scored_frames
 from asymtrack_ros.evaluation.robustness import Robustness, evaluate_robustness
 from asymtrack_ros.sequences import TrackSequence
@@ -39,7 +40,8 @@ class SequenceResult:
     on frames that were not tracked (``confidences``, the tracker's own score, also where the tracker has none;
     ``published`` is the session's score); ``states`` holds the session's :class:`TrackState` (IDLE where not
     tracked), ``exits`` the early exit that answered (DyTrack; 0 where none did or the model has no exits),
-    ``device`` where the tracker ran (``Tracker.device_info``; None: not recorded). The ``init_frame`` row of
+    ``device`` where the tracker ran (``Tracker.device_info``; None: not recorded), ``search_hits`` the
+    re-detection's hits while LOST against the truth (``lost_search.py``). The ``init_frame`` row of
     ``boxes`` holds the ground truth the tracker started from. ``wall_ms`` is the wall-clock time of
     ``TrackingSession.step`` (frame decoding excluded), the other timings are the tracker's own.
     """
@@ -56,6 +58,7 @@ class SequenceResult:
     robustness: Robustness
     exits: np.ndarray
     device: DeviceInfo | None = None
+    search_hits: tuple[TracedHit, ...] = ()
 
     @property
     def tracked_timings_ms(self) -> np.ndarray:
@@ -85,10 +88,14 @@ def run_sequence(
     states, exits = np.full(num_frames, int(TrackState.IDLE)), np.zeros(num_frames, dtype=int)
     timings_ms = np.full((num_frames, len(TIMING_FIELDS)), np.nan)
     boxes[init_frame] = sequence.ground_truth[init_frame]
+    search_hits = []
     for index, outcome, wall_ms in session_outcomes(TrackingSession(tracker, policy), sequence):
         result = outcome.result
         if result is None:
             raise RuntimeError(f"the session stopped on frame {index} of {sequence.name}")
+        if outcome.search_hit is not None:
+            search_hits.append(trace_hit(sequence.name, index, outcome.search_hit, sequence.ground_truth[index],
+                                         bool(sequence.away[index])))
         boxes[index], published[index], states[index] = result.box, outcome.score, outcome.state
         confidences[index] = np.nan if result.score is None else result.score
         exits[index] = result.exit or 0
@@ -97,7 +104,7 @@ def run_sequence(
     robustness = evaluate_robustness(iou(boxes, sequence.ground_truth), sequence.absent, init_frame, published,
                                      states == TrackState.TRACKING, sequence.away)
     return SequenceResult(tracker_name, sequence.name, init_frame, boxes, confidences, timings_ms, scores,
-                          published, states, robustness, exits, tracker.device_info)
+                          published, states, robustness, exits, tracker.device_info, tuple(search_hits))
 
 
 def run_ope(

@@ -4,11 +4,14 @@ Layout under the output directory::
 
     results/<tracker>/<sequence>.csv   frame, box, confidence, published score, state and timings of every frame
                                        (NaN: not tracked)
+    lost_search/<tracker>.csv          every re-detection hit while LOST, its gates' verdict and IoU with the truth
+                                       (``lost_search.py``)
     sequences.csv                      one row per tracker and sequence: metrics, robustness and mean timings
     summary.json                       per tracker: dataset-level metrics, robustness (false tracking,
-                                       re-acquisition: ``robustness.py``), timings, curves and the device it ran
-                                       on; the thresholds; the run's ``setup`` when the caller gives one
-                                       (``asymtrack-eval``: package version, lost policy, tracker specs, machine)
+                                       re-acquisition: ``robustness.py``), timings, curves, the device it ran
+                                       on and the re-detection verdicts on and off the target; the thresholds; the
+                                       run's ``setup`` when the caller gives one (``asymtrack-eval``: package
+                                       version, lost policy, tracker specs, machine)
     success_plot.png, precision_plot.png, norm_precision_plot.png   all trackers, legend sorted by value
 
 Plots need matplotlib (the ``eval`` extra), imported only when plotting.
@@ -26,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from asymtrack_ros.evaluation.lost_search import verdict_counts, write_traced_hits
 from asymtrack_ros.evaluation.metrics import (
     NORM_PRECISION_THRESHOLDS,
     PRECISION_THRESHOLDS_PX,
@@ -39,6 +43,7 @@ from asymtrack_ros.evaluation.robustness import pool_robustness
 SEQUENCE_CSV = "sequences.csv"
 SUMMARY_JSON = "summary.json"
 RESULTS_DIR = "results"
+LOST_SEARCH_DIR = "lost_search"
 _LINE_STYLES = ("-", "--", "-.", ":")
 
 
@@ -100,9 +105,11 @@ def write_report(out_dir: Path | str, results: Mapping[str, list[SequenceResult]
         raise ValueError("no tracking results to report")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for tracker_results in results.values():
+    for name, tracker_results in results.items():
         for result in tracker_results:
             write_frame_results(out_dir / RESULTS_DIR / result.tracker / f"{result.sequence}.csv", result)
+        write_traced_hits(out_dir / LOST_SEARCH_DIR / f"{name}.csv",
+                          (hit for result in tracker_results for hit in result.search_hits))
     write_sequence_csv(out_dir / SEQUENCE_CSV, results)
     overall = {name: pool_scores(result.scores for result in runs) for name, runs in results.items()}
     summary = summarize(results, overall, dataset)
@@ -167,6 +174,7 @@ def summarize(results: Mapping[str, list[SequenceResult]], overall: Mapping[str,
                                      for result in tracker_results if result.robustness.reacquisition_delays},
             **{plot.curve: _finite_list(getattr(scores, plot.curve)) for plot in PLOTS},
             "device": None if tracker_results[0].device is None else tracker_results[0].device.to_json(),
+            "lost_search": verdict_counts(hit for result in tracker_results for hit in result.search_hits),
         }
     return {
         "dataset": dataset,

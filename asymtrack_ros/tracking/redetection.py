@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
+from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -189,12 +190,23 @@ def along_sides(grid: Sequence[Box], frame_size: tuple[int, int], crop_side: flo
     return [] if len(strip) == len(grid) else strip
 
 
+class Verdict(StrEnum):
+    """What the gates made of a LOST frame's refined hit."""
+
+    CANDIDATE = "candidate"  # passed: the session re-centres the tracker on it
+    SIZE = "size"  # its area lies outside [MIN_AREA_RATIO, MAX_AREA_RATIO] times the anchor's
+    SHAPE = "shape"  # its width over height changed by more than MAX_ASPECT_CHANGE
+    SCORE = "score"  # its score, capped by the session's check, is under the policy's recover_score
+
+
 @dataclass(frozen=True)
-class Candidate:
-    """A re-detection hit: the network's refined result and its score capped by the session's check."""
+class SearchHit:
+    """The refined best hit of one LOST frame's search, its score once capped by the session's check (None: the
+    size or shape gate turned it away before the check ran) and the gates' verdict."""
 
     result: TrackResult
-    score: float
+    score: float | None
+    verdict: Verdict
 
 
 class FrameGrid:
@@ -260,9 +272,10 @@ class LostSearch:
         self._lost_frames = 0
 
     def search(self, image: np.ndarray, anchor: Box, check: Callable[[np.ndarray, Box], float],
-               min_score: float) -> Candidate | None:
-        """Counts one LOST frame and runs the crops due on it: the best candidate scoring at least ``min_score``
-        once capped by ``check`` (the session's target check while LOST), or None."""
+               min_score: float) -> SearchHit | None:
+        """Counts one LOST frame and runs the crops due on it: the refined best hit and the gates' verdict on it
+        (a candidate when it keeps the anchor's size and shape and its score capped by ``check``, the session's
+        target check while LOST, reaches ``min_score``), or None when no search ran or nothing was hit."""
         self._lost_frames += 1
         boxes = [anchor] if due(self._lost_frames, self.settings.anchor_search_every) else []
         if due(self._lost_frames, self.settings.global_search_every):
@@ -272,11 +285,12 @@ class LostSearch:
         refined = best_hit(self.searcher, image, boxes) if boxes else None
         if refined is None or refined.score is None:
             return None
-        if not (MIN_AREA_RATIO <= area_ratio(refined.box, anchor) <= MAX_AREA_RATIO
-                and aspect_change(refined.box, anchor) <= MAX_ASPECT_CHANGE):
-            return None
+        if not MIN_AREA_RATIO <= area_ratio(refined.box, anchor) <= MAX_AREA_RATIO:
+            return SearchHit(refined, None, Verdict.SIZE)
+        if aspect_change(refined.box, anchor) > MAX_ASPECT_CHANGE:
+            return SearchHit(refined, None, Verdict.SHAPE)
         score = min(refined.score, check(image, refined.box))
-        return Candidate(refined, score) if score >= min_score else None
+        return SearchHit(refined, score, Verdict.CANDIDATE if score >= min_score else Verdict.SCORE)
 
 
 def due(count: int, every: int) -> bool:

@@ -11,7 +11,7 @@ from asymtrack_ros.tracking.appearance import TargetCheck
 from asymtrack_ros.tracking.base import NotInitializedError, Tracker, TrackResult
 from asymtrack_ros.tracking.distractors import DistractorMemory
 from asymtrack_ros.tracking.monitor import LostPolicy, TargetMonitor, TrackState
-from asymtrack_ros.tracking.redetection import Candidate, LostSearch, RegionSearch
+from asymtrack_ros.tracking.redetection import LostSearch, RegionSearch, SearchHit, Verdict
 from asymtrack_ros.tracking.shot_cut import ShotCutDetector
 
 
@@ -22,13 +22,16 @@ class FrameOutcome:
     ``score`` is the published confidence: the tracker's own score (if it has one) capped by the tracker's
     target check of the box (``Tracker.target_check``: the appearance similarity to the initial target,
     ``appearance.py``, or the model's learned verifier, ``verification.py``; while LOST the session's
-    re-identification, which also compares with the target as last confidently seen).
+    re-identification, which also compares with the target as last confidently seen). ``search_hit``: what this
+    frame's re-detection hit and what the gates made of it (``redetection.SearchHit``; None when no re-detection ran
+    or it hit nothing), for tracing why a return was or was not re-acquired.
     """
 
     state: TrackState
     target_id: str
     result: TrackResult | None
     score: float = 0.0
+    search_hit: SearchHit | None = None
 
     @property
     def box(self) -> Box | None:
@@ -126,10 +129,11 @@ class TrackingSession:
         result = tracked if tracked is not None else self.tracker.track(image, search_scale=self.search_scale)
         score, out_of_view = self._score(appearance, image, result, was_lost)
         tentative = False  # a hit in the widened LOST region, to be confirmed in the normal one
+        hit = None
         if searching and score < policy.recover_score:
-            candidate = self._redetect(image, anchor, appearance)
-            if candidate is not None:
-                result, score, self._following = candidate.result, candidate.score, True
+            hit = self._redetect(image, anchor, appearance)
+            if hit is not None and hit.verdict == Verdict.CANDIDATE and hit.score is not None:
+                result, score, self._following = hit.result, hit.score, True
                 out_of_view = False
                 self.tracker.relocate(image, result.box)
         elif searching and self.search_scale > 1.0 and policy.recover_at_normal_scale:
@@ -148,7 +152,7 @@ class TrackingSession:
             self._following = self._following and score >= policy.recover_score
             if not self._following:
                 self.tracker.reposition(anchor)
-        return FrameOutcome(state, self.target_id, result, score)
+        return FrameOutcome(state, self.target_id, result, score, hit)
 
     def _score(self, appearance: TargetCheck, image: np.ndarray, result: TrackResult, lost: bool) -> tuple[float, bool]:
         """The published score of ``result`` (the tracker's score capped by the target check, :meth:`_lost_check`
@@ -163,8 +167,8 @@ class TrackingSession:
         similarity = self._lost_check(appearance, image, box) if lost else appearance.similarity(image, box)
         return (similarity if result.score is None else min(result.score, similarity)), False
 
-    def _redetect(self, image: np.ndarray, anchor: Box, appearance: TargetCheck) -> Candidate | None:
-        """A re-detection candidate on this LOST frame, if a search is due and finds one (``redetection.py``)."""
+    def _redetect(self, image: np.ndarray, anchor: Box, appearance: TargetCheck) -> SearchHit | None:
+        """This LOST frame's re-detection hit, if a search is due and hits something (``redetection.py``)."""
         if self._search is None:
             return None
         return self._search.search(image, anchor, lambda frame, box: self._lost_check(appearance, frame, box),

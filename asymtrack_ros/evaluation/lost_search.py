@@ -1,0 +1,75 @@
+"""The re-detection's hits while LOST, traced against the ground truth: why a return was or was not re-acquired.
+
+Every LOST frame whose re-detection hit something (``FrameOutcome.search_hit``) gives one :class:`TracedHit`: the
+refined hit, what the gates made of it (``redetection.Verdict``) and how it lies on the truth. ``asymtrack-eval``
+writes them to ``lost_search/<tracker>.csv`` and counts the verdicts in ``summary.json``
+(:func:`verdict_counts`): per verdict, the hits on the target (in view, IoU above the re-acquisition threshold) and
+those on something else (the target away, or IoU 0). A return missed with many "score" hits on the target is the
+check's doing; with "shape" or "size" hits, the gates'; with no hits on the target, the search's.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from asymtrack_ros.boxes import iou
+from asymtrack_ros.evaluation.robustness import REACQUIRED_IOU
+from asymtrack_ros.tracking.redetection import SearchHit, Verdict
+
+FIELDS = ("sequence", "frame", "x", "y", "w", "h", "network_score", "score", "verdict", "iou", "away")
+
+
+@dataclass(frozen=True)
+class TracedHit:
+    """One LOST frame's re-detection hit beside its frame's truth: ``iou`` with the ground truth box (NaN: the box
+    is unknown or the target absent), ``away``: the target is out of view."""
+
+    sequence: str
+    frame: int
+    hit: SearchHit
+    iou: float
+    away: bool
+
+    @property
+    def on_target(self) -> bool:
+        return not self.away and bool(self.iou > REACQUIRED_IOU)
+
+    @property
+    def elsewhere(self) -> bool:
+        """On something other than the target: the target is away, or the box misses it."""
+        return self.away or bool(self.iou == 0.0)
+
+
+def trace_hit(sequence: str, frame: int, hit: SearchHit, truth: np.ndarray, away: bool) -> TracedHit:
+    """``hit`` of ``frame`` against its ground-truth box ``truth`` (x, y, w, h; NaN: unknown or absent)."""
+    overlap = float(iou(np.asarray([hit.result.box], dtype=float), np.asarray([truth], dtype=float))[0])
+    return TracedHit(sequence, frame, hit, overlap, away)
+
+
+def verdict_counts(hits: Iterable[TracedHit]) -> dict[str, dict[str, int]]:
+    """Per verdict, the number of hits on the target and elsewhere (:class:`TracedHit`)."""
+    counts = {group: dict.fromkeys((verdict.value for verdict in Verdict), 0) for group in ("on_target", "elsewhere")}
+    for traced in hits:
+        for group, member in (("on_target", traced.on_target), ("elsewhere", traced.elsewhere)):
+            if member:
+                counts[group][traced.hit.verdict.value] += 1
+    return counts
+
+
+def write_traced_hits(path: Path, hits: Iterable[TracedHit]) -> None:
+    """One CSV row per hit (:data:`FIELDS`; ``score`` empty where the size or shape gate ran before the check)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(FIELDS)
+        for traced in hits:
+            hit = traced.hit
+            score = "" if hit.score is None else f"{hit.score:.5f}"
+            network = "" if hit.result.score is None else f"{hit.result.score:.5f}"
+            writer.writerow([traced.sequence, traced.frame, *(f"{value:.3f}" for value in hit.result.box), network,
+                             score, hit.verdict.value, f"{traced.iou:.4f}", int(traced.away)])
