@@ -186,6 +186,8 @@ def test_a_target_back_farther_away_is_reacquired_but_a_box_over_twice_the_last_
         assert TrackState.TRACKING not in states[5:25]
         assert (states[-1] == TrackState.TRACKING) is reacquired, f"side {side}: {states[25:]}"
         assert verdicts(outcomes[25:]) == ({Verdict.CANDIDATE} if reacquired else {Verdict.SIZE}), "the gate says why"
+        hit = next(o.search_hit for o in outcomes[25:] if o.search_hit is not None)
+        assert ("checked" in hit.describe()) is reacquired, "the size gate runs before the check"
 
 
 def test_a_candidate_of_the_targets_area_but_another_shape_is_not_reacquired() -> None:
@@ -254,6 +256,7 @@ def test_a_look_alike_for_the_network_but_not_in_appearance_is_never_confirmed()
     hits = [o.search_hit for o in outcomes[25:] if o.search_hit is not None]
     assert hits and {hit.verdict for hit in hits} == {Verdict.SCORE}, "found, and turned away by the check"
     assert all(hit.score is not None and hit.score < POLICY.recover_score <= (hit.result.score or 0) for hit in hits)
+    assert hits[0].describe() == f"score: network {hits[0].result.score:.2f}, checked {hits[0].score:.2f}"
     assert verdicts(outcomes[:25]) == set(), "nothing to hit while the target is away"
 
 

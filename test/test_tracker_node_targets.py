@@ -13,10 +13,10 @@ pytestmark = [pytest.mark.ros, pytest.mark.slow]
 NAMESPACE = "/multi"
 
 
-def target_diagnostics(client) -> dict[str, str]:
-    """State of each target in the newest /diagnostics array that lists targets (name -> state)."""
+def target_diagnostics(client, key: str = "state") -> dict[str, str]:
+    """``key``'s value for each target in the newest /diagnostics array that lists targets (name -> value)."""
     for array in reversed(client.snapshot("diagnostics")):
-        found = {s.name: {kv.key: kv.value for kv in s.values}["state"] for s in array.status if ": target [" in s.name}
+        found = {s.name: {kv.key: kv.value for kv in s.values}[key] for s in array.status if ": target [" in s.name}
         if found:
             return found
     return {}
@@ -52,6 +52,7 @@ def test_two_targets_distinct_ids_remove_one_retarget_the_other() -> None:
             assert (status.target_id, status.state) == ("alpha", TrackerStatus.TRACKING)
             assert wait_until(lambda: len(target_diagnostics(client)) == 2, timeout=10)
             assert set(target_diagnostics(client).values()) == {"TRACKING"}
+            assert set(target_diagnostics(client, "redetection").values()) == {""}, "no re-detection while TRACKING"
 
             removed = client.remove_target("alpha")
             assert removed.success, removed.message

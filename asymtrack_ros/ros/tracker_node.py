@@ -526,10 +526,12 @@ class TrackerNodeBase(Node):
         for target_id, target_state in states.items():
             outcome = outcomes.get(target_id)
             score = f"{outcome.score:.3f}" if outcome and outcome.result else ""
+            hit = outcome.search_hit if outcome else None
             array.status.append(diagnostic_status(
                 f"{self.get_name()}: target [{target_id}]", self.get_fully_qualified_name(),
                 "WARN" if target_state == TrackState.LOST else "OK", target_state.name.lower(),
-                {"target_id": target_id, "state": target_state.name, "score": score}))
+                {"target_id": target_id, "state": target_state.name, "score": score,
+                 "redetection": hit.describe() if hit else ""}))
         return array
 
     def _current_state(self) -> TrackState:

@@ -208,6 +208,13 @@ class SearchHit:
     score: float | None
     verdict: Verdict
 
+    def describe(self) -> str:
+        """One line for an operator, e.g. ``score: network 0.91, checked 0.32``: the verdict, the network's score
+        and, when the check ran, the score it capped."""
+        network = "none" if self.result.score is None else f"{self.result.score:.2f}"
+        checked = "" if self.score is None else f", checked {self.score:.2f}"
+        return f"{self.verdict.value}: network {network}{checked}"
+
 
 class FrameGrid:
     """The crops of a grid that covers the frame at a target's scale, or with ``exits_only`` those along the edges
