@@ -13,10 +13,11 @@ import pytest
 
 from asymtrack_ros.boxes import Box, aspect_change, iou
 from asymtrack_ros.evaluation import run_sequence, write_report
+from asymtrack_ros.evaluation.lost_search import trace_hit, verdict_counts
 from asymtrack_ros.models.config import ModelConfig
 from asymtrack_ros.sequences import make_sequence
 from asymtrack_ros.tracking import create_tracker
-from asymtrack_ros.tracking.base import DeviceInfo
+from asymtrack_ros.tracking.base import DeviceInfo, TrackResult
 from asymtrack_ros.tracking.distractors import target_posterior
 from asymtrack_ros.tracking.manifest import MODEL_JSON, ModelManifest
 from asymtrack_ros.tracking.monitor import LostPolicy, TrackState
@@ -24,6 +25,7 @@ from asymtrack_ros.tracking.redetection import (
     RedetectionOverrides,
     RedetectionSettings,
     RegionSearch,
+    SearchHit,
     Verdict,
     along_sides,
     exit_sides,
@@ -401,3 +403,13 @@ def test_an_evaluation_traces_each_lost_frames_hit_against_the_truth(tmp_path: P
     assert [int(row["frame"]) for row in rows] == [hit.frame for hit in result.search_hits]
     assert all(row["verdict"] == "candidate" and float(row["iou"]) > 0.8 and row["away"] == "0" for row in rows)
     assert float(rows[0]["score"]) >= POLICY.recover_score
+
+
+def test_a_hit_where_the_targets_box_is_unknown_counts_neither_on_the_target_nor_elsewhere() -> None:
+    hit = SearchHit(TrackResult(START, 0.9), 0.2, Verdict.SCORE)
+    unknown = trace_hit("s", 3, hit, np.full(4, np.nan), away=False)
+    assert np.isnan(unknown.iou) and not unknown.on_target and not unknown.elsewhere
+    away, missed = trace_hit("s", 4, hit, np.full(4, np.nan), away=True), trace_hit("s", 5, hit, np.array(FAR), False)
+    on = trace_hit("s", 6, hit, np.array(START), away=False)
+    counts = verdict_counts([unknown, away, missed, on])
+    assert counts["elsewhere"]["score"] == 2 and counts["on_target"]["score"] == 1

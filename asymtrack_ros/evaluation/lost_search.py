@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from asymtrack_ros.boxes import iou
+from asymtrack_ros.boxes import as_box, box_iou
 from asymtrack_ros.evaluation.robustness import REACQUIRED_IOU
 from asymtrack_ros.tracking.redetection import SearchHit, Verdict
 
@@ -46,8 +46,10 @@ class TracedHit:
 
 
 def trace_hit(sequence: str, frame: int, hit: SearchHit, truth: np.ndarray, away: bool) -> TracedHit:
-    """``hit`` of ``frame`` against its ground-truth box ``truth`` (x, y, w, h; NaN: unknown or absent)."""
-    overlap = float(iou(np.asarray([hit.result.box], dtype=float), np.asarray([truth], dtype=float))[0])
+    """``hit`` of ``frame`` against its ground-truth box ``truth`` (x, y, w, h; NaN: unknown or absent, and so is the
+    IoU: ``box_iou`` alone would call it 0, a miss)."""
+    known = bool(np.isfinite(truth).all())
+    overlap = box_iou(hit.result.box, as_box(truth)) if known else float("nan")
     return TracedHit(sequence, frame, hit, overlap, away)
 
 
