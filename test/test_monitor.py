@@ -197,9 +197,6 @@ class RememberingCheck:
     def remember(self, image, box) -> None:
         self.remembered.append(tuple(box))
 
-    def while_lost(self) -> RememberingCheck:
-        return self
-
     def recall(self, image, box) -> float | None:
         return 1.0 if self.remembered else None
 
@@ -226,50 +223,6 @@ def test_a_session_does_not_remember_a_recovered_target_on_probation_and_drops_i
     assert check.remembered == [outcomes[0].box, outcomes[11].box], "the first frame, then the probation served"
 
 
-class ConstantCheck(RememberingCheck):
-    """Finds every box alike to ``score``."""
-
-    def __init__(self, score: float) -> None:
-        super().__init__()
-        self.score = score
-
-    def similarity(self, image, box) -> float:
-        return self.score
-
-    def recall(self, image, box) -> float | None:
-        return None
-
-
-class ColourBlindWhileTracking(RememberingCheck):
-    """Finds every box alike while tracking; while LOST (``while_lost``) says ``lost_score``."""
-
-    def __init__(self, lost_score: float) -> None:
-        super().__init__()
-        self.lost = ConstantCheck(lost_score)
-
-    def while_lost(self) -> RememberingCheck:
-        return self.lost
-
-
-@pytest.mark.parametrize("reidentified", [0.2, 0.9])
-def test_while_lost_the_session_checks_boxes_with_the_re_identification(reidentified: float) -> None:
-    """A check that tells the target apart only while LOST (a verifier weighing colour more then): the tracker's
-    confident boxes recover the target only when the re-identification confirms them."""
-    image = np.zeros((100, 100, 3), np.uint8)
-    tracker = ScriptedTracker([0.9, 0.1, 0.1, 0.1, 0.8, 0.8, 0.8, 0.8])
-    check = ColourBlindWhileTracking(reidentified)
-    tracker.target_check = lambda image, box: check  # type: ignore[method-assign]
-    session = TrackingSession(tracker, LostPolicy(lost_score=0.3, recover_score=0.5, lost_frames=3, recover_frames=2,
-                                                  recover_at_normal_scale=False))
-    session.start(image, (10, 10, 20, 20), "t")
-    outcomes = [session.step(image) for _ in range(8)]
-    assert [o.state for o in outcomes[:5]] == [TrackState.TRACKING] * 3 + [TrackState.LOST] * 2
-    assert outcomes[0].score == 0.9, "while tracking the similarity (1.0) caps nothing"
-    recovered = reidentified >= 0.5
-    assert outcomes[-1].state == (TrackState.TRACKING if recovered else TrackState.LOST)
-    assert outcomes[4].score == pytest.approx(min(0.8, reidentified))
-
-
 def test_appearance_similarity_is_high_on_the_target_and_low_elsewhere() -> None:
     from asymtrack_ros.tracking.appearance import AppearanceCheck
 
@@ -278,7 +231,6 @@ def test_appearance_similarity_is_high_on_the_target_and_low_elsewhere() -> None
     image[20:60, 120:160] = (30, 30, 200)  # another object: blue
     check = AppearanceCheck(image, (20, 20, 40, 40))
     assert check.similarity(image, (20, 20, 40, 40)) == pytest.approx(1.0)
-    assert check.while_lost() is check
     assert check.similarity(image, (120, 20, 40, 40)) < 0.2
     assert check.similarity(image, (500, 20, 40, 40)) == 0.0, "a box outside the image shows nothing"
 

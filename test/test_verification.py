@@ -37,18 +37,9 @@ def test_head_parses_validates_and_is_a_logistic() -> None:
     assert VerificationHead.from_mapping(head.to_json()) == head
     fitted_before_colour = VerificationHead.from_mapping({"weights": [-1.0, -0.5, 3.0], "bias": -4.0})
     assert fitted_before_colour == VerificationHead((-1.0, -0.5, 3.0, 0.0), -4.0)  # scores as it did
-    assert not fitted_before_colour.uses_colour and "lost_colour" not in fitted_before_colour.to_json()
-    lost = VerificationHead.from_mapping({"weights": [-1.0, -0.5, 3.0], "bias": -4.0, "lost_colour": -2.0})
-    assert lost.uses_colour and VerificationHead.from_mapping(lost.to_json()) == lost
-    features = (-2.0, 0.0, 1.0, 0.5)
-    assert lost(features) == fitted_before_colour(features) == pytest.approx(1 / (1 + np.exp(-1.0)))
-    assert lost.while_lost()(features) == pytest.approx(0.5)  # colour weighs -2 more while LOST: log-odds 1 - 2 * 0.5
-    assert lost.while_lost() == VerificationHead((-1.0, -0.5, 3.0, -2.0), -4.0) and head.while_lost() == head
     for bad in ({"weights": [1.0, 2.0], "bias": 0.0}, {"weights": [1.0, 2.0, float("nan")], "bias": 0.0},
                 {"weights": [1.0, 2.0, 3.0]}, {"weights": "123", "bias": 0},
-                {"weights": [True, 1.0, 1.0], "bias": 0.0}, {"weights": [1.0, 2.0, 3.0], "bias": 0.0, "other": 1},
-                {"weights": [1.0, 2.0, 3.0], "bias": 0.0, "lost_colour": "x"},
-                {"weights": [1.0, 2.0, 3.0], "bias": 0.0, "lost_colour": float("inf")}):
+                {"weights": [True, 1.0, 1.0], "bias": 0.0}):
         with pytest.raises(ValueError):
             VerificationHead.from_mapping(bad)
 
@@ -100,21 +91,10 @@ def test_colour_lets_a_head_reject_a_recoloured_look_alike(network: SiameseTrack
     later_image, look_alike = later.astype(np.uint8), (240.0, 150.0, 48.0, 48.0)
     with_colour = VerificationHead((-0.89, 0.23, 2.22, -1.26), -2.92)
     without_colour = VerificationHead((*with_colour.weights[:3], 0.0), with_colour.bias)
-    colour_while_lost = VerificationHead(without_colour.weights, without_colour.bias, lost_colour=-1.26)
     checks = [TargetVerifier(image.astype(np.uint8), target_box(0), network.embed, head)
-              for head in (with_colour, without_colour, colour_while_lost)]
+              for head in (with_colour, without_colour)]
     assert checks[0].similarity(later_image, look_alike) < 0.5 < checks[1].similarity(later_image, look_alike)
     assert all(check.similarity(later_image, target_box(30)) > 0.9 for check in checks)
-    # the colour weight only while LOST: tracking scores as without colour, re-identification as with it, against
-    # the remembered target too (the memory is shared)
-    lost = checks[2].while_lost()
-    assert checks[2].while_lost() is lost and lost.while_lost() is lost
-    checks[2].remember(later_image, target_box(30))
-    for box in (look_alike, target_box(30)):
-        assert checks[2].similarity(later_image, box) == pytest.approx(checks[1].similarity(later_image, box))
-        assert lost.similarity(later_image, box) == pytest.approx(checks[0].similarity(later_image, box))
-        assert lost.recall(later_image, box) == pytest.approx(checks[0].likeness(later_image, box, lost.recent))
-    assert lost.recent is checks[2].recent is not None
 
 
 def test_recall_runs_the_head_against_the_remembered_target(network: SiameseTracker) -> None:

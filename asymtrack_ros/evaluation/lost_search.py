@@ -19,7 +19,6 @@ import numpy as np
 
 from asymtrack_ros.boxes import as_box, box_iou
 from asymtrack_ros.evaluation.robustness import REACQUIRED_IOU
-from asymtrack_ros.tracking.base import TrackResult
 from asymtrack_ros.tracking.redetection import SearchHit, Verdict
 
 FIELDS = ("sequence", "frame", "x", "y", "w", "h", "network_score", "score", "verdict", "iou", "away")
@@ -76,22 +75,3 @@ def write_traced_hits(path: Path, hits: Iterable[TracedHit]) -> None:
             network = "" if hit.result.score is None else f"{hit.result.score:.5f}"
             writer.writerow([traced.sequence, traced.frame, *(f"{value:.3f}" for value in hit.result.box), network,
                              score, hit.verdict.value, f"{traced.iou:.4f}", int(traced.away)])
-
-
-def read_traced_hits(path: Path) -> list[TracedHit]:
-    """The hits :func:`write_traced_hits` wrote (ValueError naming the row on a malformed one)."""
-    with path.open(newline="") as stream:
-        reader = csv.DictReader(stream)
-        if tuple(reader.fieldnames or ()) != FIELDS:
-            raise ValueError(f"{path}: expected the columns {', '.join(FIELDS)}")
-        hits = []
-        for line, row in enumerate(reader, start=2):
-            try:
-                box = as_box([float(row[key]) for key in ("x", "y", "w", "h")])
-                network = float(row["network_score"]) if row["network_score"] else None
-                score = float(row["score"]) if row["score"] else None
-                hit = SearchHit(TrackResult(box, network), score, Verdict(row["verdict"]))
-                hits.append(TracedHit(row["sequence"], int(row["frame"]), hit, float(row["iou"]), row["away"] == "1"))
-            except (TypeError, ValueError) as error:
-                raise ValueError(f"{path}:{line}: {error}") from error
-        return hits

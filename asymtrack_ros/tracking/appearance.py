@@ -108,9 +108,6 @@ class TargetCheck(Protocol):
     def similarity(self, image: np.ndarray, box: Box) -> float:
         """Against the initial target."""
 
-    def while_lost(self) -> TargetCheck:
-        """The check to use while the target is LOST, its memory shared (a learned verifier weighs colour more)."""
-
     def remember(self, image: np.ndarray, box: Box) -> None:
         """``box`` of ``image`` shows the target confidently: the reference of :meth:`recall`."""
 
@@ -138,9 +135,6 @@ class AppearanceCheck:
 
     def similarity(self, image: np.ndarray, box: Box) -> float:
         return histogram_similarity(self.reference, colour_histogram(image, box, self.brightness))
-
-    def while_lost(self) -> AppearanceCheck:
-        return self
 
     def remember(self, image: np.ndarray, box: Box) -> None:
         current = colour_histogram(image, box, self.brightness)

@@ -175,20 +175,17 @@ class TrackingSession:
                                    self.monitor.policy.recover_score)
 
     def _lost_check(self, appearance: TargetCheck, image: np.ndarray, box: Box) -> float:
-        """The check of a box while LOST (``TargetCheck.while_lost``: a learned verifier weighs colour more, since a
-        returning target is turned and relit but keeps its colour), re-identification: the mean of the check against
-        the initial target and
+        """The check of a box while LOST, re-identification: the mean of the check against the initial target and
         against the target as last confidently seen (``TargetCheck.recall``) lifts a box that the initial check alone
         would keep (``lost_score``) but not confirm; a box under that stays rejected, so a confirmed box is not LOST
         again at once. With a distractor memory, that is capped by the odds against the look-alike it most resembles
         (``DistractorMemory.cap``)."""
-        check = appearance.while_lost()
-        similarity = check.similarity(image, box)
+        similarity = appearance.similarity(image, box)
         if similarity < self.monitor.policy.lost_score:
             return similarity
-        recalled = check.recall(image, box)
+        recalled = appearance.recall(image, box)
         identified = similarity if recalled is None else max(similarity, (similarity + recalled) / 2)
-        return identified if self._distractors is None else self._distractors.cap(image, box, check, identified)
+        return identified if self._distractors is None else self._distractors.cap(image, box, appearance, identified)
 
     def _reset_search(self) -> None:
         self._following = False

@@ -24,7 +24,6 @@ a head (the authors' checkpoints) keep the appearance check alone.
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -43,8 +42,6 @@ CHROMA_PIVOT = 0.15
 FULL_COLOUR = 0.3  # a target whose chromaticity lies this far (L1) from grey's counts as fully colourful
 GREY = np.full(3, math.log(1.0 / 3.0))  # the log chromaticity of any grey
 FEATURES = ("box_embedding", "context_embedding", "appearance", "chromaticity")
-COLOUR = FEATURES.index("chromaticity")
-HEAD_KEYS = ("weights", "bias", "lost_colour")  # model.json's "verification"; "lost_colour" optional
 
 
 def state_arrays(state: Any) -> list[np.ndarray]:
@@ -86,55 +83,36 @@ def chromaticity_feature(reference: np.ndarray | None, current: np.ndarray | Non
 
 @dataclass(frozen=True)
 class VerificationHead:
-    """``p = sigmoid(bias + sum(weights[i] * feature[i]))`` over :data:`FEATURES`; while the target is LOST
-    (:meth:`while_lost`) the chromaticity input weighs ``lost_colour`` more."""
+    """``p = sigmoid(bias + sum(weights[i] * feature[i]))`` over :data:`FEATURES`."""
 
     weights: tuple[float, ...]
     bias: float
-    lost_colour: float = 0.0
 
     def __post_init__(self) -> None:
         if len(self.weights) != len(FEATURES):
             raise ValueError(f"a verification head takes {len(FEATURES)} weights ({', '.join(FEATURES)}), "
                              f"got {len(self.weights)}")
-        if not all(math.isfinite(value) for value in (*self.weights, self.bias, self.lost_colour)):
+        if not all(math.isfinite(value) for value in (*self.weights, self.bias)):
             raise ValueError(f"verification head values must be finite, got {self}")
 
     def __call__(self, features: Sequence[float]) -> float:
-        return probability(self.logit(features))
-
-    def logit(self, features: Sequence[float]) -> float:
-        """The head's log-odds that the box shows the target."""
-        return self.bias + sum(w * f for w, f in zip(self.weights, features, strict=True))
-
-    def while_lost(self) -> VerificationHead:
-        """The head that scores boxes while the target is LOST: the chromaticity input weighs ``lost_colour`` more."""
-        weights = list(self.weights)
-        weights[COLOUR] += self.lost_colour
-        return VerificationHead(tuple(weights), self.bias)
-
-    @property
-    def uses_colour(self) -> bool:
-        """Whether the chromaticity input counts anywhere (else it is not measured)."""
-        return self.weights[COLOUR] != 0.0 or self.lost_colour != 0.0
+        logit = self.bias + sum(w * f for w, f in zip(self.weights, features, strict=True))
+        return float(1.0 / (1.0 + math.exp(-max(min(logit, 60.0), -60.0))))
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> VerificationHead:
-        """From ``model.json``'s ``{"weights": [...], "bias": b}``, optionally with ``"lost_colour": w`` (ValueError
-        on anything else). A head fitted before the chromaticity feature (one weight fewer) gives it weight 0, so it
-        scores as it did."""
-        if not isinstance(values, Mapping) or not {"weights", "bias"} <= set(values) <= set(HEAD_KEYS):
-            raise ValueError(f"verification must be {{'weights': [...], 'bias': b[, 'lost_colour': w]}}, "
-                             f"got {values!r}")
-        weights, bias, lost_colour = values["weights"], values["bias"], values.get("lost_colour", 0.0)
-        if not isinstance(weights, list) or not all(_is_number(value) for value in [*weights, bias, lost_colour]):
-            raise ValueError(f"verification weights, bias and lost_colour must be numbers, got {values!r}")
+        """From ``model.json``'s ``{"weights": [...], "bias": b}`` (ValueError on anything else). A head fitted
+        before the chromaticity feature (one weight fewer) gives it weight 0, so it scores as it did."""
+        if not isinstance(values, Mapping) or set(values) != {"weights", "bias"}:
+            raise ValueError(f"verification must be {{'weights': [...], 'bias': b}}, got {values!r}")
+        weights, bias = values["weights"], values["bias"]
+        if not isinstance(weights, list) or not all(_is_number(value) for value in [*weights, bias]):
+            raise ValueError(f"verification weights and bias must be numbers, got {values!r}")
         padding = [0.0] if len(weights) == len(FEATURES) - 1 else []
-        return cls(tuple(float(value) for value in [*weights, *padding]), float(bias), float(lost_colour))
+        return cls(tuple(float(value) for value in [*weights, *padding]), float(bias))
 
     def to_json(self) -> dict[str, Any]:
-        lost = {"lost_colour": self.lost_colour} if self.lost_colour else {}
-        return {"weights": list(self.weights), "bias": self.bias, **lost}
+        return {"weights": list(self.weights), "bias": self.bias}
 
 
 Embeddings = tuple[np.ndarray, np.ndarray]  # (box only, with context)
@@ -152,41 +130,17 @@ class Look:
     chromaticity: np.ndarray | None
 
 
-@dataclass
-class Memory:
-    """What a verifier remembers of the target: its initial look and the last one confidently seen."""
-
-    initial: Look
-    recent: Look | None = None
-
-
 class TargetVerifier:
     """Probability in [0, 1] that a box shows the target (module docstring); the calls of ``TargetCheck``."""
 
     def __init__(self, image: np.ndarray, box: Box, embed: Embedder, head: VerificationHead) -> None:
         self.embed, self.head = embed, head
-        self._uses_colour = head.uses_colour  # else not measured
+        self._uses_colour = head.weights[FEATURES.index("chromaticity")] != 0.0  # else not measured
         appearance = AppearanceCheck(image, box)  # raises for an empty box
         reference, self._brightness = appearance.reference, appearance.brightness
-        self.memory = Memory(Look(embed(image, box), reference, self._chromaticity(image, box)))
+        self.initial = Look(embed(image, box), reference, self._chromaticity(image, box))
+        self.recent: Look | None = None  # the remembered target (``remember``)
         self._last: tuple[np.ndarray, Box, Look] | None = None  # the last frame (held), box and look
-        self._lost: TargetVerifier | None = None  # the view of :meth:`while_lost`
-
-    @property
-    def initial(self) -> Look:
-        return self.memory.initial
-
-    @property
-    def recent(self) -> Look | None:
-        """The remembered target (``remember``)."""
-        return self.memory.recent
-
-    def while_lost(self) -> TargetVerifier:
-        """This verifier, its memory shared, scoring with the head's LOST odds (``VerificationHead.while_lost``)."""
-        if self._lost is None:
-            self._lost = copy.copy(self)
-            self._lost.head, self._lost._lost = self.head.while_lost(), self._lost
-        return self._lost
 
     def features(self, image: np.ndarray, box: Box) -> tuple[float, ...]:
         """The head's inputs for ``box`` (:data:`FEATURES`); a box (nearly) outside the image resembles nothing."""
@@ -199,7 +153,7 @@ class TargetVerifier:
     def remember(self, image: np.ndarray, box: Box) -> None:
         look = self.look(image, box)
         if look.embeddings is not None and look.histogram is not None:
-            self.memory.recent = look
+            self.recent = look
 
     def recall(self, image: np.ndarray, box: Box) -> float | None:
         return None if self.recent is None else self.likeness(image, box, self.recent)
@@ -232,11 +186,6 @@ class TargetVerifier:
         appearance = histogram_similarity(reference.histogram, look.histogram)
         colour = chromaticity_feature(reference.chromaticity, look.chromaticity)
         return (*(embedding_feature(s) for s in similarities), appearance, colour)
-
-
-def probability(logit: float) -> float:
-    """The logistic function, its argument clipped to +-60."""
-    return float(1.0 / (1.0 + math.exp(-max(min(logit, 60.0), -60.0))))
 
 
 def _is_number(value: Any) -> bool:
