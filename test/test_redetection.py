@@ -153,35 +153,6 @@ def test_a_target_back_through_the_edge_it_left_by_is_found_by_the_border_search
         assert TrackState.TRACKING not in states[5:], "off; back far from the edge; or it left in the middle"
 
 
-def test_a_target_that_speeds_out_after_its_last_confident_frame_is_watched_for_along_the_edge_it_reached() -> None:
-    """The target runs right, its last two frames before leaving unconfident (another colour to the check): its
-    anchor stays mid-frame, but the box the session last tracked reached the right edge, so that edge is watched
-    and the target is found coming back along it, far from the anchor."""
-    policy = replace(POLICY, lost_frames=3, lost_at_cut=False)  # the flat scene makes a recolouring a "cut"
-    settings = RedetectionSettings(global_search_every=0, anchor_search_every=1, border_search_every=1)
-    for hinted in (True, False):
-        session = TrackingSession(SiameseTracker(ColourRunner(), redetection=settings), policy)
-        runs = [((40.0 + 20.0 * i, 50.0, SIDE, SIDE), RED) for i in range(12)]  # confident (past probation), to x 260
-        leaving = [((280.0, 50.0, SIDE, SIDE), BLUE), ((300.0, 50.0, SIDE, SIDE), BLUE)]  # the last touches the edge
-        back: Box = (300.0, 190.0, SIDE, SIDE)  # beyond the anchor's crop, along the right edge
-        script = runs + leaving + [(None, RED)] * 12 + [(back, RED)] * 12
-        session.start(frame(runs[0][0]), runs[0][0], "t")
-        if not hinted:  # the edge the target reached, forgotten: only the anchor's edges are watched
-            search = session._search.search  # type: ignore[union-attr]
-            session._search.search = (  # type: ignore[union-attr]
-                lambda image, anchor, check, score, _, search=search: search(image, anchor, check, score))
-        outcomes = [session.step(frame(square, colour)) for square, colour in script[1 : len(runs) + 3]]
-        assert outcomes[-1].state == TrackState.LOST
-        assert exit_sides(session._anchor, FRAME) == set(), "the anchor is mid-frame"  # type: ignore[arg-type]
-        outcomes += [session.step(frame(square, colour)) for square, colour in script[len(runs) + 3 :]]
-        states = [o.state for o in outcomes]
-        assert states[len(runs) - 1 : len(runs) + 1] == [TrackState.TRACKING] * 2, "unconfident, not yet LOST"
-        assert TrackState.TRACKING not in states[len(runs) + 1 : len(runs) + 13], "absent"
-        assert (states[-1] == TrackState.TRACKING) == hinted
-        if hinted:
-            assert iou(np.array([outcomes[-1].box]), np.array([back]))[0] > 0.8
-
-
 def test_target_returning_far_away_is_found_by_the_global_search_and_confirmed_in_recover_frames() -> None:
     states, boxes, _ = run(RedetectionSettings(global_search_every=1, global_search_crops=0))
     absent, back = states[5:25], states[25:]

@@ -12,8 +12,7 @@ session is LOST:
   their side; a grid larger than one pass is covered over successive passes, round robin, so the cost per frame
   stays bounded);
 * every ``border_search_every``-th LOST frame that runs no global search watches the edge the target left by:
-  when the anchor, or the last box tracked (confident or not: a target that speeds up leaves the view after its
-  last confident frame), touches edges of the frame (within :data:`EXIT_MARGIN` of its own size), up to
+  when the anchor touches edges of the frame (within :data:`EXIT_MARGIN` of its own size), up to
   ``global_search_crops`` crops of the same grid along them, round robin. A target that left the view comes back
   through the edge it left by, but not always where it left (on generated leave-and-return validation scenes one
   in eight came back beyond the anchor's crop); the strip sees less of the frame than the global search, and so
@@ -231,18 +230,15 @@ class FrameGrid:
         """Forget the grid: the next call lays one out for its target."""
         self._grid, self._cursor = None, 0
 
-    def next_boxes(self, image: np.ndarray, target: Box, last_tracked: Box | None = None) -> list[Box]:
-        """The next crops' centre boxes; the grid is laid out at ``target``'s size on the first call after a reset,
-        with ``exits_only`` along the edges that ``target`` or ``last_tracked`` touches."""
+    def next_boxes(self, image: np.ndarray, target: Box) -> list[Box]:
+        """The next crops' centre boxes; the grid is laid out at ``target``'s size (and edges) on the first call
+        after a reset."""
         if self._grid is None:
             frame_size = (image.shape[0], image.shape[1])
             self._grid = grid_boxes(frame_size, target, self.searcher.search_factor, self.overlap)
             if self.exits_only:
-                sides = exit_sides(target, frame_size)
-                if last_tracked is not None:
-                    sides |= exit_sides(last_tracked, frame_size)
                 self._grid = along_sides(self._grid, frame_size, search_side(target, self.searcher.search_factor),
-                                         sides)
+                                         exit_sides(target, frame_size))
         count = self.crops or len(self._grid)
         if count >= len(self._grid):  # also an empty strip
             return list(self._grid)
@@ -283,18 +279,16 @@ class LostSearch:
         self._lost_frames = 0
 
     def search(self, image: np.ndarray, anchor: Box, check: Callable[[np.ndarray, Box], float],
-               min_score: float, last_tracked: Box | None = None) -> SearchHit | None:
+               min_score: float) -> SearchHit | None:
         """Counts one LOST frame and runs the crops due on it: the refined best hit and the gates' verdict on it
         (a candidate when it keeps the anchor's size and shape and its score capped by ``check``, the session's
-        target check while LOST, reaches ``min_score``), or None when no search ran or nothing was hit.
-        ``last_tracked``: the session's box on its last TRACKING frame, confident or not (the border search also
-        watches the edges it touches)."""
+        target check while LOST, reaches ``min_score``), or None when no search ran or nothing was hit."""
         self._lost_frames += 1
         boxes = [anchor] if due(self._lost_frames, self.settings.anchor_search_every) else []
         if due(self._lost_frames, self.settings.global_search_every):
             boxes += self._grid.next_boxes(image, anchor)
         elif due(self._lost_frames, self.settings.border_search_every):
-            boxes += self._border.next_boxes(image, anchor, last_tracked)
+            boxes += self._border.next_boxes(image, anchor)
         refined = best_hit(self.searcher, image, boxes) if boxes else None
         if refined is None or refined.score is None:
             return None

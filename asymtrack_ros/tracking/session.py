@@ -59,7 +59,6 @@ class TrackingSession:
         self.monitor = TargetMonitor(policy)
         self.target_id = ""
         self._anchor: Box | None = None
-        self._last_tracked: Box | None = None  # the box of the last TRACKING frame, confident or not
         self._check: TargetCheck | None = None
         self._frame_size: tuple[int, int] = (0, 0)
         self._search: LostSearch | None = None
@@ -88,7 +87,6 @@ class TrackingSession:
         self._check = self.tracker.target_check(image, box)
         self._frame_size = (image.shape[0], image.shape[1])
         self.target_id, self._anchor = target_id, as_box(box)
-        self._last_tracked = self._anchor
         self.monitor.start()
         self._cuts.start(image)
         self._reset_search()
@@ -144,7 +142,6 @@ class TrackingSession:
         state = self.monitor.update(score, out_of_view, self._cuts.is_cut(image), tentative)
         if state == TrackState.TRACKING:
             self._reset_search()
-            self._last_tracked = result.box
             if score >= policy.lost_score:
                 self._anchor = result.box
                 if not self.monitor.on_probation:
@@ -175,7 +172,7 @@ class TrackingSession:
         if self._search is None:
             return None
         return self._search.search(image, anchor, lambda frame, box: self._lost_check(appearance, frame, box),
-                                   self.monitor.policy.recover_score, self._last_tracked)
+                                   self.monitor.policy.recover_score)
 
     def _lost_check(self, appearance: TargetCheck, image: np.ndarray, box: Box) -> float:
         """The check of a box while LOST, re-identification: the mean of the check against the initial target and
