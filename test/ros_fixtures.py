@@ -63,6 +63,15 @@ def spinning_node(name: str) -> Iterator:
         rclpy.shutdown(context=context)
 
 
+def target_diagnostics(client, key: str = "state") -> dict[str, str]:
+    """``key``'s value for each target in the newest /diagnostics array that lists targets (name -> value)."""
+    for array in reversed(client.snapshot("diagnostics")):
+        found = {s.name: {kv.key: kv.value for kv in s.values}[key] for s in array.status if ": target [" in s.name}
+        if found:
+            return found
+    return {}
+
+
 def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.02) -> bool:
     """Poll ``condition`` until true or ``timeout`` seconds passed."""
     deadline = time.monotonic() + timeout

@@ -407,6 +407,7 @@ def test_an_evaluation_traces_each_lost_frames_hit_against_the_truth(tmp_path: P
 
 def test_a_hit_where_the_targets_box_is_unknown_counts_neither_on_the_target_nor_elsewhere() -> None:
     hit = SearchHit(TrackResult(START, 0.9), 0.2, Verdict.SCORE)
+    assert hit.candidate_score is None and SearchHit(hit.result, 0.7, Verdict.CANDIDATE).candidate_score == 0.7
     unknown = trace_hit("s", 3, hit, np.full(4, np.nan), away=False)
     assert np.isnan(unknown.iou) and not unknown.on_target and not unknown.elsewhere
     away, missed = trace_hit("s", 4, hit, np.full(4, np.nan), away=True), trace_hit("s", 5, hit, np.array(FAR), False)

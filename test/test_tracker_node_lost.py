@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 from scene import frame, target_box
 from scene_publisher import ScenePublisher, assert_tracks_target
-from test_tracker_node_targets import target_diagnostics
 
-from ros_fixtures import node_process, require_ros, spinning_node, wait_until
+from ros_fixtures import node_process, require_ros, spinning_node, target_diagnostics, wait_until
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 NAMESPACE = "/lost"

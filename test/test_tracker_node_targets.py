@@ -7,19 +7,10 @@ import pytest
 from scene import second_box, target_box, two_target_frame
 from scene_publisher import ScenePublisher, assert_tracks_target
 
-from ros_fixtures import node_process, require_ros, spinning_node, wait_until
+from ros_fixtures import node_process, require_ros, spinning_node, target_diagnostics, wait_until
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 NAMESPACE = "/multi"
-
-
-def target_diagnostics(client, key: str = "state") -> dict[str, str]:
-    """``key``'s value for each target in the newest /diagnostics array that lists targets (name -> value)."""
-    for array in reversed(client.snapshot("diagnostics")):
-        found = {s.name: {kv.key: kv.value for kv in s.values}[key] for s in array.status if ": target [" in s.name}
-        if found:
-            return found
-    return {}
 
 
 def test_two_targets_distinct_ids_remove_one_retarget_the_other() -> None:

@@ -208,6 +208,11 @@ class SearchHit:
     score: float | None
     verdict: Verdict
 
+    @property
+    def candidate_score(self) -> float | None:
+        """The capped score of a hit that passed every gate (the session re-centres on it); None otherwise."""
+        return self.score if self.verdict == Verdict.CANDIDATE else None
+
     def describe(self) -> str:
         """One line for an operator, e.g. ``score: network 0.91, checked 0.32``: the verdict, the network's score
         and, when the check ran, the score it capped."""

@@ -11,7 +11,7 @@ from asymtrack_ros.tracking.appearance import TargetCheck
 from asymtrack_ros.tracking.base import NotInitializedError, Tracker, TrackResult
 from asymtrack_ros.tracking.distractors import DistractorMemory
 from asymtrack_ros.tracking.monitor import LostPolicy, TargetMonitor, TrackState
-from asymtrack_ros.tracking.redetection import LostSearch, RegionSearch, SearchHit, Verdict
+from asymtrack_ros.tracking.redetection import LostSearch, RegionSearch, SearchHit
 from asymtrack_ros.tracking.shot_cut import ShotCutDetector
 
 
@@ -132,8 +132,9 @@ class TrackingSession:
         hit = None
         if searching and score < policy.recover_score:
             hit = self._redetect(image, anchor, appearance)
-            if hit is not None and hit.verdict == Verdict.CANDIDATE and hit.score is not None:
-                result, score, self._following = hit.result, hit.score, True
+            candidate_score = None if hit is None else hit.candidate_score
+            if hit is not None and candidate_score is not None:
+                result, score, self._following = hit.result, candidate_score, True
                 out_of_view = False
                 self.tracker.relocate(image, result.box)
         elif searching and self.search_scale > 1.0 and policy.recover_at_normal_scale:
