@@ -163,6 +163,22 @@ def test_target_returning_far_away_is_found_by_the_global_search_and_confirmed_i
     assert overlaps[0] > 0.3 and overlaps[1:].min() > 0.8, "the tracker is re-centred on the target"
 
 
+def test_a_followed_candidate_survives_one_doubtful_frame_but_not_one_under_lost_score() -> None:
+    """Found far away, the target is followed. A frame the check doubts (half orange: 0.46, between lost_score and
+    recover_score) does not send the search back to the anchor: the next frame is the tracker's own, at the normal
+    scale, with no re-detection. A frame under lost_score (blue) does."""
+    settings = RedetectionSettings(global_search_every=1, global_search_crops=0)
+    for doubtful, still_followed in ((two_tone(FAR, (230, 120, 20)), True), (frame(FAR, BLUE), False)):
+        session = TrackingSession(SiameseTracker(ColourRunner(), redetection=settings), POLICY)
+        session.start(frame(START), START, "t")
+        script = [frame(START)] * 5 + [frame(None)] * 10 + [frame(FAR), doubtful, frame(FAR), frame(FAR)]
+        outcomes = [session.step(image) for image in script][15:]
+        assert outcomes[0].search_hit is not None and outcomes[0].search_hit.verdict == Verdict.CANDIDATE
+        assert (POLICY.lost_score <= outcomes[1].score < POLICY.recover_score) is still_followed
+        assert (outcomes[2].search_hit is None) is still_followed, "a dropped candidate is searched for again"
+        assert [o.state for o in outcomes] == [TrackState.LOST] * 3 + [TrackState.TRACKING]
+
+
 def test_a_return_where_the_target_left_is_found_by_the_normal_scale_anchor_search() -> None:
     """The session's own search widens to 2.5x while LOST; a network that misses targets that small in its crop
     finds the returning target only in the anchor search's normal-scale crop."""

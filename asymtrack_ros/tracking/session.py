@@ -45,13 +45,14 @@ class TrackingSession:
     prediction never drags the search region away from where the target was last seen. Trackers that
     can search given regions (:class:`RegionSearch`, with ``redetection`` enabled) also re-detect while LOST
     (``redetection.py``: a normal-scale crop at the anchor, optionally the whole frame): a candidate moves the
-    tracker there, and the tracker follows it while its score stays at or above ``recover_score``, until the
-    monitor confirms it (TRACKING) or the score drops (back to the anchor). Each confident TRACKING frame
-    updates the anchor and, once a recovered target has served its probation (``LostPolicy.probation_frames``: a
-    look-alike remembered as the target would confirm itself), the target check's remembered target
-    (``TargetCheck.remember``) and, with
-    ``distractor_scan_every`` set, may scan the frame for look-alikes that a re-detection then competes with
-    (``distractors.py``).
+    tracker there, and the tracker follows it while its score stays at or above ``lost_score`` (the monitor's own
+    hysteresis: a returning target the check doubts for one frame, 0.47 against 0.5, is not dropped for the widened
+    crop, where the network scores it 0.25), until the monitor confirms it (``recover_frames`` frames in a row at
+    or above ``recover_score``: TRACKING) or the score drops under ``lost_score`` (back to the anchor). Each
+    confident TRACKING frame updates the anchor and, once a recovered target has served its probation
+    (``LostPolicy.probation_frames``: a look-alike remembered as the target would confirm itself), the target
+    check's remembered target (``TargetCheck.remember``) and, with ``distractor_scan_every`` set, may scan the frame
+    for look-alikes that a re-detection then competes with (``distractors.py``).
     """
 
     def __init__(self, tracker: Tracker, policy: LostPolicy) -> None:
@@ -150,7 +151,7 @@ class TrackingSession:
             if scan and score >= policy.recover_score and self._distractors is not None:
                 self._distractors.scan(image, result.box, appearance, policy.lost_score)
         elif state == TrackState.LOST:
-            self._following = self._following and score >= policy.recover_score
+            self._following = self._following and score >= policy.lost_score
             if not self._following:
                 self.tracker.reposition(anchor)
         return FrameOutcome(state, self.target_id, result, score, hit)
