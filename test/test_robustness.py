@@ -15,6 +15,7 @@ from asymtrack_ros.evaluation.robustness import (
     evaluate_robustness,
     false_tracking_frames,
     lag_frames,
+    on_lookalikes,
     pool_robustness,
     reacquisition_delays,
     target_returns,
@@ -105,6 +106,26 @@ def test_sequence_figures_and_pooled_dataset_figures() -> None:
                                                empty.visible_lost))
 
 
+def test_lookalike_tracking_counts_tracking_frames_on_a_recorded_look_alike_and_off_the_target() -> None:
+    target, other = (0.0, 0.0, 10.0, 10.0), (50.0, 0.0, 10.0, 10.0)
+    # frame:      0       1       2      3      4      5
+    boxes = np.array([target, target, other, other, other, other])
+    lookalikes = [[], [other], [other], [other], [other], []]
+    in_view, overlapped = on_lookalikes(boxes, lookalikes)
+    assert in_view.tolist() == [False, True, True, True, True, False]
+    assert overlapped.tolist() == [False, False, True, True, True, False], "no look-alike in view: no overlap"
+    absent = np.array([0, 0, 0, 0, 1, 0], bool)  # the target away on frame 4
+    ious = np.array([1.0, 1.0, 0.0, 0.0, 0.0, 0.0])
+    tracking = np.array([1, 1, 1, 0, 1, 1], bool)
+    # in view after frame 0: 1-4; TRACKING on the look-alike off the target: 2 and 4 (3 is LOST)
+    figures = evaluate_robustness(ious, absent, 0, np.ones(6), tracking, lookalikes=(in_view, overlapped))
+    assert (figures.lookalike_frames, figures.lookalike_tracking_frames) == (4, 2)
+    assert figures.summary()["lookalike_tracking"] == 0.5
+    assert math.isnan(evaluate_robustness(ious, absent, 0, np.ones(6), tracking).lookalike_tracking), "none recorded"
+    pooled = pool_robustness([figures, figures])
+    assert (pooled.lookalike_frames, pooled.lookalike_tracking) == (8, 0.5)
+
+
 def test_eval_report_has_every_trackers_robustness_in_summary_and_sequence_table(tmp_path: Path) -> None:
     from test_evaluation import RedBoxTracker, moving_boxes, write_frames
 
@@ -125,6 +146,8 @@ def test_eval_report_has_every_trackers_robustness_in_summary_and_sequence_table
     assert (row["false_tracking"], row["returns"], row["reacquired_within_15"]) == (0.0, 1.0, 1.0)
     assert row["absent_tracking"] == 1.0, "a tracker that keeps its box reports TRACKING on both absent frames"
     assert row["visible_lost"] == 0.0
+    assert row["lookalike_tracking"] is None, "no look-alike recorded (no meta.json)"
     assert row["reacquisition_delays"] == {"leaves": [0]}
     header = (tmp_path / "report" / "sequences.csv").read_text().splitlines()[0].split(",")
-    assert {"false_tracking", "returns", "reacquired_within_15", "absent_tracking", "visible_lost"} <= set(header)
+    assert {"false_tracking", "returns", "reacquired_within_15", "absent_tracking", "visible_lost",
+            "lookalike_tracking"} <= set(header)

@@ -12,14 +12,14 @@ from scene import SECOND_TARGET, TARGET, frame, target_box
 
 from asymtrack_ros.boxes import iou
 from asymtrack_ros.export.cli import main as export_main
-from asymtrack_ros.sequences import TrackSequence
+from asymtrack_ros.sequences import TrackSequence, lookalike_boxes
 from asymtrack_ros.tracking import create_tracker
 from asymtrack_ros.tracking.appearance import core_chromaticity
 from asymtrack_ros.tracking.fusion import FusedTracker
 from asymtrack_ros.tracking.manifest import read_manifest
 from asymtrack_ros.tracking.siamese import SiameseTracker
 from asymtrack_ros.tracking.verification import TargetVerifier, VerificationHead, chromaticity_feature
-from asymtrack_ros.training.verification import balanced_accuracy, fit_head, lookalike_boxes, sample_boxes
+from asymtrack_ros.training.verification import balanced_accuracy, fit_head, sample_boxes
 
 CHECKPOINT = Path(__file__).resolve().parents[1] / "models" / "asymtrack-tiny" / "checkpoint.pth"
 

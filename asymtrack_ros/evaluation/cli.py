@@ -232,7 +232,8 @@ def _positive_int(text: str) -> int:
 
 def _print_summary(summary: dict) -> None:
     columns: tuple[str, ...] = ("auc", "precision", "norm_precision", "ao", "sr50", "sr75", "false_tracking",
-               f"reacquired_within_{REACQUIRE_WITHIN}", "absent_tracking", "visible_lost", "fps")
+               f"reacquired_within_{REACQUIRE_WITHIN}", "absent_tracking", "visible_lost", "lookalike_tracking",
+               "fps")
     if not any("auc" in numbers for numbers in summary["trackers"].values()):
         columns = RECORDING_COLUMNS  # a recording without ground truth
     width = max(len("tracker"), *(len(name) for name in summary["trackers"]))

@@ -19,8 +19,8 @@ import numpy as np
 from asymtrack_ros.boxes import iou
 from asymtrack_ros.evaluation.lost_search import TracedHit, trace_hit
 from asymtrack_ros.evaluation.metrics import Scores, evaluate_sequence, scored_frames
-from asymtrack_ros.evaluation.robustness import Robustness, evaluate_robustness
-from asymtrack_ros.sequences import TrackSequence
+from asymtrack_ros.evaluation.robustness import Robustness, evaluate_robustness, on_lookalikes
+from asymtrack_ros.sequences import TrackSequence, lookalike_boxes
 from asymtrack_ros.tracking.base import DeviceInfo, Tracker
 from asymtrack_ros.tracking.monitor import LostPolicy, TrackState
 from asymtrack_ros.tracking.session import FrameOutcome, TrackingSession
@@ -102,7 +102,8 @@ def run_sequence(
         timings_ms[index] = (result.preprocess_ms, result.inference_ms, result.postprocess_ms, wall_ms)
     scores = evaluate_sequence(boxes, sequence.ground_truth, scored_frames(sequence.absent, init_frame))
     robustness = evaluate_robustness(iou(boxes, sequence.ground_truth), sequence.absent, init_frame, published,
-                                     states == TrackState.TRACKING, sequence.away)
+                                     states == TrackState.TRACKING, sequence.away,
+                                     on_lookalikes(boxes, lookalike_boxes(sequence)))
     return SequenceResult(tracker_name, sequence.name, init_frame, boxes, confidences, timings_ms, scores,
                           published, states, robustness, exits, tracker.device_info, tuple(search_hits))
 

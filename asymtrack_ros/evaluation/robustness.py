@@ -13,6 +13,10 @@
   confirmed during the absence.
 * Visible LOST: the share of scored frames (target in view and boxed) not reported as TRACKING, the price of
   saying LOST early (a tracker that always says LOST never tracks an absent target).
+* Look-alike tracking (generated datasets, which record where their look-alikes are: ``sequences.lookalike_boxes``):
+  of the frames after initialisation with a look-alike in view, the share reported TRACKING with the box on one
+  (IoU > :data:`REACQUIRED_IOU`) and not on the target (IoU at most that, or the target away). NaN where no
+  look-alike was recorded.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+
+from asymtrack_ros.boxes import Box, iou
 
 CONFIDENT_SCORE = 0.5
 REACQUIRED_IOU = 0.3
@@ -77,6 +83,8 @@ class Robustness:
     reacquisition_delays: tuple[int | None, ...]
     visible_lost_frames: int = 0
     absent_lag_frames: int = 0
+    lookalike_frames: int = 0
+    lookalike_tracking_frames: int = 0
 
     @property
     def false_tracking(self) -> float:
@@ -99,6 +107,11 @@ class Robustness:
         return self.visible_lost_frames / self.scored_frames if self.scored_frames else float("nan")
 
     @property
+    def lookalike_tracking(self) -> float:
+        """Share of the frames with a recorded look-alike in view reported TRACKING on one; NaN without any."""
+        return self.lookalike_tracking_frames / self.lookalike_frames if self.lookalike_frames else float("nan")
+
+    @property
     def reacquired_within(self) -> float:
         """Share of returns re-acquired within :data:`REACQUIRE_WITHIN` frames; NaN without returns."""
         delays = self.reacquisition_delays
@@ -110,23 +123,36 @@ class Robustness:
         return {"false_tracking": self.false_tracking, "returns": float(len(self.reacquisition_delays)),
                 f"reacquired_within_{REACQUIRE_WITHIN}": self.reacquired_within,
                 "absent_tracking": self.absent_tracking, "absent_lag": self.absent_lag,
-                "visible_lost": self.visible_lost}
+                "visible_lost": self.visible_lost, "lookalike_tracking": self.lookalike_tracking}
+
+
+def on_lookalikes(boxes: np.ndarray, lookalikes: list[list[Box]]) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame, whether a recorded look-alike is in view, and whether the box (row of ``boxes``) overlaps one
+    by IoU > :data:`REACQUIRED_IOU`."""
+    in_view = np.array([bool(frame_lookalikes) for frame_lookalikes in lookalikes], dtype=bool)
+    overlapped = np.array([
+        bool(frame_lookalikes) and float(iou(np.repeat(box[None], len(frame_lookalikes), axis=0),
+                                             np.asarray(frame_lookalikes, dtype=float)).max()) > REACQUIRED_IOU
+        for box, frame_lookalikes in zip(np.asarray(boxes, dtype=float), lookalikes, strict=True)], dtype=bool)
+    return in_view, overlapped
 
 
 def evaluate_robustness(
     ious: np.ndarray, absent: np.ndarray, init_frame: int, published_scores: np.ndarray, tracking: np.ndarray,
-    away: np.ndarray | None = None,
+    away: np.ndarray | None = None, lookalikes: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Robustness:
     """:class:`Robustness` of one sequence from per-frame IoUs (NaN: no box or no truth), absence flags (frames
     without a box), published scores and TRACKING flags (frames up to ``init_frame`` are not counted). ``away``:
     the absent frames whose target is out of view (``TrackSequence.away``; default: all of them); the others have
     the target in view but not boxed: neither scored nor absences, and a target seen again after them has not
-    returned."""
+    returned. ``lookalikes``: :func:`on_lookalikes` of the sequence's boxes (None: none recorded)."""
     absent = np.asarray(absent, dtype=bool)
     away = absent if away is None else np.asarray(away, dtype=bool)
     after_init = np.arange(len(absent)) > init_frame
     scored = after_init & ~absent
     tracking = np.asarray(tracking, dtype=bool)
+    in_view, overlapped = lookalikes if lookalikes is not None else (np.zeros_like(absent), np.zeros_like(absent))
+    off_target = np.nan_to_num(np.asarray(ious, dtype=float), nan=0.0) <= REACQUIRED_IOU
     return Robustness(
         scored_frames=int(scored.sum()),
         false_tracking_frames=false_tracking_frames(ious, published_scores, scored),
@@ -135,6 +161,8 @@ def evaluate_robustness(
         reacquisition_delays=tuple(reacquisition_delays(away, init_frame, tracking, ious)),
         visible_lost_frames=int((scored & ~tracking).sum()),
         absent_lag_frames=lag_frames(away, tracking, init_frame),
+        lookalike_frames=int((after_init & in_view).sum()),
+        lookalike_tracking_frames=int((after_init & in_view & overlapped & tracking & off_target).sum()),
     )
 
 
@@ -149,4 +177,6 @@ def pool_robustness(items: Iterable[Robustness]) -> Robustness:
         reacquisition_delays=tuple(delay for item in items for delay in item.reacquisition_delays),
         visible_lost_frames=sum(item.visible_lost_frames for item in items),
         absent_lag_frames=sum(item.absent_lag_frames for item in items),
+        lookalike_frames=sum(item.lookalike_frames for item in items),
+        lookalike_tracking_frames=sum(item.lookalike_tracking_frames for item in items),
     )

@@ -26,7 +26,7 @@ import numpy as np
 from asymtrack_ros.boxes import Box, iou
 from asymtrack_ros.cli_support import command_parser
 from asymtrack_ros.dataset_layouts import load_dataset
-from asymtrack_ros.sequences import TrackSequence
+from asymtrack_ros.sequences import TrackSequence, lookalike_boxes
 from asymtrack_ros.tracking.manifest import read_manifest, write_manifest
 from asymtrack_ros.tracking.onnx_backend import create
 from asymtrack_ros.tracking.siamese import SiameseTracker
@@ -37,18 +37,6 @@ L2_PENALTY = 1e-3
 HEAD_FOR_FEATURES = VerificationHead((0.0,) * len(FEATURES), 0.0)  # features only; its output is unused
 LOOKALIKE_MAX_IOU = 0.1  # a look-alike boxed over the target is no negative
 LOOKALIKE_MIN_SIDE = 8.0  # px: a sliver of a look-alike at the frame's edge shows too little of it
-
-
-def lookalike_boxes(sequence: TrackSequence) -> list[list[Box]]:
-    """Per frame, the look-alike distractors' boxes that the generator recorded (none for other datasets)."""
-    meta = sequence.frames[0].parent / "meta.json"
-    recorded = json.loads(meta.read_text()).get("distractor_boxes") if meta.is_file() else None
-    if not isinstance(recorded, list) or len(recorded) != len(sequence):
-        return [[] for _ in range(len(sequence))]
-    try:
-        return [[(float(x), float(y), float(w), float(h)) for x, y, w, h in boxes] for boxes in recorded]
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{meta}: distractor_boxes must list [x, y, w, h] boxes per frame ({error})") from error
 
 
 def sample_boxes(truth: Box | None, last_seen: Box, frame_size: tuple[int, int], rng: np.random.Generator,
