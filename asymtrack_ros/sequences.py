@@ -16,9 +16,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from asymtrack_ros.boxes import Box
-
 _SEPARATORS = re.compile(r"[,\s]+")
+RecordedBox = tuple[float, float, float, float]  # x, y, w, h (``boxes.Box``, which this layer cannot import)
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,7 +50,7 @@ class TrackSequence:
         return read_rgb(self.frames[index])
 
 
-def lookalike_boxes(sequence: TrackSequence) -> list[list[Box]]:
+def lookalike_boxes(sequence: TrackSequence) -> list[list[RecordedBox]]:
     """Per frame, the look-alike distractors' boxes that the generator recorded (``meta.json``
     ``"distractor_boxes"``; none for other datasets). ValueError when they are malformed."""
     meta = sequence.frames[0].parent / "meta.json"
