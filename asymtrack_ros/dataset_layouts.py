@@ -17,11 +17,13 @@ disagree (frame and annotation counts differ, unparsable rows, target never visi
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from asymtrack_ros.boxes import Box
 from asymtrack_ros.sequences import TrackSequence, make_sequence, read_boxes, read_numbers
 
 logger = logging.getLogger(__name__)
@@ -140,3 +142,17 @@ def _existing_dir(root: Path | str) -> Path:
     if not root.is_dir():
         raise DatasetError(f"dataset directory {root} does not exist")
     return root
+
+
+def lookalike_boxes(sequence: TrackSequence) -> list[list[Box]]:
+    """Per frame, the look-alike distractors' boxes that the generator recorded (``meta.json``
+    ``"distractor_boxes"``; none for other datasets). ValueError when they are malformed."""
+    meta = sequence.frames[0].parent / "meta.json"
+    loaded = json.loads(meta.read_text()) if meta.is_file() else None
+    recorded = loaded.get("distractor_boxes") if isinstance(loaded, dict) else None
+    if not isinstance(recorded, list) or len(recorded) != len(sequence):
+        return [[] for _ in range(len(sequence))]
+    try:
+        return [[(float(x), float(y), float(w), float(h)) for x, y, w, h in boxes] for boxes in recorded]
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{meta}: distractor_boxes must list [x, y, w, h] boxes per frame ({error})") from error

@@ -6,7 +6,6 @@ them are in :mod:`asymtrack_ros.dataset_layouts`.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,7 +16,6 @@ import cv2
 import numpy as np
 
 _SEPARATORS = re.compile(r"[,\s]+")
-RecordedBox = tuple[float, float, float, float]  # x, y, w, h (``boxes.Box``, which this layer cannot import)
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,20 +46,6 @@ class TrackSequence:
     def read_frame(self, index: int) -> np.ndarray:
         """Frame ``index`` as an HxWx3 uint8 RGB array."""
         return read_rgb(self.frames[index])
-
-
-def lookalike_boxes(sequence: TrackSequence) -> list[list[RecordedBox]]:
-    """Per frame, the look-alike distractors' boxes that the generator recorded (``meta.json``
-    ``"distractor_boxes"``; none for other datasets). ValueError when they are malformed."""
-    meta = sequence.frames[0].parent / "meta.json"
-    loaded = json.loads(meta.read_text()) if meta.is_file() else None
-    recorded = loaded.get("distractor_boxes") if isinstance(loaded, dict) else None
-    if not isinstance(recorded, list) or len(recorded) != len(sequence):
-        return [[] for _ in range(len(sequence))]
-    try:
-        return [[(float(x), float(y), float(w), float(h)) for x, y, w, h in boxes] for boxes in recorded]
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{meta}: distractor_boxes must list [x, y, w, h] boxes per frame ({error})") from error
 
 
 def read_rgb(path: Path | str) -> np.ndarray:

@@ -11,8 +11,9 @@ import pytest
 from scene import SECOND_TARGET, TARGET, frame, target_box
 
 from asymtrack_ros.boxes import iou
+from asymtrack_ros.dataset_layouts import lookalike_boxes
 from asymtrack_ros.export.cli import main as export_main
-from asymtrack_ros.sequences import TrackSequence, lookalike_boxes
+from asymtrack_ros.sequences import TrackSequence
 from asymtrack_ros.tracking import create_tracker
 from asymtrack_ros.tracking.appearance import core_chromaticity
 from asymtrack_ros.tracking.fusion import FusedTracker

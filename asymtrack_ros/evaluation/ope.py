@@ -17,10 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from asymtrack_ros.boxes import iou
+from asymtrack_ros.dataset_layouts import lookalike_boxes
 from asymtrack_ros.evaluation.lost_search import TracedHit, trace_hit
 from asymtrack_ros.evaluation.metrics import Scores, evaluate_sequence, scored_frames
 from asymtrack_ros.evaluation.robustness import Robustness, evaluate_robustness, on_lookalikes
-from asymtrack_ros.sequences import TrackSequence, lookalike_boxes
+from asymtrack_ros.sequences import TrackSequence
 from asymtrack_ros.tracking.base import DeviceInfo, Tracker
 from asymtrack_ros.tracking.monitor import LostPolicy, TrackState
 from asymtrack_ros.tracking.session import FrameOutcome, TrackingSession

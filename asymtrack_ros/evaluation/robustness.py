@@ -13,10 +13,10 @@
   confirmed during the absence.
 * Visible LOST: the share of scored frames (target in view and boxed) not reported as TRACKING, the price of
   saying LOST early (a tracker that always says LOST never tracks an absent target).
-* Look-alike tracking (generated datasets, which record where their look-alikes are: ``sequences.lookalike_boxes``):
-  of the frames after initialisation with a look-alike in view, the share reported TRACKING with the box on one
-  (IoU > :data:`REACQUIRED_IOU`) and not on the target (IoU at most that, or the target away). NaN where no
-  look-alike was recorded.
+* Look-alike tracking (generated datasets, which record where their look-alikes are:
+  ``dataset_layouts.lookalike_boxes``): of the frames after initialisation with a look-alike in view, the share
+  reported TRACKING with the box on one (IoU > :data:`REACQUIRED_IOU`) and not on the target (IoU at most that, or
+  the target away). NaN where no look-alike was recorded.
 """
 
 from __future__ import annotations
@@ -131,9 +131,9 @@ def on_lookalikes(boxes: np.ndarray, lookalikes: list[list[Box]]) -> tuple[np.nd
     by IoU > :data:`REACQUIRED_IOU`."""
     in_view = np.array([bool(frame_lookalikes) for frame_lookalikes in lookalikes], dtype=bool)
     overlapped = np.array([
-        bool(frame_lookalikes) and float(iou(np.repeat(box[None], len(frame_lookalikes), axis=0),
-                                             np.asarray(frame_lookalikes, dtype=float)).max()) > REACQUIRED_IOU
-        for box, frame_lookalikes in zip(np.asarray(boxes, dtype=float), lookalikes, strict=True)], dtype=bool)
+        seen and iou(box[None], np.asarray(frame_lookalikes, dtype=float)).max() > REACQUIRED_IOU
+        for box, frame_lookalikes, seen in zip(np.asarray(boxes, dtype=float), lookalikes, in_view, strict=True)],
+        dtype=bool)
     return in_view, overlapped
 
 

@@ -133,8 +133,7 @@ class TrackingSession:
         hit = None
         if searching and score < policy.recover_score:
             hit = self._redetect(image, anchor, appearance)
-            candidate_score = None if hit is None else hit.candidate_score
-            if hit is not None and candidate_score is not None:
+            if hit is not None and (candidate_score := hit.candidate_score) is not None:
                 result, score, self._following = hit.result, candidate_score, True
                 out_of_view = False
                 self.tracker.relocate(image, result.box)

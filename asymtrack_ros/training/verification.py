@@ -25,8 +25,8 @@ import numpy as np
 
 from asymtrack_ros.boxes import Box, iou
 from asymtrack_ros.cli_support import command_parser
-from asymtrack_ros.dataset_layouts import load_dataset
-from asymtrack_ros.sequences import TrackSequence, lookalike_boxes
+from asymtrack_ros.dataset_layouts import load_dataset, lookalike_boxes
+from asymtrack_ros.sequences import TrackSequence
 from asymtrack_ros.tracking.manifest import read_manifest, write_manifest
 from asymtrack_ros.tracking.onnx_backend import create
 from asymtrack_ros.tracking.siamese import SiameseTracker
