@@ -430,3 +430,38 @@ def test_a_hit_where_the_targets_box_is_unknown_counts_neither_on_the_target_nor
     on = trace_hit("s", 6, hit, np.array(START), away=False)
     counts = verdict_counts([unknown, away, missed, on])
     assert counts["elsewhere"]["score"] == 2 and counts["on_target"]["score"] == 1
+
+
+def scene(*squares: Box | None) -> np.ndarray:
+    """A grey frame with a red square at each of ``squares`` (None: none there)."""
+    image = frame(None)
+    for square in squares:
+        if square is not None:
+            x, y, w, h = (int(v) for v in square)
+            image[y : y + h, x : x + w] = RED
+    return image
+
+
+def test_a_look_alike_in_view_as_the_target_left_is_an_impostor_and_the_target_back_by_that_edge_is_not() -> None:
+    """The target leaves through the right edge (the tracker's box of that frame hangs half over it) while a red copy
+    waits mid-frame, beyond the widened local search. The global search finds the copy on the first LOST frame: in
+    view as the target left, away from the edge it left by, it is an impostor, followed from frame to frame and
+    never confirmed. The target back through the right edge is re-acquired. Where the target is lost mid-frame
+    instead (no exit), the check confirms the copy: it cannot tell two red squares apart."""
+    settings = RedetectionSettings(global_search_every=1, global_search_crops=0)
+    copy: Box = (150.0, 100.0, SIDE, SIDE)
+    back: Box = (300.0, 200.0, SIDE, SIDE)
+    start: Box = (280.0, 100.0, SIDE, SIDE)
+    for last_box, exits in (((310.0, 100.0, SIDE, SIDE), True), ((270.0, 100.0, SIDE, SIDE), False)):
+        session = TrackingSession(SiameseTracker(ColourRunner(), redetection=settings), POLICY)
+        session.start(scene(start, copy), start, "t")
+        before = [session.step(scene(start, copy)) for _ in range(3)]
+        gone = session.step(scene(None, copy), tracked=TrackResult(last_box, 0.0 if not exits else 0.9))
+        outcomes = [session.step(scene(square, copy)) for square in [*[None] * 15, *[back] * 10]]
+        assert [o.state for o in [*before, gone]] == [TrackState.TRACKING] * 3 + [TrackState.LOST]
+        absent = outcomes[:15]
+        on_copy = [o.box is not None and iou(np.array([o.box]), np.array([copy]))[0] > 0.5 for o in absent]
+        assert any(on_copy) is not exits, [o.state for o in absent]
+        if exits:
+            assert Verdict.CANDIDATE not in verdicts(absent) and Verdict.IMPOSTOR in verdicts(absent)
+            assert outcomes[-1].box is not None and iou(np.array([outcomes[-1].box]), np.array([back]))[0] > 0.8

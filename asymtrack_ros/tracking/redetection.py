@@ -18,8 +18,11 @@ session is LOST:
   in eight came back beyond the anchor's crop); the strip sees less of the frame than the global search, and so
   fewer look-alikes. No strip where it would be the whole grid (a crop as large as the frame).
 
-The best hit of a pass scoring at least :data:`REFINE_SCORE` is searched again in a crop centred on itself (a hit
-near a crop's edge is boxed loosely, and a loose box verifies poorly). The refined box is a candidate when its
+A hit that is an impostor, an object in view as the target's box left the view and followed since
+(``impostors.py``), is set aside: a look-alike beside a target that leaves is what the search finds first, and the
+check can find it as like the target as the target itself. The best other hit of a pass scoring at least
+:data:`REFINE_SCORE` is searched again in a crop centred on itself (a hit near a crop's edge is boxed loosely, and
+a loose box verifies poorly). The refined box is a candidate when its
 area lies between :data:`MIN_AREA_RATIO` and :data:`MAX_AREA_RATIO` times the anchor's, its shape (width over
 height) within a factor :data:`MAX_ASPECT_CHANGE` of the anchor's, and its score (the calibrated network score
 capped by the session's check while LOST: the mean of the target check against the initial target and the target
@@ -44,6 +47,7 @@ import numpy as np
 
 from asymtrack_ros.boxes import Box, area_ratio, aspect_change
 from asymtrack_ros.tracking.base import TrackResult
+from asymtrack_ros.tracking.impostors import ImpostorTracks
 
 MAX_OVERLAP = 0.9
 MAX_EVERY = 10_000  # frames
@@ -197,6 +201,7 @@ class Verdict(StrEnum):
     SIZE = "size"  # its area lies outside [MIN_AREA_RATIO, MAX_AREA_RATIO] times the anchor's
     SHAPE = "shape"  # its width over height changed by more than MAX_ASPECT_CHANGE
     SCORE = "score"  # its score, capped by the session's check, is under the policy's recover_score
+    IMPOSTOR = "impostor"  # another object, in view since the target left it (``impostors.py``)
 
 
 @dataclass(frozen=True)
@@ -252,22 +257,34 @@ class FrameGrid:
         return picked
 
 
-def best_hit(searcher: RegionSearch, image: np.ndarray, boxes: Sequence[Box]) -> TrackResult | None:
-    """The most confident hit of a search over ``boxes``, searched again centred on itself (a hit near a crop's
-    edge is boxed loosely) when it scored at least :data:`REFINE_SCORE`; else None (also when the refined search
-    has no score)."""
-    hits = [(r.score, r.box) for r in searcher.search_regions(image, boxes) if r.score is not None]
-    if not hits:
-        return None
-    best_score, best_box = max(hits, key=lambda hit: hit[0])
-    if best_score < REFINE_SCORE:
-        return None
-    refined = searcher.search_regions(image, [best_box])[0]
-    return refined if refined.score is not None else None
+BestHits = tuple[TrackResult | None, TrackResult | None]  # (the refined best hit, the best impostor hit)
+
+
+def best_hit(searcher: RegionSearch, image: np.ndarray, boxes: Sequence[Box],
+             impostor: Callable[[TrackResult], bool] = lambda hit: False) -> BestHits:
+    """The most confident hit of a search over ``boxes`` that is no ``impostor``, searched again centred on itself
+    (a hit near a crop's edge is boxed loosely) when it scored at least :data:`REFINE_SCORE` (else None, also when
+    the refined search has no score), and the most confident impostor hit (None: none). Hits under
+    :data:`REFINE_SCORE` are never impostors."""
+    hits = [r for r in searcher.search_regions(image, boxes) if r.score is not None]
+    impostors = [r for r in hits if confidence(r) >= REFINE_SCORE and impostor(r)]
+    others = [r for r in hits if all(r is not other for other in impostors)]
+    best_impostor = max(impostors, key=confidence, default=None)
+    best = max(others, key=confidence, default=None)
+    if best is None or confidence(best) < REFINE_SCORE:
+        return None, best_impostor
+    refined = searcher.search_regions(image, [best.box])[0]
+    return (refined if refined.score is not None else None), best_impostor
+
+
+def confidence(result: TrackResult) -> float:
+    """A result's score, 0 without one."""
+    return result.score or 0.0
 
 
 class LostSearch:
-    """The anchor, border and round-robin global searches of one LOST episode (see the module docstring)."""
+    """The anchor, border and round-robin global searches of one LOST episode and its impostors (see the module
+    docstring)."""
 
     def __init__(self, searcher: RegionSearch, settings: RedetectionSettings) -> None:
         self.searcher = searcher
@@ -276,12 +293,26 @@ class LostSearch:
         self._border = FrameGrid(searcher, settings.global_search_overlap, settings.global_search_crops,
                                  exits_only=True)
         self._lost_frames = 0
+        self._impostors = ImpostorTracks()
+        self._frame_size = (0, 0)
 
     def reset(self) -> None:
-        """Forget the grids and the LOST frame count (a new target, or tracking again)."""
+        """Forget the grids, the impostors and the LOST frame count (a new target, or tracking again)."""
         self._grid.reset()
         self._border.reset()
+        self._impostors.reset()
         self._lost_frames = 0
+
+    def left_view(self, box: Box, frame_size: tuple[int, int]) -> None:
+        """The tracker's ``box`` left the view: the hits of the next LOST frames away from its exit edges are
+        impostors (``impostors.py``)."""
+        self._frame_size = frame_size
+        self._impostors.left_view(exit_sides(box, frame_size))
+
+    def _impostor(self, hit: TrackResult) -> bool:
+        sides = self._impostors.exit_sides
+        touches = sides is not None and bool(exit_sides(hit.box, self._frame_size) & sides)
+        return self._impostors.claims(hit.box, confidence(hit), self._lost_frames, touches)
 
     def search(self, image: np.ndarray, anchor: Box, check: Callable[[np.ndarray, Box], float],
                min_score: float) -> SearchHit | None:
@@ -294,9 +325,11 @@ class LostSearch:
             boxes += self._grid.next_boxes(image, anchor)
         elif due(self._lost_frames, self.settings.border_search_every):
             boxes += self._border.next_boxes(image, anchor)
-        refined = best_hit(self.searcher, image, boxes) if boxes else None
+        refined, impostor = best_hit(self.searcher, image, boxes, self._impostor) if boxes else (None, None)
         if refined is None or refined.score is None:
-            return None
+            return None if impostor is None else SearchHit(impostor, None, Verdict.IMPOSTOR)
+        if self._impostor(refined):
+            return SearchHit(refined, None, Verdict.IMPOSTOR)
         if not MIN_AREA_RATIO <= area_ratio(refined.box, anchor) <= MAX_AREA_RATIO:
             return SearchHit(refined, None, Verdict.SIZE)
         if aspect_change(refined.box, anchor) > MAX_ASPECT_CHANGE:

@@ -44,7 +44,8 @@ class TrackingSession:
     While LOST the search region widens around the last confidently tracked box (the anchor): a low-score
     prediction never drags the search region away from where the target was last seen. Trackers that
     can search given regions (:class:`RegionSearch`, with ``redetection`` enabled) also re-detect while LOST
-    (``redetection.py``: a normal-scale crop at the anchor, optionally the whole frame): a candidate moves the
+    (``redetection.py``: a normal-scale crop at the anchor, optionally the whole frame; when the tracker's box left
+    the view, the objects then in view are impostors, ``impostors.py``): a candidate moves the
     tracker there, and the tracker follows it while its score stays at or above ``lost_score`` (the monitor's own
     hysteresis: a returning target the check doubts for one frame, 0.47 against 0.5, is not dropped for the widened
     crop, where the network scores it 0.25), until the monitor confirms it (``recover_frames`` frames in a row at
@@ -150,6 +151,8 @@ class TrackingSession:
             if scan and score >= policy.recover_score and self._distractors is not None:
                 self._distractors.scan(image, result.box, appearance, policy.lost_score)
         elif state == TrackState.LOST:
+            if out_of_view and not was_lost and self._search is not None:
+                self._search.left_view(result.box, self._frame_size)
             self._following = self._following and score >= policy.lost_score
             if not self._following:
                 self.tracker.reposition(anchor)

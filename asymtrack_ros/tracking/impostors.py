@@ -1,0 +1,78 @@
+"""Impostors: objects in view as the target left it, followed through the LOST frames after.
+
+A target that left the view comes back through an edge, some frames later. A look-alike in view as it left (a
+recoloured copy beside it, another walker) is what the re-detection finds first, and the check may find it as like
+the target as the target itself (on leave-view-heldout2 a copy of a squirrel, standing on the same orange the
+target was selected on, checked 0.63). So, on the first :data:`WATCH_FRAMES` LOST frames after the tracker's box
+left the view, a hit the network is sure of (:data:`SEED_SCORE`) that does not touch the edges the target left by
+is another object, an impostor. Each is followed from frame to frame: a later hit whose centre lies within
+:data:`STEP` of its side per frame since it was last seen (up to :data:`MAX_GAP` frames' worth) and whose area and
+shape lie within :data:`MAX_SIZE_CHANGE` of its own continues it and is not the target either, until it goes
+unseen for :data:`MEMORY_FRAMES` frames. (Reaching half its side per frame for up to 4 frames, with no size check,
+an impostor took over returning targets that passed beside it.) A hit that touches the exit edges is never an
+impostor: the target comes back there.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from asymtrack_ros.boxes import Box, aspect_change, centre, similar_area
+
+WATCH_FRAMES = 3  # LOST frames after the exit in which the target cannot be back
+STEP = 0.25  # of an impostor's side: how far its centre may move per frame
+MAX_GAP = 2  # frames: the reach stops growing after this many unseen frames
+MAX_SIZE_CHANGE = 1.5  # an impostor keeps its area and its shape (width over height) within this factor
+MEMORY_FRAMES = 15  # an impostor unseen this long is forgotten
+SEED_SCORE = 0.5  # a new impostor: a hit the network is this sure of (weaker ones are background, never confirmed)
+
+
+@dataclass
+class Impostor:
+    """Where an impostor was last seen, and when (the LOST frame count)."""
+
+    box: Box
+    seen: int
+
+
+class ImpostorTracks:
+    """The impostors of one LOST episode (module docstring)."""
+
+    def __init__(self) -> None:
+        self.tracks: list[Impostor] = []
+        self.exit_sides: frozenset[str] | None = None  # None: the episode did not start with an exit
+
+    def reset(self) -> None:
+        """Forget the impostors and the exit (tracking again, or a new target)."""
+        self.tracks, self.exit_sides = [], None
+
+    def left_view(self, sides: frozenset[str]) -> None:
+        """The target's box left the view across ``sides`` (``redetection.exit_sides``): watch from now on."""
+        self.tracks, self.exit_sides = [], sides
+
+    def claims(self, box: Box, score: float, frame: int, touches_exit: bool) -> bool:
+        """Whether ``box``, hit with network ``score`` on LOST frame ``frame``, is an impostor: it continues one
+        (which then moves there), or the watch is on and it is a confident new one (``score`` at least
+        :data:`SEED_SCORE`). A hit that touches the exit edges is none: the target comes back there."""
+        self.tracks = [track for track in self.tracks if frame - track.seen <= MEMORY_FRAMES]
+        if touches_exit:
+            return False
+        for track in self.tracks:
+            if self._continues(track, box, frame):
+                track.box, track.seen = box, frame
+                return True
+        if self.exit_sides is not None and frame <= WATCH_FRAMES and score >= SEED_SCORE:
+            self.tracks.append(Impostor(box, frame))
+            return True
+        return False
+
+    @staticmethod
+    def _continues(track: Impostor, box: Box, frame: int) -> bool:
+        """Whether ``box`` on LOST frame ``frame`` is where ``track``'s object has moved: near (module docstring)
+        and of its size and shape. The target passing beside a still impostor (a patch of background) is neither."""
+        gap = min(max(frame - track.seen, 1), MAX_GAP)
+        (x, y), (tx, ty) = centre(box), centre(track.box)
+        return (math.hypot(x - tx, y - ty) <= STEP * gap * math.sqrt(track.box[2] * track.box[3])
+                and similar_area(box, track.box, MAX_SIZE_CHANGE) and aspect_change(box, track.box) <= MAX_SIZE_CHANGE)
+
