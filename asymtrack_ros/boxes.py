@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import numpy as np
@@ -56,6 +57,11 @@ def aspect_change(box: Box, other: Box) -> float:
 def similar_area(box: Box, other: Box, max_ratio: float) -> bool:
     """Whether ``box``'s area is within a factor ``max_ratio`` (>= 1) of ``other``'s."""
     return 1.0 / max_ratio <= area_ratio(box, other) <= max_ratio
+
+
+def box_side(box: Box) -> float:
+    """The box's scale: the side of the square of its area, sqrt(w * h)."""
+    return math.sqrt(box[2] * box[3])
 
 
 def centre(box: Box) -> tuple[float, float]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from asymtrack_ros.boxes import Box, aspect_change, centre, similar_area
+from asymtrack_ros.boxes import Box, aspect_change, box_side, centre, similar_area
 
 WATCH_FRAMES = 3  # LOST frames after the exit in which the target cannot be back
 STEP = 0.25  # of an impostor's side: how far its centre may move per frame
@@ -73,6 +73,6 @@ class ImpostorTracks:
         and of its size and shape. The target passing beside a still impostor (a patch of background) is neither."""
         gap = min(max(frame - track.seen, 1), MAX_GAP)
         (x, y), (tx, ty) = centre(box), centre(track.box)
-        return (math.hypot(x - tx, y - ty) <= STEP * gap * math.sqrt(track.box[2] * track.box[3])
+        return (math.hypot(x - tx, y - ty) <= STEP * gap * box_side(track.box)
                 and similar_area(box, track.box, MAX_SIZE_CHANGE) and aspect_change(box, track.box) <= MAX_SIZE_CHANGE)
 

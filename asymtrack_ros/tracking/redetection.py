@@ -45,7 +45,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from asymtrack_ros.boxes import Box, area_ratio, aspect_change
+from asymtrack_ros.boxes import Box, area_ratio, aspect_change, box_side
 from asymtrack_ros.tracking.base import TrackResult
 from asymtrack_ros.tracking.impostors import ImpostorTracks
 
@@ -147,7 +147,7 @@ class RegionSearch(Protocol):
 
 def search_side(box: Box, search_factor: float) -> float:
     """The side of the search crop centred on ``box``: sqrt(w*h) * ``search_factor``."""
-    return math.sqrt(box[2] * box[3]) * search_factor
+    return box_side(box) * search_factor
 
 
 def grid_boxes(frame_size: tuple[int, int], target: Box, search_factor: float, overlap: float) -> list[Box]:
@@ -266,9 +266,11 @@ def best_hit(searcher: RegionSearch, image: np.ndarray, boxes: Sequence[Box],
     (a hit near a crop's edge is boxed loosely) when it scored at least :data:`REFINE_SCORE` (else None, also when
     the refined search has no score), and the most confident impostor hit (None: none). Hits under
     :data:`REFINE_SCORE` are never impostors."""
-    hits = [r for r in searcher.search_regions(image, boxes) if r.score is not None]
-    impostors = [r for r in hits if confidence(r) >= REFINE_SCORE and impostor(r)]
-    others = [r for r in hits if all(r is not other for other in impostors)]
+    impostors: list[TrackResult] = []
+    others: list[TrackResult] = []
+    for hit in searcher.search_regions(image, boxes):
+        if hit.score is not None:
+            (impostors if hit.score >= REFINE_SCORE and impostor(hit) else others).append(hit)
     best_impostor = max(impostors, key=confidence, default=None)
     best = max(others, key=confidence, default=None)
     if best is None or confidence(best) < REFINE_SCORE:
