@@ -8,6 +8,8 @@ from collections.abc import Iterable
 import numpy as np
 
 Box = tuple[float, float, float, float]
+Sides = frozenset[str]  # frame edges: "left", "top", "right", "bottom"
+EXIT_MARGIN = 0.25  # a box this close to an edge (times its width or height) touches it: it left the view there
 
 
 def as_box(values: Iterable[float]) -> Box:
@@ -62,6 +64,16 @@ def similar_area(box: Box, other: Box, max_ratio: float) -> bool:
 def box_side(box: Box) -> float:
     """The box's scale: the side of the square of its area, sqrt(w * h)."""
     return math.sqrt(box[2] * box[3])
+
+
+def exit_sides(box: Box, frame_size: tuple[int, int]) -> Sides:
+    """The frame edges that ``box`` touches or crosses, within :data:`EXIT_MARGIN` of its own width (height);
+    ``frame_size`` is (height, width)."""
+    x, y, w, h = box
+    height, width = frame_size
+    near = {"left": x <= EXIT_MARGIN * w, "top": y <= EXIT_MARGIN * h,
+            "right": x + w >= width - EXIT_MARGIN * w, "bottom": y + h >= height - EXIT_MARGIN * h}
+    return frozenset(side for side, touching in near.items() if touching)
 
 
 def centre(box: Box) -> tuple[float, float]:

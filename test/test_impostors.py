@@ -6,46 +6,49 @@ from asymtrack_ros.tracking.impostors import MEMORY_FRAMES, SEED_SCORE, WATCH_FR
 
 COPY = (100.0, 100.0, 20.0, 20.0)
 SURE = 0.9  # a network score that seeds an impostor
+FRAME = (240, 320)  # height, width
+EXITS = {"left": (-5.0, 100.0, 20.0, 20.0), "top": (100.0, -5.0, 20.0, 20.0), "right": (305.0, 100.0, 20.0, 20.0),
+         "bottom": (100.0, 225.0, 20.0, 20.0)}  # a box leaving by each edge
 
 
 def test_without_an_exit_nothing_is_an_impostor() -> None:
     tracks = ImpostorTracks()
-    assert not tracks.claims(COPY, SURE, 1, touches_exit=False)
+    assert not tracks.claims(COPY, SURE, 1)
     assert tracks.tracks == []
 
 
 def test_a_confident_hit_away_from_the_exit_in_the_watch_is_followed() -> None:
     tracks = ImpostorTracks()
-    tracks.left_view(frozenset({"right"}))
-    assert not tracks.claims((300.0, 60.0, 20.0, 20.0), SURE, 1, touches_exit=True), "the target may come back there"
-    assert not tracks.claims((40.0, 40.0, 20.0, 20.0), SEED_SCORE - 0.01, 1, touches_exit=False), "background"
-    assert tracks.claims(COPY, SURE, 1, touches_exit=False)
+    tracks.left_view(EXITS["right"], FRAME)
+    assert not tracks.claims((300.0, 60.0, 20.0, 20.0), SURE, 1), "the target may come back there"
+    assert not tracks.claims((40.0, 40.0, 20.0, 20.0), SEED_SCORE - 0.01, 1), "background"
+    assert tracks.claims(COPY, SURE, 1)
     moved = (104.0, 100.0, 20.0, 20.0)  # 4 px: within a quarter of its side per frame
-    assert tracks.claims(moved, 0.3, 2, touches_exit=False) and tracks.tracks[0].box == moved, "followed at any score"
-    assert tracks.claims((200.0, 100.0, 20.0, 20.0), SURE, 3, touches_exit=False) and len(tracks.tracks) == 2
-    assert not tracks.claims((96.0, 92.0, 40.0, 40.0), SURE, WATCH_FRAMES + 1, touches_exit=False), "larger"
-    assert not tracks.claims((108.0, 95.0, 12.0, 30.0), SURE, WATCH_FRAMES + 1, touches_exit=False), "narrower"
-    assert not tracks.claims((40.0, 200.0, 20.0, 20.0), SURE, WATCH_FRAMES + 1, touches_exit=False), "after the watch"
-    assert not tracks.claims((110.0, 100.0, 20.0, 20.0), SURE, WATCH_FRAMES + 1, touches_exit=True), "at the exit"
+    assert tracks.claims(moved, 0.3, 2) and tracks.tracks[0].box == moved, "followed at any score"
+    assert tracks.claims((200.0, 100.0, 20.0, 20.0), SURE, 3) and len(tracks.tracks) == 2
+    assert not tracks.claims((96.0, 92.0, 40.0, 40.0), SURE, WATCH_FRAMES + 1), "larger"
+    assert not tracks.claims((108.0, 95.0, 12.0, 30.0), SURE, WATCH_FRAMES + 1), "narrower"
+    assert not tracks.claims((40.0, 200.0, 20.0, 20.0), SURE, WATCH_FRAMES + 1), "after the watch"
+    assert not tracks.claims((302.0, 100.0, 20.0, 20.0), SURE, WATCH_FRAMES + 1), "at the exit"
 
 
 def test_an_unseen_impostor_reaches_farther_with_each_frame_up_to_a_limit_and_is_forgotten() -> None:
     tracks = ImpostorTracks()
-    tracks.left_view(frozenset({"left"}))
-    assert tracks.claims(COPY, SURE, 1, touches_exit=False)
+    tracks.left_view(EXITS["left"], FRAME)
+    assert tracks.claims(COPY, SURE, 1)
     weak = 0.3  # continues an impostor, seeds none
-    assert not tracks.claims((108.0, 100.0, 20.0, 20.0), weak, 2, touches_exit=False), "8 px in 1 frame: 5 px reach"
-    assert tracks.claims((108.0, 100.0, 20.0, 20.0), weak, 4, touches_exit=False), "8 px in 3 frames"
-    assert not tracks.claims((120.0, 100.0, 20.0, 20.0), weak, 9, touches_exit=False), "12 px: beyond 2 frames' reach"
-    assert not tracks.claims((108.0, 100.0, 20.0, 20.0), weak, 4 + MEMORY_FRAMES + 1, touches_exit=False), "forgotten"
+    assert not tracks.claims((108.0, 100.0, 20.0, 20.0), weak, 2), "8 px in 1 frame: 5 px reach"
+    assert tracks.claims((108.0, 100.0, 20.0, 20.0), weak, 4), "8 px in 3 frames"
+    assert not tracks.claims((120.0, 100.0, 20.0, 20.0), weak, 9), "12 px: beyond 2 frames' reach"
+    assert not tracks.claims((108.0, 100.0, 20.0, 20.0), weak, 4 + MEMORY_FRAMES + 1), "forgotten"
     assert tracks.tracks == []
 
 
 def test_a_new_exit_or_a_reset_forgets_the_impostors() -> None:
     tracks = ImpostorTracks()
-    tracks.left_view(frozenset({"top"}))
-    assert tracks.claims(COPY, SURE, 1, touches_exit=False)
-    tracks.left_view(frozenset({"bottom"}))
+    tracks.left_view(EXITS["top"], FRAME)
+    assert tracks.claims(COPY, SURE, 1)
+    tracks.left_view(EXITS["bottom"], FRAME)
     assert tracks.tracks == [] and tracks.exit_sides == {"bottom"}
     tracks.reset()
-    assert tracks.exit_sides is None and not tracks.claims(COPY, SURE, 1, touches_exit=False)
+    assert tracks.exit_sides is None and not tracks.claims(COPY, SURE, 1)

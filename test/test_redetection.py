@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from asymtrack_ros.boxes import Box, aspect_change, iou
+from asymtrack_ros.boxes import Box, aspect_change, exit_sides, iou
 from asymtrack_ros.evaluation import run_sequence, write_report
 from asymtrack_ros.evaluation.lost_search import trace_hit, verdict_counts
 from asymtrack_ros.models.config import ModelConfig
@@ -28,7 +28,6 @@ from asymtrack_ros.tracking.redetection import (
     SearchHit,
     Verdict,
     along_sides,
-    exit_sides,
     grid_boxes,
 )
 from asymtrack_ros.tracking.session import FrameOutcome, TrackingSession

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from asymtrack_ros.boxes import Box, aspect_change, box_side, centre, similar_area
+from asymtrack_ros.boxes import Box, Sides, aspect_change, box_side, centre, exit_sides, similar_area
 
 WATCH_FRAMES = 3  # LOST frames after the exit in which the target cannot be back
 STEP = 0.25  # of an impostor's side: how far its centre may move per frame
@@ -41,22 +41,24 @@ class ImpostorTracks:
 
     def __init__(self) -> None:
         self.tracks: list[Impostor] = []
-        self.exit_sides: frozenset[str] | None = None  # None: the episode did not start with an exit
+        self.exit_sides: Sides | None = None  # None: the episode did not start with an exit
+        self._frame_size = (0, 0)
 
     def reset(self) -> None:
         """Forget the impostors and the exit (tracking again, or a new target)."""
         self.tracks, self.exit_sides = [], None
 
-    def left_view(self, sides: frozenset[str]) -> None:
-        """The target's box left the view across ``sides`` (``redetection.exit_sides``): watch from now on."""
-        self.tracks, self.exit_sides = [], sides
+    def left_view(self, box: Box, frame_size: tuple[int, int]) -> None:
+        """The target's ``box`` left a frame of ``frame_size`` (height, width) across the edges it touches
+        (``boxes.exit_sides``): watch from now on."""
+        self.tracks, self.exit_sides, self._frame_size = [], exit_sides(box, frame_size), frame_size
 
-    def claims(self, box: Box, score: float, frame: int, touches_exit: bool) -> bool:
+    def claims(self, box: Box, score: float, frame: int) -> bool:
         """Whether ``box``, hit with network ``score`` on LOST frame ``frame``, is an impostor: it continues one
         (which then moves there), or the watch is on and it is a confident new one (``score`` at least
         :data:`SEED_SCORE`). A hit that touches the exit edges is none: the target comes back there."""
         self.tracks = [track for track in self.tracks if frame - track.seen <= MEMORY_FRAMES]
-        if touches_exit:
+        if self.exit_sides is not None and exit_sides(box, self._frame_size) & self.exit_sides:
             return False
         for track in self.tracks:
             if self._continues(track, box, frame):

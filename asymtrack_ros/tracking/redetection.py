@@ -12,7 +12,7 @@ session is LOST:
   their side; a grid larger than one pass is covered over successive passes, round robin, so the cost per frame
   stays bounded);
 * every ``border_search_every``-th LOST frame that runs no global search watches the edge the target left by:
-  when the anchor touches edges of the frame (within :data:`EXIT_MARGIN` of its own size), up to
+  when the anchor touches edges of the frame (within ``boxes.EXIT_MARGIN`` of its own size), up to
   ``global_search_crops`` crops of the same grid along them, round robin. A target that left the view comes back
   through the edge it left by, but not always where it left (on generated leave-and-return validation scenes one
   in eight came back beyond the anchor's crop); the strip sees less of the frame than the global search, and so
@@ -45,7 +45,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from asymtrack_ros.boxes import Box, area_ratio, aspect_change, box_side
+from asymtrack_ros.boxes import Box, Sides, area_ratio, aspect_change, box_side, exit_sides
 from asymtrack_ros.tracking.base import TrackResult
 from asymtrack_ros.tracking.impostors import ImpostorTracks
 
@@ -60,7 +60,6 @@ MAX_AREA_RATIO = 2.0
 # network's loose box across the target and its surroundings keeps the area but not the shape.
 MAX_ASPECT_CHANGE = 1.5
 REFINE_SCORE = 0.25  # a first-pass hit at least this confident is searched again, centred on itself
-EXIT_MARGIN = 0.25  # an anchor this close to an edge (times its width or height) left the view there
 
 
 @dataclass(frozen=True)
@@ -165,18 +164,6 @@ def grid_boxes(frame_size: tuple[int, int], target: Box, search_factor: float, o
     return [(float(cx) - width / 2, float(cy) - height / 2, width, height) for cy in axes[1] for cx in axes[0]]
 
 
-Sides = frozenset[str]  # frame edges: "left", "top", "right", "bottom"
-
-
-def exit_sides(box: Box, frame_size: tuple[int, int]) -> Sides:
-    """The frame edges that ``box`` touches or crosses, within :data:`EXIT_MARGIN` of its own width (height);
-    ``frame_size`` is (height, width)."""
-    x, y, w, h = box
-    height, width = frame_size
-    near = {"left": x <= EXIT_MARGIN * w, "top": y <= EXIT_MARGIN * h,
-            "right": x + w >= width - EXIT_MARGIN * w, "bottom": y + h >= height - EXIT_MARGIN * h}
-    return frozenset(side for side, touching in near.items() if touching)
-
 
 def along_sides(grid: Sequence[Box], frame_size: tuple[int, int], crop_side: float, sides: Sides) -> list[Box]:
     """The boxes of ``grid`` whose search crops (side ``crop_side``) reach one of ``sides``; none when that is
@@ -228,7 +215,7 @@ class SearchHit:
 
 class FrameGrid:
     """The crops of a grid that covers the frame at a target's scale, or with ``exits_only`` those along the edges
-    the target touches (:func:`exit_sides`, :func:`along_sides`), handed out round robin (``crops`` per call; 0: the
+    the target touches (``boxes.exit_sides``, :func:`along_sides`), handed out round robin (``crops`` per call; 0: the
     whole grid), so that the cost per frame stays bounded."""
 
     def __init__(self, searcher: RegionSearch, overlap: float, crops: int, exits_only: bool = False) -> None:
@@ -296,7 +283,6 @@ class LostSearch:
                                  exits_only=True)
         self._lost_frames = 0
         self._impostors = ImpostorTracks()
-        self._frame_size = (0, 0)
 
     def reset(self) -> None:
         """Forget the grids, the impostors and the LOST frame count (a new target, or tracking again)."""
@@ -308,13 +294,10 @@ class LostSearch:
     def left_view(self, box: Box, frame_size: tuple[int, int]) -> None:
         """The tracker's ``box`` left the view: the hits of the next LOST frames away from its exit edges are
         impostors (``impostors.py``)."""
-        self._frame_size = frame_size
-        self._impostors.left_view(exit_sides(box, frame_size))
+        self._impostors.left_view(box, frame_size)
 
     def _impostor(self, hit: TrackResult) -> bool:
-        sides = self._impostors.exit_sides
-        touches = sides is not None and bool(exit_sides(hit.box, self._frame_size) & sides)
-        return self._impostors.claims(hit.box, confidence(hit), self._lost_frames, touches)
+        return self._impostors.claims(hit.box, confidence(hit), self._lost_frames)
 
     def search(self, image: np.ndarray, anchor: Box, check: Callable[[np.ndarray, Box], float],
                min_score: float) -> SearchHit | None:
