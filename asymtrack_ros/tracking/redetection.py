@@ -164,7 +164,6 @@ def grid_boxes(frame_size: tuple[int, int], target: Box, search_factor: float, o
     return [(float(cx) - width / 2, float(cy) - height / 2, width, height) for cy in axes[1] for cx in axes[0]]
 
 
-
 def along_sides(grid: Sequence[Box], frame_size: tuple[int, int], crop_side: float, sides: Sides) -> list[Box]:
     """The boxes of ``grid`` whose search crops (side ``crop_side``) reach one of ``sides``; none when that is
     every crop (the strip would be the whole frame)."""
