@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from asymtrack_ros.boxes import Box, aspect_change, exit_sides, iou
-from asymtrack_ros.evaluation import run_sequence, write_report
+from asymtrack_ros.evaluation import SequenceResult, run_sequence, write_report
 from asymtrack_ros.evaluation.lost_search import trace_hit, verdict_counts
 from asymtrack_ros.models.config import ModelConfig
 from asymtrack_ros.sequences import make_sequence
@@ -396,9 +396,10 @@ def test_search_regions_in_one_batched_pass_equal_one_pass_per_region() -> None:
     assert [r.score for r in batched] == pytest.approx([r.score for r in single], abs=1e-5)
 
 
-def test_an_evaluation_traces_each_lost_frames_hit_against_the_truth(tmp_path: Path) -> None:
-    """``asymtrack-eval``'s report lists the re-detection hits with their verdicts and IoU, and counts them."""
-    script: list[Box | None] = [START] * 6 + [None] * 20 + [FAR] * 10
+def evaluated_leave_and_return(tmp_path: Path, settings: RedetectionSettings) -> tuple[SequenceResult, dict]:
+    """The scripted tracker with ``settings`` over a square that leaves for 20 frames and comes back far away: its
+    result and ``asymtrack-eval``'s summary of it."""
+    script: list[Box | None] = [START] * 6 + [None] * 20 + [FAR] * 20
     paths = []
     for index, square in enumerate(script):
         paths.append(tmp_path / "frames" / f"{index:04d}.png")
@@ -406,18 +407,34 @@ def test_an_evaluation_traces_each_lost_frames_hit_against_the_truth(tmp_path: P
         cv2.imwrite(str(paths[-1]), cv2.cvtColor(frame(square), cv2.COLOR_RGB2BGR))
     truth = np.array([square if square is not None else (np.nan,) * 4 for square in script], dtype=float)
     sequence = make_sequence("leave-and-return", paths, truth)
-    settings = RedetectionSettings(global_search_every=1, global_search_crops=0)
     result = run_sequence(SiameseTracker(ColourRunner(), redetection=settings), sequence, "scripted", POLICY)
+    return result, write_report(tmp_path / "report", {"scripted": [result]})["trackers"]["scripted"]
+
+
+def test_an_evaluation_traces_each_lost_frames_hit_against_the_truth(tmp_path: Path) -> None:
+    """``asymtrack-eval``'s report lists the re-detection hits with their verdicts and IoU, and counts them."""
+    settings = RedetectionSettings(global_search_every=1, global_search_crops=0)
+    result, summary = evaluated_leave_and_return(tmp_path, settings)
     assert result.search_hits and all(hit.frame >= 26 for hit in result.search_hits), "hits only after the return"
-    summary = write_report(tmp_path / "report", {"scripted": [result]})
-    counts = summary["trackers"]["scripted"]["lost_search"]
+    counts = summary["lost_search"]
     assert counts["on_target"]["candidate"] == len(result.search_hits) > 0
     assert sum(counts["elsewhere"].values()) == 0
+    assert summary["reacquisition_delays"] == {"leave-and-return": [1]}
+    assert sum(summary["missed_returns"].values()) == 0 and summary["miss_causes"] == {}
     with (tmp_path / "report" / "lost_search" / "scripted.csv").open() as stream:
         rows = list(csv.DictReader(stream))
     assert [int(row["frame"]) for row in rows] == [hit.frame for hit in result.search_hits]
     assert all(row["verdict"] == "candidate" and float(row["iou"]) > 0.8 and row["away"] == "0" for row in rows)
     assert float(rows[0]["score"]) >= POLICY.recover_score
+
+
+def test_an_evaluation_names_why_a_return_was_missed(tmp_path: Path) -> None:
+    """Without a search that reaches where the target came back, its return is missed with no hit on it."""
+    result, summary = evaluated_leave_and_return(tmp_path, RedetectionSettings())
+    assert summary["reacquisition_delays"] == {"leave-and-return": [None]}
+    assert not any(hit.on_target for hit in result.search_hits)
+    assert summary["miss_causes"] == {"leave-and-return": ["no_hit"]}
+    assert summary["missed_returns"]["no_hit"] == 1 and sum(summary["missed_returns"].values()) == 1
 
 
 def test_a_hit_where_the_targets_box_is_unknown_counts_neither_on_the_target_nor_elsewhere() -> None:

@@ -4,21 +4,24 @@ Every LOST frame whose re-detection hit something (``FrameOutcome.search_hit``) 
 refined hit, what the gates made of it (``redetection.Verdict``) and how it lies on the truth. ``asymtrack-eval``
 writes them to ``lost_search/<tracker>.csv`` and counts the verdicts in ``summary.json``
 (:func:`verdict_counts`): per verdict, the hits on the target (in view, IoU above the re-acquisition threshold) and
-those on something else (the target away, or IoU 0). A return missed with many "score" hits on the target is the
-check's doing; with "shape" or "size" hits, the gates'; with no hits on the target, the search's.
+those on something else (the target away, or IoU 0). Each return not re-acquired within
+``robustness.REACQUIRE_WITHIN`` frames gets a :class:`MissCause` from that window's hits (:func:`miss_causes`):
+``summary.json`` counts them (``missed_returns``) and lists them per sequence (``miss_causes``).
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
 
 from asymtrack_ros.boxes import as_box, box_iou
-from asymtrack_ros.evaluation.robustness import REACQUIRED_IOU
+from asymtrack_ros.evaluation.robustness import REACQUIRE_WITHIN, REACQUIRED_IOU
 from asymtrack_ros.tracking.redetection import SearchHit, Verdict
 
 FIELDS = ("sequence", "frame", "x", "y", "w", "h", "network_score", "score", "verdict", "iou", "away")
@@ -45,6 +48,22 @@ class TracedHit:
         return self.away or bool(self.iou == 0.0)
 
 
+class MissCause(StrEnum):
+    """Why a return was not re-acquired within ``REACQUIRE_WITHIN`` frames, judged on those frames."""
+
+    TRACKING_ELSEWHERE = "tracking_elsewhere"  # TRACKING, its box off the target, when it came back: no search ran
+    UNCONFIRMED = "unconfirmed"  # a re-detection candidate on the target, not confirmed in time
+    CHECK = "check"  # hits on the target, most turned away by the check (verdict "score")
+    GATES = "gates"  # hits on the target, most turned away by the size or shape gate
+    IMPOSTOR = "impostor"  # hits on the target, most taken for an impostor
+    NO_HIT = "no_hit"  # no re-detection hit on the target
+
+
+CAUSE_OF_VERDICT = {Verdict.CANDIDATE: MissCause.UNCONFIRMED, Verdict.SCORE: MissCause.CHECK,
+                    Verdict.SIZE: MissCause.GATES, Verdict.SHAPE: MissCause.GATES,
+                    Verdict.IMPOSTOR: MissCause.IMPOSTOR}
+
+
 def trace_hit(sequence: str, frame: int, hit: SearchHit, truth: np.ndarray, away: bool) -> TracedHit:
     """``hit`` of ``frame`` against its ground-truth box ``truth`` (x, y, w, h; NaN: unknown or absent, and so is the
     IoU: ``box_iou`` alone would call it 0, a miss)."""
@@ -61,6 +80,35 @@ def verdict_counts(hits: Iterable[TracedHit]) -> dict[str, dict[str, int]]:
             if member:
                 counts[group][traced.hit.verdict.value] += 1
     return counts
+
+
+def miss_causes(spans: Sequence[tuple[int, int]], delays: Sequence[int | None], tracking: np.ndarray,
+                hits: Iterable[TracedHit]) -> tuple[MissCause | None, ...]:
+    """Per return of one sequence (``spans``: ``robustness.return_spans``; ``delays``: its re-acquisition delays):
+    None when re-acquired within ``REACQUIRE_WITHIN`` frames, else why not, from the frames between the return and
+    ``REACQUIRE_WITHIN`` frames later (or the target's next absence). ``tracking``: per frame, whether the session
+    said TRACKING; ``hits``: the sequence's traced hits. A candidate on the target outranks the other verdicts."""
+    on_target = [traced for traced in hits if traced.on_target]
+    causes: list[MissCause | None] = []
+    for (start, stop), delay in zip(spans, delays, strict=True):
+        if delay is not None and delay <= REACQUIRE_WITHIN:
+            causes.append(None)
+            continue
+        end = min(stop, start + REACQUIRE_WITHIN + 1)
+        found = Counter(CAUSE_OF_VERDICT[traced.hit.verdict] for traced in on_target if start <= traced.frame < end)
+        if bool(tracking[start]):
+            causes.append(MissCause.TRACKING_ELSEWHERE)
+        elif MissCause.UNCONFIRMED in found:
+            causes.append(MissCause.UNCONFIRMED)
+        else:
+            causes.append(found.most_common(1)[0][0] if found else MissCause.NO_HIT)
+    return tuple(causes)
+
+
+def cause_counts(causes: Iterable[MissCause | None]) -> dict[str, int]:
+    """Missed returns per :class:`MissCause` (every cause listed, 0 where none)."""
+    counts = Counter(cause for cause in causes if cause is not None)
+    return {cause.value: counts[cause] for cause in MissCause}
 
 
 def write_traced_hits(path: Path, hits: Iterable[TracedHit]) -> None:

@@ -18,9 +18,9 @@ import numpy as np
 
 from asymtrack_ros.boxes import iou
 from asymtrack_ros.dataset_layouts import lookalike_boxes
-from asymtrack_ros.evaluation.lost_search import TracedHit, trace_hit
+from asymtrack_ros.evaluation.lost_search import MissCause, TracedHit, miss_causes, trace_hit
 from asymtrack_ros.evaluation.metrics import Scores, evaluate_sequence, scored_frames
-from asymtrack_ros.evaluation.robustness import Robustness, evaluate_robustness, on_lookalikes
+from asymtrack_ros.evaluation.robustness import Robustness, evaluate_robustness, on_lookalikes, return_spans
 from asymtrack_ros.sequences import TrackSequence
 from asymtrack_ros.tracking.base import DeviceInfo, Tracker
 from asymtrack_ros.tracking.monitor import LostPolicy, TrackState
@@ -42,7 +42,8 @@ class SequenceResult:
     ``published`` is the session's score); ``states`` holds the session's :class:`TrackState` (IDLE where not
     tracked), ``exits`` the early exit that answered (DyTrack; 0 where none did or the model has no exits),
     ``device`` where the tracker ran (``Tracker.device_info``; None: not recorded), ``search_hits`` the
-    re-detection's hits while LOST against the truth (``lost_search.py``). The ``init_frame`` row of
+    re-detection's hits while LOST against the truth and ``miss_causes`` why each return was or was not re-acquired
+    in time (``lost_search.py``). The ``init_frame`` row of
     ``boxes`` holds the ground truth the tracker started from. ``wall_ms`` is the wall-clock time of
     ``TrackingSession.step`` (frame decoding excluded), the other timings are the tracker's own.
     """
@@ -60,6 +61,7 @@ class SequenceResult:
     exits: np.ndarray
     device: DeviceInfo | None = None
     search_hits: tuple[TracedHit, ...] = ()
+    miss_causes: tuple[MissCause | None, ...] = ()
 
     @property
     def tracked_timings_ms(self) -> np.ndarray:
@@ -105,8 +107,10 @@ def run_sequence(
     robustness = evaluate_robustness(iou(boxes, sequence.ground_truth), sequence.absent, init_frame, published,
                                      states == TrackState.TRACKING, sequence.away,
                                      on_lookalikes(boxes, lookalike_boxes(sequence)))
+    causes = miss_causes(return_spans(sequence.away, init_frame), robustness.reacquisition_delays,
+                         states == TrackState.TRACKING, search_hits)
     return SequenceResult(tracker_name, sequence.name, init_frame, boxes, confidences, timings_ms, scores,
-                          published, states, robustness, exits, tracker.device_info, tuple(search_hits))
+                          published, states, robustness, exits, tracker.device_info, tuple(search_hits), causes)
 
 
 def run_ope(

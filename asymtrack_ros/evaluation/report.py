@@ -9,7 +9,8 @@ Layout under the output directory::
     sequences.csv                      one row per tracker and sequence: metrics, robustness and mean timings
     summary.json                       per tracker: dataset-level metrics, robustness (false tracking,
                                        re-acquisition: ``robustness.py``), timings, curves, the device it ran
-                                       on and the re-detection verdicts on and off the target; the thresholds; the
+                                       on, the re-detection verdicts on and off the target and why
+                                       returns were missed (``lost_search.py``); the thresholds; the
                                        run's ``setup`` when the caller gives one (``asymtrack-eval``: package
                                        version, lost policy, tracker specs, machine)
     success_plot.png, precision_plot.png, norm_precision_plot.png   all trackers, legend sorted by value
@@ -29,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from asymtrack_ros.evaluation.lost_search import verdict_counts, write_traced_hits
+from asymtrack_ros.evaluation.lost_search import cause_counts, verdict_counts, write_traced_hits
 from asymtrack_ros.evaluation.metrics import (
     NORM_PRECISION_THRESHOLDS,
     PRECISION_THRESHOLDS_PX,
@@ -155,8 +156,8 @@ def write_sequence_csv(path: Path, results: Mapping[str, list[SequenceResult]]) 
 
 def summarize(results: Mapping[str, list[SequenceResult]], overall: Mapping[str, Scores], dataset: str) -> dict:
     """JSON-ready summary: thresholds and, per tracker, dataset metrics, robustness (with every return's
-    re-acquisition delay, null: never), mean timings, curves (null: undefined) and the device of its first run
-    (null: not recorded)."""
+    re-acquisition delay, null: never, and why each return missed in time was: ``lost_search.MissCause``), mean
+    timings, curves (null: undefined) and the device of its first run (null: not recorded)."""
     trackers = {}
     for name, tracker_results in results.items():
         scores = overall[name]
@@ -175,6 +176,9 @@ def summarize(results: Mapping[str, list[SequenceResult]], overall: Mapping[str,
             **{plot.curve: _finite_list(getattr(scores, plot.curve)) for plot in PLOTS},
             "device": None if tracker_results[0].device is None else tracker_results[0].device.to_json(),
             "lost_search": verdict_counts(hit for result in tracker_results for hit in result.search_hits),
+            "missed_returns": cause_counts(cause for result in tracker_results for cause in result.miss_causes),
+            "miss_causes": {result.sequence: [None if cause is None else cause.value for cause in result.miss_causes]
+                            for result in tracker_results if any(result.miss_causes)},
         }
     return {
         "dataset": dataset,

@@ -57,16 +57,24 @@ def lag_frames(away: np.ndarray, tracking: np.ndarray, init_frame: int) -> int:
     return count
 
 
+def return_spans(absent: np.ndarray, init_frame: int) -> list[tuple[int, int]]:
+    """Per return (:func:`target_returns`): the return frame and the frame the target is absent again (or the
+    sequence's length)."""
+    absent = np.asarray(absent, dtype=bool)
+    spans = []
+    for start in target_returns(absent, init_frame):
+        leaves = np.flatnonzero(absent[start:])
+        spans.append((start, start + int(leaves[0]) if len(leaves) else len(absent)))
+    return spans
+
+
 def reacquisition_delays(
     absent: np.ndarray, init_frame: int, tracking: np.ndarray, ious: np.ndarray
 ) -> list[int | None]:
-    """Per return (:func:`target_returns`): frames until TRACKING with IoU > :data:`REACQUIRED_IOU`, or None."""
-    absent = np.asarray(absent, dtype=bool)
+    """Per return (:func:`return_spans`): frames until TRACKING with IoU > :data:`REACQUIRED_IOU`, or None."""
     found = np.asarray(tracking, dtype=bool) & (np.nan_to_num(np.asarray(ious, dtype=float), nan=0.0) > REACQUIRED_IOU)
     delays: list[int | None] = []
-    for start in target_returns(absent, init_frame):
-        leaves = np.flatnonzero(absent[start:])
-        stop = start + int(leaves[0]) if len(leaves) else len(absent)
+    for start, stop in return_spans(absent, init_frame):
         hits = np.flatnonzero(found[start:stop])
         delays.append(int(hits[0]) if len(hits) else None)
     return delays
