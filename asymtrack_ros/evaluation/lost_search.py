@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from asymtrack_ros.boxes import as_box, box_iou
-from asymtrack_ros.evaluation.robustness import REACQUIRE_WITHIN, REACQUIRED_IOU
+from asymtrack_ros.evaluation.robustness import REACQUIRE_WITHIN, REACQUIRED_IOU, in_time
 from asymtrack_ros.tracking.redetection import SearchHit, Verdict
 
 FIELDS = ("sequence", "frame", "x", "y", "w", "h", "network_score", "score", "verdict", "iou", "away")
@@ -91,12 +91,11 @@ def miss_causes(spans: Sequence[tuple[int, int]], delays: Sequence[int | None], 
     on_target = [traced for traced in hits if traced.on_target]
     causes: list[MissCause | None] = []
     for (start, stop), delay in zip(spans, delays, strict=True):
-        if delay is not None and delay <= REACQUIRE_WITHIN:
-            causes.append(None)
-            continue
         end = min(stop, start + REACQUIRE_WITHIN + 1)
         found = Counter(CAUSE_OF_VERDICT[traced.hit.verdict] for traced in on_target if start <= traced.frame < end)
-        if bool(tracking[start]):
+        if in_time(delay):
+            causes.append(None)
+        elif bool(tracking[start]):
             causes.append(MissCause.TRACKING_ELSEWHERE)
         elif MissCause.UNCONFIRMED in found:
             causes.append(MissCause.UNCONFIRMED)

@@ -68,6 +68,12 @@ def return_spans(absent: np.ndarray, init_frame: int) -> list[tuple[int, int]]:
     return spans
 
 
+def in_time(delay: int | None) -> bool:
+    """Whether a return re-acquired after ``delay`` frames (None: never) was re-acquired within
+    :data:`REACQUIRE_WITHIN` frames."""
+    return delay is not None and delay <= REACQUIRE_WITHIN
+
+
 def reacquisition_delays(
     absent: np.ndarray, init_frame: int, tracking: np.ndarray, ious: np.ndarray
 ) -> list[int | None]:
@@ -123,7 +129,7 @@ class Robustness:
     def reacquired_within(self) -> float:
         """Share of returns re-acquired within :data:`REACQUIRE_WITHIN` frames; NaN without returns."""
         delays = self.reacquisition_delays
-        hits = sum(delay is not None and delay <= REACQUIRE_WITHIN for delay in delays)
+        hits = sum(in_time(delay) for delay in delays)
         return hits / len(delays) if delays else float("nan")
 
     def summary(self) -> dict[str, float]:
