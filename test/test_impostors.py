@@ -44,6 +44,21 @@ def test_an_unseen_impostor_reaches_farther_with_each_frame_up_to_a_limit_and_is
     assert tracks.tracks == []
 
 
+def test_an_impostor_the_crops_of_one_frame_box_narrow_and_wide_stays_one_impostor() -> None:
+    tracks = ImpostorTracks()
+    tracks.left_view(EXITS["top"], FRAME)
+    narrow, wide = (100.0, 100.0, 20.0, 40.0), (96.0, 100.0, 28.0, 40.0)  # one copy boxed by two crops: 1.4x the area
+    assert tracks.claims(narrow, SURE, 1) and tracks.claims(wide, SURE, 1)
+    wider = (94.0, 100.0, 33.0, 40.0)  # 1.65x the narrow box's area, 1.18x the wide one's
+    for frame in range(WATCH_FRAMES + 1, WATCH_FRAMES + 4):  # after the watch: only continued impostors are claimed
+        assert tracks.claims(narrow, SURE, frame), "the narrow box first"
+        assert tracks.claims(wider, SURE, frame), "then a wider one: it continues the wide box of the frame before"
+    assert len(tracks.tracks) == 1
+    later = WATCH_FRAMES + 4
+    assert tracks.claims(narrow, SURE, later) and tracks.claims(narrow, SURE, later + 1)
+    assert not tracks.claims(wider, SURE, later + 2), "the wide boxes are older than its last two frames"
+
+
 def test_a_new_exit_or_a_reset_forgets_the_impostors() -> None:
     tracks = ImpostorTracks()
     tracks.left_view(EXITS["top"], FRAME)

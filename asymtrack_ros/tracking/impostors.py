@@ -2,13 +2,16 @@
 
 A target that left the view comes back through an edge, some frames later. A look-alike in view as it left (a
 recoloured copy beside it, another walker) is what the re-detection finds first, and the check may find it as like
-the target as the target itself (on leave-view-heldout2 a copy of a squirrel, standing on the same orange the
-target was selected on, checked 0.63). So, on the first :data:`WATCH_FRAMES` LOST frames after the tracker's box
-left the view, a hit the network is sure of (:data:`SEED_SCORE`) that does not touch the edges the target left by
-is another object, an impostor. Each is followed from frame to frame: a later hit whose centre lies within
-:data:`STEP` of its side per frame since it was last seen (up to :data:`MAX_GAP` frames' worth) and whose area and
-shape lie within :data:`MAX_SIZE_CHANGE` of its own continues it and is not the target either, until it goes
-unseen for :data:`MEMORY_FRAMES` frames. (Reaching half its side per frame for up to 4 frames, with no size check,
+the target as the target itself (on leave-view-heldout2 a copy of a squirrel, standing on the same orange the target
+was selected on, checked 0.63). So, on the first :data:`WATCH_FRAMES` LOST frames after the tracker's box left the
+view, a hit the network is sure of (:data:`SEED_SCORE`) that does not touch the edges the target left by is another
+object, an impostor. Each is followed from frame to frame: a later hit whose centre lies within :data:`STEP` of its
+side per frame since it was last seen (up to :data:`MAX_GAP` frames' worth) and whose area and shape lie within
+:data:`MAX_SIZE_CHANGE` of its own continues it and is not the target either, until it goes unseen for
+:data:`MEMORY_FRAMES` frames. The search crops of one frame box an object differently (a narrow and a wide box of
+one copy, 1.6 times the area), so a hit is compared with each of its boxes on the last :data:`SIGHTING_FRAMES`
+frames it was seen on (compared with its latest box alone, a copy's wide box failed the size test, counted as no
+impostor and was confirmed as the target). (Reaching half its side per frame for up to 4 frames, with no size check,
 an impostor took over returning targets that passed beside it.) A hit that touches the exit edges is never an
 impostor: the target comes back there.
 """
@@ -26,14 +29,31 @@ MAX_GAP = 2  # frames: the reach stops growing after this many unseen frames
 MAX_SIZE_CHANGE = 1.5  # an impostor keeps its area and its shape (width over height) within this factor
 MEMORY_FRAMES = 15  # an impostor unseen this long is forgotten
 SEED_SCORE = 0.5  # a new impostor: a hit the network is this sure of (weaker ones are background, never confirmed)
+SIGHTING_FRAMES = 2  # an impostor is continued from its boxes on this many frames: the frame before and this one
 
 
 @dataclass
 class Impostor:
-    """Where an impostor was last seen, and when (the LOST frame count)."""
+    """Where an impostor was seen: its boxes with their LOST frame, on the last :data:`SIGHTING_FRAMES` frames it was
+    seen on (the search crops of one frame may box it differently, one narrow and one wide)."""
 
-    box: Box
-    seen: int
+    sightings: list[tuple[Box, int]]
+
+    @property
+    def box(self) -> Box:
+        """Its latest box."""
+        return self.sightings[-1][0]
+
+    @property
+    def seen(self) -> int:
+        """The LOST frame it was last seen on."""
+        return self.sightings[-1][1]
+
+    def add(self, box: Box, frame: int) -> None:
+        """Seen in ``box`` on LOST frame ``frame`` (the latest so far)."""
+        self.sightings.append((box, frame))
+        kept = sorted({seen for _, seen in self.sightings})[-SIGHTING_FRAMES:]
+        self.sightings = [sighting for sighting in self.sightings if sighting[1] in kept]
 
 
 class ImpostorTracks:
@@ -61,20 +81,20 @@ class ImpostorTracks:
         if self.exit_sides is not None and exit_sides(box, self._frame_size) & self.exit_sides:
             return False
         for track in self.tracks:
-            if self._continues(track, box, frame):
-                track.box, track.seen = box, frame
+            if any(self._continues(seen_box, seen, box, frame) for seen_box, seen in track.sightings):
+                track.add(box, frame)
                 return True
         if self.exit_sides is not None and frame <= WATCH_FRAMES and score >= SEED_SCORE:
-            self.tracks.append(Impostor(box, frame))
+            self.tracks.append(Impostor([(box, frame)]))
             return True
         return False
 
     @staticmethod
-    def _continues(track: Impostor, box: Box, frame: int) -> bool:
-        """Whether ``box`` on LOST frame ``frame`` is where ``track``'s object has moved: near (module docstring)
-        and of its size and shape. The target passing beside a still impostor (a patch of background) is neither."""
-        gap = min(max(frame - track.seen, 1), MAX_GAP)
-        (x, y), (tx, ty) = centre(box), centre(track.box)
-        return (math.hypot(x - tx, y - ty) <= STEP * gap * box_side(track.box)
-                and similar_area(box, track.box, MAX_SIZE_CHANGE) and aspect_change(box, track.box) <= MAX_SIZE_CHANGE)
-
+    def _continues(seen_box: Box, seen: int, box: Box, frame: int) -> bool:
+        """Whether ``box`` on LOST frame ``frame`` is where an object boxed ``seen_box`` on frame ``seen`` has moved:
+        near (module docstring) and of its size and shape. The target passing beside a still impostor (a patch of
+        background) is neither."""
+        gap = min(max(frame - seen, 1), MAX_GAP)
+        (x, y), (tx, ty) = centre(box), centre(seen_box)
+        return (math.hypot(x - tx, y - ty) <= STEP * gap * box_side(seen_box)
+                and similar_area(box, seen_box, MAX_SIZE_CHANGE) and aspect_change(box, seen_box) <= MAX_SIZE_CHANGE)
