@@ -24,7 +24,7 @@ def test_a_confident_hit_away_from_the_exit_in_the_watch_is_followed() -> None:
     assert not tracks.claims((40.0, 40.0, 20.0, 20.0), SEED_SCORE - 0.01, 1), "background"
     assert tracks.claims(COPY, SURE, 1)
     moved = (104.0, 100.0, 20.0, 20.0)  # 4 px: within a quarter of its side per frame
-    assert tracks.claims(moved, 0.3, 2) and tracks.tracks[0].box == moved, "followed at any score"
+    assert tracks.claims(moved, 0.3, 2) and tracks.tracks[0].sightings[-1] == (moved, 2), "followed at any score"
     assert tracks.claims((200.0, 100.0, 20.0, 20.0), SURE, 3) and len(tracks.tracks) == 2
     assert not tracks.claims((96.0, 92.0, 40.0, 40.0), SURE, WATCH_FRAMES + 1), "larger"
     assert not tracks.claims((108.0, 95.0, 12.0, 30.0), SURE, WATCH_FRAMES + 1), "narrower"

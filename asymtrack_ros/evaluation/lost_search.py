@@ -89,19 +89,22 @@ def miss_causes(spans: Sequence[tuple[int, int]], delays: Sequence[int | None], 
     ``REACQUIRE_WITHIN`` frames later (or the target's next absence). ``tracking``: per frame, whether the session
     said TRACKING; ``hits``: the sequence's traced hits. A candidate on the target outranks the other verdicts."""
     on_target = [traced for traced in hits if traced.on_target]
-    causes: list[MissCause | None] = []
-    for (start, stop), delay in zip(spans, delays, strict=True):
-        end = min(stop, start + REACQUIRE_WITHIN + 1)
-        found = Counter(CAUSE_OF_VERDICT[traced.hit.verdict] for traced in on_target if start <= traced.frame < end)
-        if in_time(delay):
-            causes.append(None)
-        elif bool(tracking[start]):
-            causes.append(MissCause.TRACKING_ELSEWHERE)
-        elif MissCause.UNCONFIRMED in found:
-            causes.append(MissCause.UNCONFIRMED)
-        else:
-            causes.append(found.most_common(1)[0][0] if found else MissCause.NO_HIT)
-    return tuple(causes)
+    return tuple(_miss_cause(span, delay, tracking, on_target) for span, delay in zip(spans, delays, strict=True))
+
+
+def _miss_cause(span: tuple[int, int], delay: int | None, tracking: np.ndarray,
+                on_target: Sequence[TracedHit]) -> MissCause | None:
+    """:func:`miss_causes` of one return, ``span``, given the sequence's hits ``on_target``."""
+    if in_time(delay):
+        return None
+    start, stop = span
+    if tracking[start]:
+        return MissCause.TRACKING_ELSEWHERE
+    end = min(stop, start + REACQUIRE_WITHIN + 1)
+    found = Counter(CAUSE_OF_VERDICT[traced.hit.verdict] for traced in on_target if start <= traced.frame < end)
+    if MissCause.UNCONFIRMED in found:
+        return MissCause.UNCONFIRMED
+    return found.most_common(1)[0][0] if found else MissCause.NO_HIT
 
 
 def cause_counts(causes: Iterable[MissCause | None]) -> dict[str, int]:

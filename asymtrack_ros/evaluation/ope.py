@@ -104,11 +104,11 @@ def run_sequence(
         exits[index] = result.exit or 0
         timings_ms[index] = (result.preprocess_ms, result.inference_ms, result.postprocess_ms, wall_ms)
     scores = evaluate_sequence(boxes, sequence.ground_truth, scored_frames(sequence.absent, init_frame))
+    tracking = states == TrackState.TRACKING
     robustness = evaluate_robustness(iou(boxes, sequence.ground_truth), sequence.absent, init_frame, published,
-                                     states == TrackState.TRACKING, sequence.away,
-                                     on_lookalikes(boxes, lookalike_boxes(sequence)))
-    causes = miss_causes(return_spans(sequence.away, init_frame), robustness.reacquisition_delays,
-                         states == TrackState.TRACKING, search_hits)
+                                     tracking, sequence.away, on_lookalikes(boxes, lookalike_boxes(sequence)))
+    causes = miss_causes(return_spans(sequence.away, init_frame), robustness.reacquisition_delays, tracking,
+                         search_hits)
     return SequenceResult(tracker_name, sequence.name, init_frame, boxes, confidences, timings_ms, scores,
                           published, states, robustness, exits, tracker.device_info, tuple(search_hits), causes)
 

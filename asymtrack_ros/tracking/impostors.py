@@ -40,11 +40,6 @@ class Impostor:
     sightings: list[tuple[Box, int]]
 
     @property
-    def box(self) -> Box:
-        """Its latest box."""
-        return self.sightings[-1][0]
-
-    @property
     def seen(self) -> int:
         """The LOST frame it was last seen on."""
         return self.sightings[-1][1]
