@@ -50,6 +50,10 @@ class Impostor:
         kept = sorted({seen for _, seen in self.sightings})[-SIGHTING_FRAMES:]
         self.sightings = [sighting for sighting in self.sightings if sighting[1] in kept]
 
+    def continued_by(self, box: Box, frame: int) -> bool:
+        """Whether ``box`` on LOST frame ``frame`` is where this object has moved from one of its sightings."""
+        return any(moved_to(seen_box, seen, box, frame) for seen_box, seen in self.sightings)
+
 
 class ImpostorTracks:
     """The impostors of one LOST episode (module docstring)."""
@@ -76,7 +80,7 @@ class ImpostorTracks:
         if self.exit_sides is not None and exit_sides(box, self._frame_size) & self.exit_sides:
             return False
         for track in self.tracks:
-            if any(self._continues(seen_box, seen, box, frame) for seen_box, seen in track.sightings):
+            if track.continued_by(box, frame):
                 track.add(box, frame)
                 return True
         if self.exit_sides is not None and frame <= WATCH_FRAMES and score >= SEED_SCORE:
@@ -84,12 +88,12 @@ class ImpostorTracks:
             return True
         return False
 
-    @staticmethod
-    def _continues(seen_box: Box, seen: int, box: Box, frame: int) -> bool:
-        """Whether ``box`` on LOST frame ``frame`` is where an object boxed ``seen_box`` on frame ``seen`` has moved:
-        near (module docstring) and of its size and shape. The target passing beside a still impostor (a patch of
-        background) is neither."""
-        gap = min(max(frame - seen, 1), MAX_GAP)
-        (x, y), (tx, ty) = centre(box), centre(seen_box)
-        return (math.hypot(x - tx, y - ty) <= STEP * gap * box_side(seen_box)
-                and similar_area(box, seen_box, MAX_SIZE_CHANGE) and aspect_change(box, seen_box) <= MAX_SIZE_CHANGE)
+
+def moved_to(seen_box: Box, seen: int, box: Box, frame: int) -> bool:
+    """Whether ``box`` on LOST frame ``frame`` is where an object boxed ``seen_box`` on frame ``seen`` has moved: near
+    (module docstring) and of its size and shape. The target passing beside a still impostor (a patch of background)
+    is neither."""
+    gap = min(max(frame - seen, 1), MAX_GAP)
+    (x, y), (tx, ty) = centre(box), centre(seen_box)
+    return (math.hypot(x - tx, y - ty) <= STEP * gap * box_side(seen_box)
+            and similar_area(box, seen_box, MAX_SIZE_CHANGE) and aspect_change(box, seen_box) <= MAX_SIZE_CHANGE)
