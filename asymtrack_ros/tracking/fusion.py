@@ -144,7 +144,7 @@ class FusedTracker(Tracker):
                  worker: ThreadPoolExecutor | None = None) -> None:
         self.network, self.local_factory, self.settings = network, local_factory, settings
         self.local = local_factory()
-        self.model_name, self.variant = network.model_name, network.variant
+        self.model_name, self.variant, self.confirmation = network.model_name, network.variant, network.confirmation
         self._disagreements = 0
         self._cuts = ShotCutDetector()  # frame to frame, since the target was set
         self._continuous = True  # no shot cut since the target was set: the local tracker's box has followed it
