@@ -15,6 +15,8 @@ from asymtrack_ros.tracking.monitor import LostPolicy, TargetMonitor, TrackState
 from asymtrack_ros.tracking.redetection import LostSearch, RegionSearch, SearchHit
 from asymtrack_ros.tracking.shot_cut import ShotCutDetector
 
+VETO = 0.12  # a LOST box the re-identification checks under this is no target, whatever the confirmation head says
+
 
 @dataclass(frozen=True)
 class FrameOutcome:
@@ -179,7 +181,7 @@ class TrackingSession:
         if lost and result.score is None and self._network:
             return 0.0, False  # a network tracker that did not score this box (the fusion disagrees) confirms nothing
         box = result.box
-        similarity = self._lost_check(appearance, image, box) if lost else appearance.similarity(image, box)
+        similarity = self._candidate_check(appearance, image, box) if lost else appearance.similarity(image, box)
         return (similarity if result.score is None else min(result.score, similarity)), False
 
     def _redetect(self, image: np.ndarray, anchor: Box, appearance: TargetCheck) -> SearchHit | None:
@@ -190,11 +192,11 @@ class TrackingSession:
                                    self.monitor.policy.recover_score)
 
     def _lost_check(self, appearance: TargetCheck, image: np.ndarray, box: Box) -> float:
-        """The check of the tracker's own box while LOST, re-identification: the mean of the check against the
-        initial target and against the target as last confidently seen (``TargetCheck.recall``) lifts a box that the
-        initial check alone would keep (``lost_score``) but not confirm; a box under that stays rejected, so a
-        confirmed box is not LOST again at once. With a distractor memory, that is capped by the odds against the
-        look-alike it most resembles (``DistractorMemory.cap``)."""
+        """The check of a box while LOST without a confirmation head, re-identification: the mean of the check
+        against the initial target and against the target as last confidently seen (``TargetCheck.recall``) lifts a
+        box that the initial check alone would keep (``lost_score``) but not confirm; a box under that stays
+        rejected, so a confirmed box is not LOST again at once. With a distractor memory, that is capped by the odds
+        against the look-alike it most resembles (``DistractorMemory.cap``)."""
         similarity = appearance.similarity(image, box)
         if similarity < self.monitor.policy.lost_score:
             return similarity
@@ -203,12 +205,13 @@ class TrackingSession:
         return self._capped(appearance, image, box, identified)
 
     def _candidate_check(self, appearance: TargetCheck, image: np.ndarray, box: Box) -> float:
-        """The check of a re-detection hit: with the tracker's confirmation head (``confirmation.py``, fitted on
-        such hits), its probability that the box is the target given what the session knows of this LOST episode,
-        capped as :meth:`_lost_check`; without one, :meth:`_lost_check`."""
+        """The check of a box while LOST (the tracker's own box or a re-detection hit): with the tracker's
+        confirmation head (``confirmation.py``, fitted on both), its probability that the box is the target given what
+        the session knows of this LOST episode, capped as :meth:`_lost_check`; without one, :meth:`_lost_check`."""
         head, context = self.tracker.confirmation, self._context
-        if head is None or context is None:
-            return self._lost_check(appearance, image, box)
+        checked = self._lost_check(appearance, image, box)
+        if head is None or context is None or checked < VETO:
+            return checked
         lost = replace(context, lost_frames=self._frames - self._tracked_at)
         return self._capped(appearance, image, box, head.probability(image, box, lost))
 

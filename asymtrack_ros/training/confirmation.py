@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from asymtrack_ros.boxes import Box
+from asymtrack_ros.boxes import Box, box_iou
 from asymtrack_ros.cli_support import command_parser
 from asymtrack_ros.dataset_layouts import load_dataset
 from asymtrack_ros.evaluation.report import RESULTS_DIR
@@ -68,27 +68,39 @@ def context_at(sequence: TrackSequence, read: Callable[[int], np.ndarray], rows:
                        frame - (tracked[-1] if tracked else start))
 
 
-def run_hits(run: Path, dataset: Path, tracker: str = "ours", lost_score: float = LostPolicy().lost_score
-             ) -> tuple[np.ndarray, np.ndarray]:
-    """(features, on target) of the labelled hits the network scored in one run over ``dataset``."""
+def target_label(away: bool, overlap: float) -> bool | None:
+    """On the target (in view, IoU above the re-acquisition threshold: True), elsewhere (away or IoU 0: False), or
+    neither (None: left out); ``overlap`` NaN: the truth is unknown."""
+    on_target, elsewhere = not away and overlap > REACQUIRED_IOU, away or overlap == 0.0
+    return None if on_target == elsewhere else on_target
+
+
+def run_hits(run: Path, dataset: Path, tracker: str = "ours", lost_score: float = LostPolicy().lost_score,
+             own_score: float = LostPolicy().recover_score) -> tuple[np.ndarray, np.ndarray]:
+    """(features, on target) of one run over ``dataset``: the labelled re-detection hits the network scored, and the
+    tracker's own boxes on LOST frames where the network scored them at least ``own_score`` (those it could
+    confirm)."""
     sequences = {sequence.name: sequence for sequence in load_dataset(dataset)}
-    rows: dict[str, list[dict[str, str]]] = {}
-    readers: dict[str, Callable[[int], np.ndarray]] = {}
-    features, labels = [], []
+    samples: dict[str, list[tuple[int, Box, bool]]] = {}
     with (run / "lost_search" / f"{tracker}.csv").open(newline="") as stream:
         for hit in csv.DictReader(stream):
-            away, overlap = hit["away"] == "1", float(hit["iou"])
-            on_target, elsewhere = not away and overlap > REACQUIRED_IOU, away or overlap == 0.0
-            if not hit["network_score"] or on_target == elsewhere:
-                continue
-            name, frame = hit["sequence"], int(hit["frame"])
-            sequence = sequences[name]
-            if name not in rows:
-                rows[name] = frame_rows(run / RESULTS_DIR / tracker / f"{name}.csv")
-                readers[name] = functools.lru_cache(maxsize=FRAME_CACHE)(sequence.read_frame)
-            context = context_at(sequence, readers[name], rows[name], frame, lost_score)
-            features.append(candidate_features(readers[name](frame), row_box(hit), context))
-            labels.append(on_target)
+            label = target_label(hit["away"] == "1", float(hit["iou"]))
+            if hit["network_score"] and label is not None:
+                samples.setdefault(hit["sequence"], []).append((int(hit["frame"]), row_box(hit), label))
+    features, labels = [], []
+    for name, sequence in sequences.items():
+        rows = frame_rows(run / RESULTS_DIR / tracker / f"{name}.csv")
+        for frame, row in enumerate(rows):
+            if int(row["state"]) == TrackState.LOST and float(row["confidence"]) >= own_score:
+                box, truth = row_box(row), sequence.ground_truth[frame]
+                overlap = box_iou(box, tuple(truth)) if np.isfinite(truth).all() else float("nan")
+                label = target_label(bool(sequence.away[frame]), overlap)
+                if label is not None:
+                    samples.setdefault(name, []).append((frame, box, label))
+        read = functools.lru_cache(maxsize=FRAME_CACHE)(sequence.read_frame)
+        for frame, box, label in samples.get(name, []):
+            features.append(candidate_features(read(frame), box, context_at(sequence, read, rows, frame, lost_score)))
+            labels.append(label)
     return np.asarray(features, dtype=np.float64).reshape(-1, len(FEATURES)), np.asarray(labels, dtype=bool)
 
 
