@@ -15,7 +15,7 @@ from asymtrack_ros.tracking.monitor import LostPolicy, TargetMonitor, TrackState
 from asymtrack_ros.tracking.redetection import LostSearch, RegionSearch, SearchHit
 from asymtrack_ros.tracking.shot_cut import ShotCutDetector
 
-VETO = 0.12  # a LOST box the re-identification checks under this is no target, whatever the confirmation head says
+VETO = 0.0  # a LOST box the re-identification checks under this is no target, whatever the confirmation head says
 
 
 @dataclass(frozen=True)
