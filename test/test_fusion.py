@@ -159,6 +159,19 @@ def test_the_overrule_compares_the_network_s_mean_score_over_overrule_frames() -
     assert scores[4] == [None] * 6 + [0.05] * 3
 
 
+def test_a_local_box_the_confident_network_disagrees_with_for_over_unscored_frames_scores_0() -> None:
+    """The network sure of a box elsewhere for more than unscored_frames frames in a row: the local box scores 0
+    (the session counts it towards LOST) until the two agree again; 0 switches the limit off."""
+    disagree, agree = (ELSEWHERE, 0.5), ((101.0, 100.0, 40.0, 40.0), 0.8)
+    tracker, _, _ = fused([disagree] * 3 + [agree, disagree, disagree, disagree], [(START, None)], unscored_frames=2)
+    assert [tracker.track(IMAGE).score for _ in range(7)] == [None, None, 0.0, 0.8, None, None, 0.0]
+    tracker, _, _ = fused([disagree], [(START, None)])
+    assert {tracker.track(IMAGE).score for _ in range(30)} == {None}
+    tracker, _, _ = fused([disagree, disagree, (ELSEWHERE, 0.2), disagree, disagree, disagree], [(START, None)],
+                          unscored_frames=2)
+    assert [tracker.track(IMAGE).score for _ in range(6)] == [None, None, 0.2, None, None, 0.0], "a veto resets it"
+
+
 @pytest.mark.parametrize(("network", "why"), [
     ((ELSEWHERE, 0.4), "not confident"),
     (((10.0, 100.0, 40.0, 40.0), 0.9), "looks less like the target"),
@@ -180,7 +193,7 @@ def test_settings_parse_validate_and_round_trip() -> None:
                 {"rescue_margin": True}, {"local_params": {"use_segmentation": "no"}}, {"rescue_area_ratio": 0.5},
                 {"veto_score": "0.3"}, {"veto_score": 1.2}, {"check_overrules_veto": -0.1},
                 {"overrule_min_score": 1.5}, {"agree_overlap": -0.5}, {"overrule_frames": 0},
-                {"overrule_frames": 2.5}):
+                {"overrule_frames": 2.5}, {"unscored_frames": -1}, {"unscored_frames": 1.5}):
         with pytest.raises(ValueError):
             FusionSettings.from_mapping(bad)
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from asymtrack_ros.boxes import Box
 from asymtrack_ros.tracking.appearance import AppearanceCheck, TargetCheck
+from asymtrack_ros.tracking.confirmation import ConfirmationHead
 from asymtrack_ros.tracking.validation import validate_box, validate_image
 
 
@@ -58,6 +59,7 @@ class Tracker(abc.ABC):
 
     model_name: str = ""
     variant: str = ""
+    confirmation: ConfirmationHead | None = None  # confirms a box while LOST (``confirmation.py``); None: no head
 
     @property
     @abc.abstractmethod

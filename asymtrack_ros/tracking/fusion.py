@@ -84,6 +84,7 @@ class FusionSettings:
     overrule_min_score: float = 0.0
     overrule_frames: int = 1
     agree_overlap: float = 0.5
+    unscored_frames: int = 0
 
     def __post_init__(self) -> None:
         if not isinstance(self.local_tracker, str):
@@ -92,10 +93,10 @@ class FusionSettings:
                 isinstance(key, str) and isinstance(value, bool | int | float)
                 for key, value in self.local_params.items()):
             raise ValueError(f"local_params must map names to numbers or booleans, got {self.local_params!r}")
-        for name in ("rescue_frames", "overrule_frames"):
+        for name, lowest in (("rescue_frames", 1), ("overrule_frames", 1), ("unscored_frames", 0)):
             value = getattr(self, name)
-            if not (isinstance(value, int) and 1 <= value <= MAX_FRAMES):
-                raise ValueError(f"{name} must be an integer in [1, {MAX_FRAMES}], got {value!r}")
+            if not (isinstance(value, int) and lowest <= value <= MAX_FRAMES):
+                raise ValueError(f"{name} must be an integer in [{lowest}, {MAX_FRAMES}], got {value!r}")
         for name in ("rescue_score", "rescue_overlap", "rescue_margin", "veto_score", "check_overrules_veto",
                      "overrule_min_score", "agree_overlap"):
             if not 0.0 <= getattr(self, name) <= 1.0:
@@ -119,7 +120,7 @@ class FusionSettings:
             if key in NUMBER_KEYS and (isinstance(value, bool) or not isinstance(value, int | float)):
                 raise ValueError(f"bad fusion value {key}={value!r}: not a number")
         settings: dict[str, Any] = dict(values)
-        for key in ("rescue_frames", "overrule_frames"):
+        for key in ("rescue_frames", "overrule_frames", "unscored_frames"):
             if isinstance(settings.get(key), float) and settings[key].is_integer():
                 settings[key] = int(settings[key])
         return cls(**settings)
@@ -144,8 +145,9 @@ class FusedTracker(Tracker):
                  worker: ThreadPoolExecutor | None = None) -> None:
         self.network, self.local_factory, self.settings = network, local_factory, settings
         self.local = local_factory()
-        self.model_name, self.variant = network.model_name, network.variant
+        self.model_name, self.variant, self.confirmation = network.model_name, network.variant, network.confirmation
         self._disagreements = 0
+        self._unscored = 0  # frames in a row the confident network put the target away from the fused box
         self._cuts = ShotCutDetector()  # frame to frame, since the target was set
         self._continuous = True  # no shot cut since the target was set: the local tracker's box has followed it
         self._network_scores: deque[float] = deque(maxlen=settings.overrule_frames)  # the latest, for the overrule
@@ -203,7 +205,7 @@ class FusedTracker(Tracker):
         else:
             self.network.reposition(box)
             self.local.initialize(image, box)
-        self._disagreements = 0
+        self._disagreements = self._unscored = 0
 
     def spawn(self) -> FusedTracker:
         return FusedTracker(self.network.spawn(), self.local_factory, self.settings, self._worker)
@@ -238,7 +240,7 @@ class FusedTracker(Tracker):
         self._local_box = None
         self._check = self.network.target_check(image, box)
         self._check_source = (image, as_box(box))
-        self._disagreements = 0
+        self._disagreements = self._unscored = 0
         self._cuts.start(image)
         self._continuous = True
         self._network_scores.clear()
@@ -266,6 +268,9 @@ class FusedTracker(Tracker):
             self._network_scores.append(found.score)
         overruled = vetoed and self._overruled(image, box)
         score = found.score if (agrees or vetoed) and not overruled else None
+        self._unscored = 0 if agrees or vetoed else self._unscored + 1
+        if self.settings.unscored_frames and self._unscored > self.settings.unscored_frames:
+            score = 0.0
         return TrackResult(box, score, found.preprocess_ms, found.inference_ms + local.total_ms, found.postprocess_ms,
                            found.exit)
 

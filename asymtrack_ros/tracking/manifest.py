@@ -6,8 +6,9 @@ normalisation, graph input/output names and shapes, the sha256 of each ONNX file
 exporting tool versions and, optional, the box smoothing and the global re-detection settings that suit the model
 (``"tracker"``, ``box_smoothing.py`` and ``redetection.py``; absent: no smoothing, the default re-detection) and its
 score calibration (``"score_calibration"``, ``confidence.py``; absent: raw scores), the local tracker fused with
-the network (``"fusion"``, ``fusion.py``; absent: none) and the learned target verifier (``"verification"``,
-``verification.py``; absent: the appearance check). An early-exit model (DyTrack)
+the network (``"fusion"``, ``fusion.py``; absent: none), the learned target verifier (``"verification"``,
+``verification.py``; absent: the appearance check) and the head that confirms a box while LOST
+(``"confirmation"``, ``confirmation.py``; absent: the verifier's re-identification). An early-exit model (DyTrack)
 adds ``"early_exit"``: one graph per segment and one box head per exit, and the default exit thresholds
 (:class:`EarlyExitSpec`; absent: a model without exits). Every problem raises :class:`ModelDirError` naming the
 offending file.
@@ -30,6 +31,7 @@ from asymtrack_ros.models.config import ModelConfig
 from asymtrack_ros.tracking.box_smoothing import NO_SMOOTHING, BoxSmoothing
 from asymtrack_ros.tracking.checksums import ChecksumError, verify_checksum
 from asymtrack_ros.tracking.confidence import IDENTITY, ScoreCalibration
+from asymtrack_ros.tracking.confirmation import ConfirmationHead
 from asymtrack_ros.tracking.fusion import NO_FUSION, FusionSettings
 from asymtrack_ros.tracking.redetection import DEFAULT_REDETECTION, REDETECTION_KEYS, RedetectionSettings
 from asymtrack_ros.tracking.verification import VerificationHead
@@ -129,6 +131,7 @@ class ModelManifest:
     early_exit: EarlyExitSpec | None = None
     fusion: FusionSettings = NO_FUSION
     verification: VerificationHead | None = None
+    confirmation: ConfirmationHead | None = None
 
     @property
     def graphs(self) -> tuple[GraphSpec, ...]:
@@ -177,6 +180,7 @@ class ModelManifest:
             early_exit=values.get("early_exit"),
             fusion=values.get("fusion", NO_FUSION),
             verification=values.get("verification"),
+            confirmation=values.get("confirmation"),
             **values.get("tracker", {}),
         )
         problems = manifest.consistency_problems()
@@ -226,11 +230,16 @@ class ModelManifest:
             **({"early_exit": self.early_exit.to_json()} if self.early_exit else {}),
             **({"fusion": self.fusion.to_json()} if self.fusion.enabled else {}),
             **({"verification": self.verification.to_json()} if self.verification else {}),
+            **({"confirmation": self.confirmation.to_json()} if self.confirmation else {}),
         }
 
     def with_verification(self, head: VerificationHead) -> ModelManifest:
         """A copy carrying the verification head ``head``."""
         return replace(self, verification=head)
+
+    def with_confirmation(self, head: ConfirmationHead) -> ModelManifest:
+        """A copy carrying the LOST confirmation head ``head``."""
+        return replace(self, confirmation=head)
 
 
 def manifest_problems(data: Any) -> list[str]:
@@ -454,4 +463,5 @@ OPTIONAL_FIELDS: dict[str, Callable[[Any], Any]] = {
     "early_exit": _early_exit,
     "fusion": FusionSettings.from_mapping,
     "verification": VerificationHead.from_mapping,
+    "confirmation": ConfirmationHead.from_mapping,
 }

@@ -263,7 +263,7 @@ def create(
     (engines cached under ``$XDG_CACHE_HOME/asymtrack_ros/trt``, see ``ort_providers.py``). ``threads``
     (the tracker's CPU threads: a fused local tracker takes one, ``fusion.network_threads``),
     ``graph_optimization`` and ``spinning``: see :func:`session_options`. The score calibration and the box
-    smoothing, global re-detection, local tracker and verification head are the ones in ``model.json``;
+    smoothing, global re-detection, local tracker, verification and confirmation heads are the ones in ``model.json``;
     ``smoothing`` and ``redetection`` override single values (see ``box_smoothing.py``, ``redetection.py``),
     ``local_tracker`` the OpenCV tracker fused with the network ("none": the network alone; ``fusion.py``).
     """
@@ -283,5 +283,5 @@ def create(
     elif exit_thresholds is not None:
         raise ValueError(f"exit_thresholds is for early-exit models; {directory} has none")
     tracker = SiameseTracker(network, smoothing.apply(manifest.smoothing), manifest.calibration,
-                             manifest.redetection.replace(redetection), manifest.verification)
+                             manifest.redetection.replace(redetection), manifest.verification, manifest.confirmation)
     return with_local_tracker(tracker, fusion)

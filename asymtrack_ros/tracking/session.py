@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from asymtrack_ros.boxes import Box, as_box, visible_fraction
-from asymtrack_ros.tracking.appearance import TargetCheck
+from asymtrack_ros.tracking.appearance import TargetCheck, colour_histogram, core_chromaticity
 from asymtrack_ros.tracking.base import NotInitializedError, Tracker, TrackResult
+from asymtrack_ros.tracking.confirmation import LostContext
 from asymtrack_ros.tracking.distractors import DistractorMemory
 from asymtrack_ros.tracking.monitor import LostPolicy, TargetMonitor, TrackState
 from asymtrack_ros.tracking.redetection import LostSearch, RegionSearch, SearchHit
 from asymtrack_ros.tracking.shot_cut import ShotCutDetector
+
+VETO = 0.0  # a LOST box the re-identification checks under this is no target, whatever the confirmation head says
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ class TrackingSession:
             self._distractors = DistractorMemory(tracker, tracker.redetection)
         self._following = False
         self._cuts = ShotCutDetector()
+        self._context: LostContext | None = None  # with a confirmation head: what the session knows while LOST
+        self._frames = self._tracked_at = 0  # frames stepped since start; the last TRACKING one
 
     @property
     def state(self) -> TrackState:
@@ -89,6 +94,11 @@ class TrackingSession:
         self._check = self.tracker.target_check(image, box)
         self._frame_size = (image.shape[0], image.shape[1])
         self.target_id, self._anchor = target_id, as_box(box)
+        self._frames = self._tracked_at = 0
+        if self.tracker.confirmation is not None:
+            colour = core_chromaticity(image, self._anchor)
+            self._context = LostContext(self._frame_size, self._anchor, colour, colour,
+                                        colour_histogram(image, self._anchor), 0)
         self.monitor.start()
         self._cuts.start(image)
         self._reset_search()
@@ -125,6 +135,7 @@ class TrackingSession:
         if self.monitor.state == TrackState.IDLE:
             return FrameOutcome(TrackState.IDLE, "", None)
         appearance, anchor = self._ready(image)
+        self._frames += 1
         policy = self.monitor.policy
         was_lost = self.monitor.state == TrackState.LOST
         searching = was_lost and not self._following
@@ -144,8 +155,10 @@ class TrackingSession:
         state = self.monitor.update(score, out_of_view, self._cuts.is_cut(image), tentative)
         if state == TrackState.TRACKING:
             self._reset_search()
+            self._tracked_at = self._frames
             if score >= policy.lost_score:
                 self._anchor = result.box
+                self._remember_anchor(image)
                 if not self.monitor.on_probation:
                     appearance.remember(image, result.box)
             if scan and score >= policy.recover_score and self._distractors is not None:
@@ -168,28 +181,49 @@ class TrackingSession:
         if lost and result.score is None and self._network:
             return 0.0, False  # a network tracker that did not score this box (the fusion disagrees) confirms nothing
         box = result.box
-        similarity = self._lost_check(appearance, image, box) if lost else appearance.similarity(image, box)
+        similarity = self._candidate_check(appearance, image, box) if lost else appearance.similarity(image, box)
         return (similarity if result.score is None else min(result.score, similarity)), False
 
     def _redetect(self, image: np.ndarray, anchor: Box, appearance: TargetCheck) -> SearchHit | None:
         """This LOST frame's re-detection hit, if a search is due and hits something (``redetection.py``)."""
         if self._search is None:
             return None
-        return self._search.search(image, anchor, lambda frame, box: self._lost_check(appearance, frame, box),
+        return self._search.search(image, anchor, lambda frame, box: self._candidate_check(appearance, frame, box),
                                    self.monitor.policy.recover_score)
 
     def _lost_check(self, appearance: TargetCheck, image: np.ndarray, box: Box) -> float:
-        """The check of a box while LOST, re-identification: the mean of the check against the initial target and
-        against the target as last confidently seen (``TargetCheck.recall``) lifts a box that the initial check alone
-        would keep (``lost_score``) but not confirm; a box under that stays rejected, so a confirmed box is not LOST
-        again at once. With a distractor memory, that is capped by the odds against the look-alike it most resembles
-        (``DistractorMemory.cap``)."""
+        """The check of a box while LOST without a confirmation head, re-identification: the mean of the check
+        against the initial target and against the target as last confidently seen (``TargetCheck.recall``) lifts a
+        box that the initial check alone would keep (``lost_score``) but not confirm; a box under that stays
+        rejected, so a confirmed box is not LOST again at once. With a distractor memory, that is capped by the odds
+        against the look-alike it most resembles (``DistractorMemory.cap``)."""
         similarity = appearance.similarity(image, box)
         if similarity < self.monitor.policy.lost_score:
             return similarity
         recalled = appearance.recall(image, box)
         identified = similarity if recalled is None else max(similarity, (similarity + recalled) / 2)
+        return self._capped(appearance, image, box, identified)
+
+    def _candidate_check(self, appearance: TargetCheck, image: np.ndarray, box: Box) -> float:
+        """The check of a box while LOST (the tracker's own box or a re-detection hit): with the tracker's
+        confirmation head (``confirmation.py``, fitted on both), its probability that the box is the target given what
+        the session knows of this LOST episode, capped as :meth:`_lost_check`; without one, :meth:`_lost_check`."""
+        head, context = self.tracker.confirmation, self._context
+        checked = self._lost_check(appearance, image, box)
+        if head is None or context is None or checked < VETO:
+            return checked
+        lost = replace(context, lost_frames=self._frames - self._tracked_at)
+        return self._capped(appearance, image, box, head.probability(image, box, lost))
+
+    def _capped(self, appearance: TargetCheck, image: np.ndarray, box: Box, identified: float) -> float:
+        """``identified`` capped by the distractor memory, if any (``DistractorMemory.cap``)."""
         return identified if self._distractors is None else self._distractors.cap(image, box, appearance, identified)
+
+    def _remember_anchor(self, image: np.ndarray) -> None:
+        """The anchor moved: with a confirmation head, remember it and its core colour."""
+        if self._context is not None and self._anchor is not None:
+            self._context = replace(self._context, anchor=self._anchor,
+                                    anchor_colour=core_chromaticity(image, self._anchor))
 
     def _reset_search(self) -> None:
         self._following = False

@@ -24,6 +24,7 @@ from asymtrack_ros.tracking.appearance import TargetCheck
 from asymtrack_ros.tracking.base import DeviceInfo, NotInitializedError, Tracker, TrackResult
 from asymtrack_ros.tracking.box_smoothing import NO_SMOOTHING, BoxSmoothing
 from asymtrack_ros.tracking.confidence import IDENTITY, ScoreCalibration, corner_confidence
+from asymtrack_ros.tracking.confirmation import ConfirmationHead
 from asymtrack_ros.tracking.preprocessing import Normalizer, clip_box, map_box_back, sample_target
 from asymtrack_ros.tracking.redetection import DEFAULT_REDETECTION, RedetectionSettings
 from asymtrack_ros.tracking.validation import validate_image
@@ -87,17 +88,20 @@ class SiameseTracker(Tracker):
     ``calibration`` (default: identity) maps the corner-map score to a probability of being on target;
     ``redetection`` tells a :class:`TrackingSession` how to search the whole frame while LOST
     (``redetection.py``, through :meth:`search_regions`); ``verification`` (default: none) is the model's learned
-    target verifier (``verification.py``, through :meth:`target_check`).
+    target verifier (``verification.py``, through :meth:`target_check`), ``confirmation`` (default: none) the
+    head that confirms a box while LOST (``confirmation.py``, used by ``TrackingSession``).
     """
 
     def __init__(
         self, runner: NetworkRunner, smoothing: BoxSmoothing = NO_SMOOTHING, calibration: ScoreCalibration = IDENTITY,
         redetection: RedetectionSettings = DEFAULT_REDETECTION, verification: VerificationHead | None = None,
+        confirmation: ConfirmationHead | None = None,
     ) -> None:
         self.runner = runner
         self.smoothing = smoothing
         self.calibration = calibration
         self.verification = verification
+        self.confirmation = confirmation
         self.redetection = redetection
         self.config = runner.config
         self.model_name, self.variant = runner.config.name, runner.config.variant
@@ -138,7 +142,8 @@ class SiameseTracker(Tracker):
 
     def spawn(self) -> SiameseTracker:
         """A tracker for another target: the same runner and settings, no target yet."""
-        return SiameseTracker(self.runner, self.smoothing, self.calibration, self.redetection, self.verification)
+        return SiameseTracker(self.runner, self.smoothing, self.calibration, self.redetection, self.verification,
+                              self.confirmation)
 
     def target_check(self, image: np.ndarray, box: Box) -> TargetCheck:
         """The model's learned verifier (``verification.py``) when it has a head, else the appearance check."""

@@ -25,14 +25,15 @@ a head (the authors' checkpoints) keep the appearance check alone.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from asymtrack_ros.boxes import Box, as_box
 from asymtrack_ros.tracking.appearance import AppearanceCheck, colour_histogram, core_chromaticity, histogram_similarity
+from asymtrack_ros.tracking.logistic_head import LogisticHead, head_numbers
 
 EMBEDDING_FLOOR = 1e-4  # keeps log(1 - similarity) finite for identical crops
 CHROMA_RANGE = (0.05, 1.0)  # chromaticity distances clipped to this: as alike as lighting leaves a target .. unrelated
@@ -82,37 +83,19 @@ def chromaticity_feature(reference: np.ndarray | None, current: np.ndarray | Non
 
 
 @dataclass(frozen=True)
-class VerificationHead:
-    """``p = sigmoid(bias + sum(weights[i] * feature[i]))`` over :data:`FEATURES`."""
+class VerificationHead(LogisticHead):
+    """The verifier's logistic head over :data:`FEATURES`."""
 
-    weights: tuple[float, ...]
-    bias: float
-
-    def __post_init__(self) -> None:
-        if len(self.weights) != len(FEATURES):
-            raise ValueError(f"a verification head takes {len(FEATURES)} weights ({', '.join(FEATURES)}), "
-                             f"got {len(self.weights)}")
-        if not all(math.isfinite(value) for value in (*self.weights, self.bias)):
-            raise ValueError(f"verification head values must be finite, got {self}")
-
-    def __call__(self, features: Sequence[float]) -> float:
-        logit = self.bias + sum(w * f for w, f in zip(self.weights, features, strict=True))
-        return float(1.0 / (1.0 + math.exp(-max(min(logit, 60.0), -60.0))))
+    FEATURES: ClassVar[tuple[str, ...]] = FEATURES
+    NAME: ClassVar[str] = "verification"
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> VerificationHead:
         """From ``model.json``'s ``{"weights": [...], "bias": b}`` (ValueError on anything else). A head fitted
         before the chromaticity feature (one weight fewer) gives it weight 0, so it scores as it did."""
-        if not isinstance(values, Mapping) or set(values) != {"weights", "bias"}:
-            raise ValueError(f"verification must be {{'weights': [...], 'bias': b}}, got {values!r}")
-        weights, bias = values["weights"], values["bias"]
-        if not isinstance(weights, list) or not all(_is_number(value) for value in [*weights, bias]):
-            raise ValueError(f"verification weights and bias must be numbers, got {values!r}")
+        weights, bias = head_numbers(values, cls.NAME, {"weights", "bias"})
         padding = [0.0] if len(weights) == len(FEATURES) - 1 else []
-        return cls(tuple(float(value) for value in [*weights, *padding]), float(bias))
-
-    def to_json(self) -> dict[str, Any]:
-        return {"weights": list(self.weights), "bias": self.bias}
+        return cls(tuple([*weights, *padding]), bias)
 
 
 Embeddings = tuple[np.ndarray, np.ndarray]  # (box only, with context)
@@ -186,7 +169,3 @@ class TargetVerifier:
         appearance = histogram_similarity(reference.histogram, look.histogram)
         colour = chromaticity_feature(reference.chromaticity, look.chromaticity)
         return (*(embedding_feature(s) for s in similarities), appearance, colour)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

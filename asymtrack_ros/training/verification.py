@@ -31,6 +31,7 @@ from asymtrack_ros.tracking.manifest import read_manifest, write_manifest
 from asymtrack_ros.tracking.onnx_backend import create
 from asymtrack_ros.tracking.siamese import SiameseTracker
 from asymtrack_ros.tracking.verification import FEATURES, TargetVerifier, VerificationHead
+from asymtrack_ros.training.logistic import newton_logistic
 
 PROG = "python -m asymtrack_ros.training.verification"
 L2_PENALTY = 1e-3
@@ -93,12 +94,7 @@ def fit_head(features: np.ndarray, labels: np.ndarray, groups: np.ndarray | None
     for cell in cells:
         counts[cell] = counts.get(cell, 0) + 1
     weights = np.array([1.0 / (counts[cell] * len(counts)) for cell in cells])
-    theta = np.zeros(design.shape[1])
-    for _ in range(iterations):
-        p = 1.0 / (1.0 + np.exp(-np.clip(design @ theta, -60, 60)))
-        gradient = design.T @ (weights * (p - labels)) + L2_PENALTY * theta
-        hessian = (design * (weights * p * (1 - p))[:, None]).T @ design + L2_PENALTY * np.eye(len(theta))
-        theta -= np.linalg.solve(hessian, gradient)
+    theta = newton_logistic(design, labels, weights, np.full(design.shape[1], L2_PENALTY), iterations)
     return VerificationHead(tuple(float(value) for value in theta[:-1]), float(theta[-1]))
 
 
