@@ -7,8 +7,9 @@ apart far better (AUC 0.80-0.97 on the development sets): where the target was l
 the edges it left by, how long it has been away, and its colour then and at the start. A logistic head over
 :data:`FEATURES` (:class:`ConfirmationHead`, ``model.json``'s ``"confirmation"``) turns them into the probability that
 the box is the target; while LOST the session uses it instead of the verifier (``session.py``), and the distractor
-memory still caps it. It is fitted on the re-detection hits of evaluation runs over generated training sequences
-(``python -m asymtrack_ros.training.confirmation``). Models without a head keep the verifier's re-identification.
+memory still caps it: the tracker's own box as well as the re-detection's hits. It is fitted on both, from evaluation
+runs over generated training sequences (``python -m asymtrack_ros.training.confirmation``). Models without a head
+keep the verifier's re-identification.
 
 The features (colour distances are L1 distances of ``appearance.core_chromaticity``, clipped to
 :data:`COLOUR_RANGE`, as logs):

@@ -32,6 +32,12 @@ scale slowly) and carries the score, the re-detection and the verification. Per 
   mistake a look-alike (another face) for the target, so the veto stands. The mean keeps a network that hovers at
   the threshold from flipping the score frame by frame (then a rounding difference between two CPUs decided
   whether five low frames came in a row and said LOST);
+* where the network, confident (not vetoed), has put the target away from the fused box for more than
+  ``unscored_frames`` frames in a row (0: never), the fused box scores 0 until the two agree again, the network
+  vetoes, or the tracker is moved to a re-detected target: a correlation filter stuck on background at the frame's
+  edge after the target left, or on a patch of background the target passed, otherwise stays TRACKING on the check
+  alone (on generated training runs, of the frames 25 or more into such a run that the check kept at ``lost_score``
+  or more, 103 did not touch the target and 57 did);
 * when the session moves the tracker while LOST (``reposition`` to the last confident box), only the network's
   search moves; the local tracker follows when the network's box wins there as above. A global re-detection
   candidate the session accepted (``relocate``) restarts the local tracker on it.

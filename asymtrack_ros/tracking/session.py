@@ -15,8 +15,6 @@ from asymtrack_ros.tracking.monitor import LostPolicy, TargetMonitor, TrackState
 from asymtrack_ros.tracking.redetection import LostSearch, RegionSearch, SearchHit
 from asymtrack_ros.tracking.shot_cut import ShotCutDetector
 
-VETO = 0.0  # a LOST box the re-identification checks under this is no target, whatever the confirmation head says
-
 
 @dataclass(frozen=True)
 class FrameOutcome:
@@ -209,9 +207,8 @@ class TrackingSession:
         confirmation head (``confirmation.py``, fitted on both), its probability that the box is the target given what
         the session knows of this LOST episode, capped as :meth:`_lost_check`; without one, :meth:`_lost_check`."""
         head, context = self.tracker.confirmation, self._context
-        checked = self._lost_check(appearance, image, box)
-        if head is None or context is None or checked < VETO:
-            return checked
+        if head is None or context is None:
+            return self._lost_check(appearance, image, box)
         lost = replace(context, lost_frames=self._frames - self._tracked_at)
         return self._capped(appearance, image, box, head.probability(image, box, lost))
 

@@ -1,12 +1,13 @@
-"""Fit the LOST confirmation head (``tracking/confirmation.py``) on the re-detection hits of evaluation runs.
+"""Fit the LOST confirmation head (``tracking/confirmation.py``) on the LOST boxes of evaluation runs.
 
 An ``asymtrack-eval`` run writes every LOST frame's re-detection hit (``lost_search/<tracker>.csv``, with its
 network score, the truth's IoU and whether the target was away) and every frame's box, published score and state
 (``results/<tracker>/<sequence>.csv``). From those and the dataset's frames this rebuilds what the session knew on
 each hit's frame (the anchor: the last TRACKING box published at ``lost_score`` or more, else the initial box; the
-frames since the last TRACKING frame) and computes the hit's :data:`confirmation.FEATURES`. Hits the network scored
-are labelled as ``lost_search.TracedHit`` judges them: on the target (in view, IoU above the re-acquisition
-threshold) or elsewhere (the target away, or IoU 0); the rest are left out.
+frames since the last TRACKING frame) and computes the hit's :data:`confirmation.FEATURES`. Hits the network scored,
+and the tracker's own boxes on LOST frames the network scored at least ``recover_score`` (the boxes it could
+confirm), are labelled as ``lost_search.TracedHit`` judges them: on the target (in view, IoU above the
+re-acquisition threshold) or elsewhere (the target away, or IoU 0); the rest are left out.
 
 The head is an L2-regularised logistic regression (Newton's method) on standardised features, folded back into
 weights on the raw features. Prints it as JSON with the ROC AUC on each run; ``--write`` stores it in the model
@@ -125,7 +126,7 @@ def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float | None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = command_parser(
-        PROG, "Fit the LOST confirmation head on the re-detection hits of asymtrack-eval runs (over generated "
+        PROG, "Fit the LOST confirmation head on the LOST boxes of asymtrack-eval runs (over generated "
         "training sequences) and print it as JSON; --write stores it in the model directory's model.json.",
         (f"{PROG} --run runs/eval/mine-111 runs/datasets/mine-111 --run runs/eval/mine-113 runs/datasets/mine-113 "
          "--model-dir models/asymtrack-tiny --write",),
