@@ -22,8 +22,9 @@ class FrameOutcome:
 
     ``score`` is the published confidence: the tracker's own score (if it has one) capped by the tracker's
     target check of the box (``Tracker.target_check``: the appearance similarity to the initial target,
-    ``appearance.py``, or the model's learned verifier, ``verification.py``; while LOST the session's
-    re-identification, which also compares with the target as last confidently seen). ``search_hit``: what this
+    ``appearance.py``, or the model's learned verifier, ``verification.py``; while LOST the model's confirmation head,
+    ``confirmation.py``, or without one the session's re-identification, which also compares with the target as last
+    confidently seen). ``search_hit``: what this
     frame's re-detection hit and what the gates made of it (``redetection.SearchHit``; None when no re-detection ran
     or it hit nothing), for tracing why a return was or was not re-acquired.
     """
