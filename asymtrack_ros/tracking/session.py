@@ -9,7 +9,7 @@ import numpy as np
 from asymtrack_ros.boxes import Box, as_box, visible_fraction
 from asymtrack_ros.tracking.appearance import TargetCheck, colour_histogram, core_chromaticity
 from asymtrack_ros.tracking.base import NotInitializedError, Tracker, TrackResult
-from asymtrack_ros.tracking.confirmation import LostContext
+from asymtrack_ros.tracking.confirmation import ConfirmationHead, LostContext
 from asymtrack_ros.tracking.distractors import DistractorMemory
 from asymtrack_ros.tracking.monitor import LostPolicy, TargetMonitor, TrackState
 from asymtrack_ros.tracking.redetection import LostSearch, RegionSearch, SearchHit
@@ -74,6 +74,8 @@ class TrackingSession:
             self._distractors = DistractorMemory(tracker, tracker.redetection)
         self._following = False
         self._cuts = ShotCutDetector()
+        # the tracker's confirmation head, if any (a duck-typed tracker without the attribute has none)
+        self._head: ConfirmationHead | None = getattr(tracker, "confirmation", None)
         self._context: LostContext | None = None  # with a confirmation head: what the session knows while LOST
         self._frames = self._tracked_at = 0  # frames stepped since start; the last TRACKING one
 
@@ -94,7 +96,7 @@ class TrackingSession:
         self._frame_size = (image.shape[0], image.shape[1])
         self.target_id, self._anchor = target_id, as_box(box)
         self._frames = self._tracked_at = 0
-        if self.tracker.confirmation is not None:
+        if self._head is not None:
             colour = core_chromaticity(image, self._anchor)
             self._context = LostContext(self._frame_size, self._anchor, colour, colour,
                                         colour_histogram(image, self._anchor), 0)
@@ -207,7 +209,7 @@ class TrackingSession:
         """The check of a box while LOST (the tracker's own box or a re-detection hit): with the tracker's
         confirmation head (``confirmation.py``, fitted on both), its probability that the box is the target given what
         the session knows of this LOST episode, capped as :meth:`_lost_check`; without one, :meth:`_lost_check`."""
-        head, context = self.tracker.confirmation, self._context
+        head, context = self._head, self._context
         if head is None or context is None:
             return self._lost_check(appearance, image, box)
         lost = replace(context, lost_frames=self._frames - self._tracked_at)
