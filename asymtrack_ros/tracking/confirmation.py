@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from asymtrack_ros.boxes import Box, box_side, centre, exit_sides
+from asymtrack_ros.boxes import Box, area_ratio, aspect_change, box_side, centre, exit_sides
 from asymtrack_ros.tracking.appearance import colour_histogram, core_chromaticity, histogram_similarity
 from asymtrack_ros.tracking.logistic_head import LogisticHead, head_numbers
 
@@ -72,8 +72,6 @@ def candidate_features(image: np.ndarray, box: Box, context: LostContext) -> np.
     at_exit = bool(anchor_sides & exit_sides(box, context.frame_size))
     (x, y), (anchor_x, anchor_y) = centre(box), centre(anchor)
     distance = math.log1p(math.hypot(x - anchor_x, y - anchor_y) / max(box_side(anchor), 1.0))
-    area = max(box[2] * box[3], 1.0) / max(anchor[2] * anchor[3], 1.0)
-    shape = (box[2] / max(box[3], 1.0)) / (anchor[2] / max(anchor[3], 1.0))
     return np.array([
         colour_feature(colour, context.target_colour),
         colour_feature(colour, context.anchor_colour),
@@ -81,8 +79,8 @@ def candidate_features(image: np.ndarray, box: Box, context: LostContext) -> np.
                                                                           colour_histogram(image, box)),
         float(at_exit),
         float(bool(anchor_sides)),
-        abs(math.log(area)),
-        abs(math.log(max(shape, 1e-6))),
+        abs(math.log(max(area_ratio(box, anchor), 1e-6))),
+        math.log(aspect_change(box, anchor)),
         distance,
         math.log1p(context.lost_frames),
         0.0 if at_exit else distance,

@@ -77,7 +77,7 @@ class TrackingSession:
         # the tracker's confirmation head, if any (a duck-typed tracker without the attribute has none)
         self._head: ConfirmationHead | None = getattr(tracker, "confirmation", None)
         self._context: LostContext | None = None  # with a confirmation head: what the session knows while LOST
-        self._frames = self._tracked_at = 0  # frames stepped since start; the last TRACKING one
+        self._untracked = 0  # frames stepped since the last TRACKING one (or the start)
 
     @property
     def state(self) -> TrackState:
@@ -95,7 +95,7 @@ class TrackingSession:
         self._check = self.tracker.target_check(image, box)
         self._frame_size = (image.shape[0], image.shape[1])
         self.target_id, self._anchor = target_id, as_box(box)
-        self._frames = self._tracked_at = 0
+        self._untracked = 0
         if self._head is not None:
             colour = core_chromaticity(image, self._anchor)
             self._context = LostContext(self._frame_size, self._anchor, colour, colour,
@@ -136,7 +136,7 @@ class TrackingSession:
         if self.monitor.state == TrackState.IDLE:
             return FrameOutcome(TrackState.IDLE, "", None)
         appearance, anchor = self._ready(image)
-        self._frames += 1
+        self._untracked += 1
         policy = self.monitor.policy
         was_lost = self.monitor.state == TrackState.LOST
         searching = was_lost and not self._following
@@ -156,7 +156,7 @@ class TrackingSession:
         state = self.monitor.update(score, out_of_view, self._cuts.is_cut(image), tentative)
         if state == TrackState.TRACKING:
             self._reset_search()
-            self._tracked_at = self._frames
+            self._untracked = 0
             if score >= policy.lost_score:
                 self._anchor = result.box
                 self._remember_anchor(image)
@@ -212,7 +212,7 @@ class TrackingSession:
         head, context = self._head, self._context
         if head is None or context is None:
             return self._lost_check(appearance, image, box)
-        lost = replace(context, lost_frames=self._frames - self._tracked_at)
+        lost = replace(context, lost_frames=self._untracked)
         return self._capped(appearance, image, box, head.probability(image, box, lost))
 
     def _capped(self, appearance: TargetCheck, image: np.ndarray, box: Box, identified: float) -> float:
