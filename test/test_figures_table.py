@@ -10,7 +10,8 @@ import pytest
 from asymtrack_ros.evaluation.figures_table import main, table
 
 OURS = {"auc": 0.6441, "returns": 32.0, "reacquired_within_15": 21 / 32, "absent_tracking": 0.0791,
-        "false_tracking": 0.0, "visible_lost": None}
+        "false_tracking": 0.0, "visible_lost": None, "returns_after_unseen_exit": 9.0,
+        "reacquired_within_15_after_unseen_exit": 4 / 9}
 
 
 def run_dir(root: Path, name: str, trackers: dict[str, dict[str, float | None]]) -> Path:
@@ -26,6 +27,8 @@ def test_a_row_per_run_and_figure_a_column_per_tracker_and_a_dash_where_there_is
     second = run_dir(tmp_path, "b", {"ours": {**OURS, "auc": 0.7}})
     printed = table([("set 6", first), ("real", second)], ["ours", "csrt"],
                     ["auc", "reacquired_within_15", "absent_tracking", "visible_lost"])
+    unseen = table([("set 6", first)], ["ours"], ["reacquired_within_15_after_unseen_exit"]).splitlines()[-1]
+    assert unseen == "| set 6: returns after an unseen exit re-acquired within 15 frames | 44.4 % (4 of 9) |"
     assert printed.splitlines() == [
         "| | ours | csrt |", "|---|---:|---:|",
         "| set 6: success AUC | 0.644 | 0.500 |",

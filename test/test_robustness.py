@@ -13,6 +13,7 @@ from asymtrack_ros.evaluation.report import SUMMARY_JSON, write_report
 from asymtrack_ros.evaluation.robustness import (
     Robustness,
     evaluate_robustness,
+    exits_seen,
     false_tracking_frames,
     lag_frames,
     on_lookalikes,
@@ -55,6 +56,24 @@ def test_absent_tracking_frames_split_into_the_lost_decisions_lag_and_confirmati
     assert figures.absent_lag == 3 / 7 and figures.summary()["absent_lag"] == 3 / 7
 
 
+def test_an_exit_is_seen_when_the_target_was_tracked_on_one_of_its_last_visible_frames() -> None:
+    """Frames 0-9 in view, 10-11 away, back at 12; then away at 15, back at 16. Tracked on the target until frame 3
+    (the sixth-last frame before the first exit: unseen, as is a track whose box missed, frame 14: IoU 0.2)."""
+    away = np.zeros(18, bool)
+    away[[10, 11, 15]] = True
+    tracking, ious = np.zeros(18, bool), np.zeros(18)
+    tracking[:4], ious[:4] = True, 0.9
+    tracking[14], ious[14] = True, 0.2
+    assert exits_seen(away, 0, tracking, ious) == [False, False]
+    tracking[5], ious[5] = True, 0.9  # the fifth-last frame before the exit
+    tracking[13], ious[13] = True, 0.5
+    assert exits_seen(away, 0, tracking, ious) == [True, True]
+    assert exits_seen(away, 5, tracking, ious) == [False, True], "the initialisation frame is not a seen exit"
+    figures = evaluate_robustness(ious, away, 0, np.zeros(18), tracking)
+    assert figures.exits_seen == (True, True) and figures.summary()["returns_after_unseen_exit"] == 0.0
+    assert math.isnan(figures.summary()["reacquired_within_15_after_unseen_exit"])
+
+
 def test_a_reacquisition_after_the_target_left_again_belongs_to_the_next_return() -> None:
     absent = np.array([0, 1, 0, 0, 1, 0, 0], bool)
     tracking = np.array([1, 0, 0, 0, 0, 0, 1], bool)
@@ -67,7 +86,8 @@ def test_frames_with_an_unknown_box_are_neither_scored_nor_absences_nor_a_return
     unknown[8] = True  # frame 8: the target in view, its box not known
     figures = evaluate_robustness(IOUS, ABSENT, 0, SCORES, TRACKING, away=ABSENT & ~unknown)
     assert figures == Robustness(scored_frames=8, false_tracking_frames=2, absent_frames=2, absent_tracking_frames=1,
-                                 reacquisition_delays=(2,), visible_lost_frames=4, absent_lag_frames=1)
+                                 reacquisition_delays=(2,), visible_lost_frames=4, absent_lag_frames=1,
+                                 exits_seen=(True,))
 
 
 def test_a_got10k_sequence_with_an_absence_label_marks_unflagged_nan_boxes_unknown(tmp_path: Path) -> None:
@@ -93,14 +113,16 @@ def test_sequence_figures_and_pooled_dataset_figures() -> None:
     figures = evaluate_robustness(IOUS, ABSENT, 0, SCORES, TRACKING)
     # scored frames 1, 2, 5, 6, 7, 9, 10, 11; not TRACKING among them: 5, 9, 10, 11
     assert figures == Robustness(scored_frames=8, false_tracking_frames=2, absent_frames=3, absent_tracking_frames=1,
-                                 reacquisition_delays=(2, None), visible_lost_frames=4, absent_lag_frames=1)
+                                 reacquisition_delays=(2, None), visible_lost_frames=4, absent_lag_frames=1,
+                                 exits_seen=(True, True))
     assert (figures.false_tracking, figures.absent_tracking, figures.reacquired_within) == (2 / 8, 1 / 3, 0.5)
     assert figures.visible_lost == 0.5
     late = Robustness(scored_frames=2, false_tracking_frames=0, absent_frames=1, absent_tracking_frames=0,
-                      reacquisition_delays=(16,))  # 16 frames: not within 15
+                      reacquisition_delays=(16,), exits_seen=(False,))  # 16 frames: not within 15
     pooled = pool_robustness([figures, late])
     assert (pooled.false_tracking, pooled.absent_tracking, pooled.visible_lost) == (0.2, 0.25, 0.4)
     assert pooled.reacquired_within == pytest.approx(1 / 3)
+    assert pooled.unseen_exit_delays == (16,) and pooled.summary()["returns_after_unseen_exit"] == 1.0
     empty = pool_robustness([])
     assert all(math.isnan(value) for value in (empty.false_tracking, empty.absent_tracking, empty.reacquired_within,
                                                empty.visible_lost))

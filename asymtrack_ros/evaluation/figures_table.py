@@ -29,16 +29,26 @@ def _percent(key: str) -> Callable[[Summary], str]:
     return lambda summary: f"{100 * summary[key]:.1f} %"
 
 
-def _returns(summary: Summary) -> str:
+def _returns(count_key: str, share_key: str) -> Callable[[Summary], str]:
     """The re-acquired share with its count, e.g. ``65.6 % (21 of 32)``."""
-    returns, share = int(summary["returns"]), summary["reacquired_within_15"]
-    return f"{100 * share:.1f} % ({round(share * returns)} of {returns})"
+
+    def cell(summary: Summary) -> str:
+        returns, share = int(summary[count_key]), summary[share_key]
+        return f"{100 * share:.1f} % ({round(share * returns)} of {returns})"
+
+    return cell
+
+
+UNSEEN = "reacquired_within_15_after_unseen_exit"
+RETURN_COUNTS = {"reacquired_within_15": "returns", UNSEEN: "returns_after_unseen_exit"}
 
 
 FIGURES: dict[str, tuple[str, Callable[[Summary], str]]] = {
     "auc": ("success AUC", _decimal("auc")),
     "precision": ("precision@20px", _decimal("precision")),
-    "reacquired_within_15": ("returns re-acquired within 15 frames", _returns),
+    "reacquired_within_15": ("returns re-acquired within 15 frames", _returns("returns", "reacquired_within_15")),
+    UNSEEN: ("returns after an unseen exit re-acquired within 15 frames",
+             _returns("returns_after_unseen_exit", UNSEEN)),
     "absent_tracking": ("absent frames reported TRACKING", _percent("absent_tracking")),
     "false_tracking": ("false tracking", _percent("false_tracking")),
     "visible_lost": ("visible frames not reported TRACKING", _percent("visible_lost")),
@@ -56,7 +66,7 @@ def figure(trackers: Mapping[str, Summary], tracker: str, key: str) -> str:
 
 
 def _inputs(key: str) -> tuple[str, ...]:
-    return ("returns", "reacquired_within_15") if key == "reacquired_within_15" else (key,)
+    return (RETURN_COUNTS[key], key) if key in RETURN_COUNTS else (key,)
 
 
 def table(runs: Sequence[tuple[str, Path]], trackers: Sequence[str], figures: Sequence[str]) -> str:

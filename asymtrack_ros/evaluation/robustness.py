@@ -7,7 +7,10 @@
   target is visible again after an absence. Per return, the frames from the return until the session says
   TRACKING with IoU > :data:`REACQUIRED_IOU` (0: on the return frame itself); None when that does not happen
   before the target leaves again or the sequence ends. Summarised as the share re-acquired within
-  :data:`REACQUIRE_WITHIN` frames (delay <= 15), next to the share of absent frames reported as TRACKING. Of
+  :data:`REACQUIRE_WITHIN` frames (delay <= 15), and apart for the returns after an exit nobody saw
+  (:func:`exits_seen`: not TRACKING on the target in the last :data:`SEEN_EXIT_WITHIN` visible frames before it
+  left; the re-detection then watches where the target was lost, not the edge it left by), next to the share of
+  absent frames reported as TRACKING. Of
   those, ``absent_lag`` counts the frames of a TRACKING run that began while the target was in view (the lost
   decision lagging behind the target's exit, :func:`lag_frames`); the rest are look-alikes or background
   confirmed during the absence.
@@ -31,6 +34,7 @@ from asymtrack_ros.boxes import Box, iou
 CONFIDENT_SCORE = 0.5
 REACQUIRED_IOU = 0.3
 REACQUIRE_WITHIN = 15  # frames
+SEEN_EXIT_WITHIN = 5  # frames: an exit is seen when the target was tracked on one of its last visible frames
 
 
 def false_tracking_frames(ious: np.ndarray, published_scores: np.ndarray, scored: np.ndarray) -> int:
@@ -86,6 +90,20 @@ def reacquisition_delays(
     return delays
 
 
+def exits_seen(away: np.ndarray, init_frame: int, tracking: np.ndarray, ious: np.ndarray) -> list[bool]:
+    """Per return (:func:`return_spans`): whether the session was TRACKING with IoU > :data:`REACQUIRED_IOU` on one of
+    the last :data:`SEEN_EXIT_WITHIN` frames before the absence that the return ends (frames after ``init_frame``;
+    a target away from the initialisation on was never seen leaving)."""
+    away = np.asarray(away, dtype=bool)
+    found = np.asarray(tracking, dtype=bool) & (np.nan_to_num(np.asarray(ious, dtype=float), nan=0.0) > REACQUIRED_IOU)
+    seen = []
+    for start, _ in return_spans(away, init_frame):
+        in_view = np.flatnonzero(~away[:start])
+        last = int(in_view[-1]) if len(in_view) else -1
+        seen.append(bool(found[max(last - SEEN_EXIT_WITHIN + 1, init_frame + 1):last + 1].any()))
+    return seen
+
+
 @dataclass(frozen=True)
 class Robustness:
     """Frame counts and re-acquisition delays of one sequence, or of a dataset (:func:`pool_robustness`)."""
@@ -99,6 +117,7 @@ class Robustness:
     absent_lag_frames: int = 0
     lookalike_frames: int = 0
     lookalike_tracking_frames: int = 0
+    exits_seen: tuple[bool, ...] = ()  # per return (:func:`exits_seen`); empty: not recorded
 
     @property
     def false_tracking(self) -> float:
@@ -128,16 +147,27 @@ class Robustness:
     @property
     def reacquired_within(self) -> float:
         """Share of returns re-acquired within :data:`REACQUIRE_WITHIN` frames; NaN without returns."""
-        delays = self.reacquisition_delays
-        hits = sum(in_time(delay) for delay in delays)
-        return hits / len(delays) if delays else float("nan")
+        return share_in_time(self.reacquisition_delays)
+
+    @property
+    def unseen_exit_delays(self) -> tuple[int | None, ...]:
+        """The re-acquisition delays of the returns after an exit nobody saw (:func:`exits_seen`)."""
+        return tuple(delay for delay, seen in zip(self.reacquisition_delays, self.exits_seen, strict=True) if not seen)
 
     def summary(self) -> dict[str, float]:
         """The headline numbers by name (NaN: undefined)."""
+        unseen = self.unseen_exit_delays
         return {"false_tracking": self.false_tracking, "returns": float(len(self.reacquisition_delays)),
                 f"reacquired_within_{REACQUIRE_WITHIN}": self.reacquired_within,
+                "returns_after_unseen_exit": float(len(unseen)),
+                f"reacquired_within_{REACQUIRE_WITHIN}_after_unseen_exit": share_in_time(unseen),
                 "absent_tracking": self.absent_tracking, "absent_lag": self.absent_lag,
                 "visible_lost": self.visible_lost, "lookalike_tracking": self.lookalike_tracking}
+
+
+def share_in_time(delays: tuple[int | None, ...]) -> float:
+    """Share of ``delays`` within :data:`REACQUIRE_WITHIN` frames (:func:`in_time`); NaN without any."""
+    return sum(in_time(delay) for delay in delays) / len(delays) if delays else float("nan")
 
 
 def on_lookalikes(boxes: np.ndarray, lookalikes: list[list[Box]]) -> tuple[np.ndarray, np.ndarray]:
@@ -177,6 +207,7 @@ def evaluate_robustness(
         absent_lag_frames=lag_frames(away, tracking, init_frame),
         lookalike_frames=int((after_init & in_view).sum()),
         lookalike_tracking_frames=int((after_init & in_view & overlapped & tracking & off_target).sum()),
+        exits_seen=tuple(exits_seen(away, init_frame, tracking, ious)),
     )
 
 
@@ -193,4 +224,5 @@ def pool_robustness(items: Iterable[Robustness]) -> Robustness:
         absent_lag_frames=sum(item.absent_lag_frames for item in items),
         lookalike_frames=sum(item.lookalike_frames for item in items),
         lookalike_tracking_frames=sum(item.lookalike_tracking_frames for item in items),
+        exits_seen=tuple(seen for item in items for seen in item.exits_seen),
     )
