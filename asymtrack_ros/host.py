@@ -1,4 +1,6 @@
-"""The machine a run happens on, for the reports that time it (speeds compare only within one machine)."""
+"""The machine a run happens on, for the reports that time or score it: speeds compare only within one machine, and
+OpenCV and ONNX Runtime pick their kernels by the CPU's vector instructions, so boxes can differ between machines
+(CSRT's measurably, and with them the default fusion's)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,12 @@ def cpu_name() -> str:
     return platform.processor() or "unknown CPU"
 
 
+def cpu_features() -> list[str]:
+    """The vector instruction sets OpenCV dispatches to on this CPU, e.g. ``["SSE", ..., "AVX2"]``: those of
+    ``cv2.getCPUFeaturesLine()`` not marked missing (``?``)."""
+    return [name.lstrip("*") for name in cv2.getCPUFeaturesLine().split() if not name.endswith("?")]
+
+
 def library_versions() -> dict[str, str]:
     """Versions of the libraries involved (torch only when something loaded it)."""
     import onnxruntime
@@ -34,5 +42,6 @@ def library_versions() -> dict[str, str]:
 
 
 def host_summary() -> dict[str, Any]:
-    """CPU model, CPU count and library versions."""
-    return {"cpu": cpu_name(), "cpu_count": os.cpu_count(), "versions": library_versions()}
+    """CPU model, CPU count, vector instruction sets and library versions."""
+    return {"cpu": cpu_name(), "cpu_count": os.cpu_count(), "cpu_features": cpu_features(),
+            "versions": library_versions()}

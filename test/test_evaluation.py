@@ -395,6 +395,8 @@ def test_eval_cli_scores_each_tracker_prints_progress_and_writes_summary_and_plo
                                             "shifted": {"backend": "fake", "options": {"dx": 10}}}
     assert summary["trackers"]["exact"]["device"] == RedBoxTracker().device_info.to_json()
     assert summary["setup"]["host"]["cpu_count"] >= 1 and summary["setup"]["host"]["versions"]["opencv"]
+    features = summary["setup"]["host"]["cpu_features"]
+    assert features and all(name and name.strip("*?") == name for name in features)
     printed = capsys.readouterr()
     assert "shifted" in printed.out
     assert re.search(r"^asymtrack-eval: (\d+)/\1 \(100%\) .* \| shifted \[\d+/\d+\] .*: AUC ", printed.err, re.M)

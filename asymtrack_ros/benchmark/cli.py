@@ -18,7 +18,7 @@ from asymtrack_ros.benchmark.measure import Measurement, network_times, rss_mb
 from asymtrack_ros.benchmark.report import markdown_table
 from asymtrack_ros.cli_support import command_parser
 from asymtrack_ros.data.frame_sources import FrameSequence, select_sequence
-from asymtrack_ros.host import cpu_name, library_versions
+from asymtrack_ros.host import host_summary
 from asymtrack_ros.models.config import canonical_variant
 from asymtrack_ros.tracking.siamese import SiameseTracker
 
@@ -72,10 +72,9 @@ def run_benchmark(
     add_full_depth_speedups(combos, results)
     environment = {
         "sequence": sequence.name, "frames": len(sequence.frames), "rounds": rounds, "warmup": warmup,
-        "threads": factory.threads, "spinning": factory.spinning, "device": device, "cpu": cpu_name(),
-        "cpu_count": os.cpu_count(),
+        "threads": factory.threads, "spinning": factory.spinning, "device": device, **host_summary(),
         "load_average_before": list(load_before), "load_average_after": list(os.getloadavg()),
-        "peak_rss_mb": rss_mb("VmHWM"), "versions": library_versions(),
+        "peak_rss_mb": rss_mb("VmHWM"),
     }
     return {"environment": environment, "results": results}
 

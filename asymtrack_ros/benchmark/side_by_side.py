@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from asymtrack_ros.data.frame_sources import FrameSequence
-from asymtrack_ros.host import cpu_name, library_versions
+from asymtrack_ros.host import host_summary
 from asymtrack_ros.tracking import Tracker
 
 
@@ -32,9 +32,8 @@ def environment(prog: str, argv: list[str] | None, args: argparse.Namespace, tra
     info = tracker.device_info
     return {
         "sequence": sequence.name, "frames": args.frames, "rounds": args.rounds, "warmup": args.warmup,
-        "threads": args.threads, "device": info.device, "providers": list(info.providers), "cpu": cpu_name(),
-        "cpu_count": os.cpu_count(), "load_average_before": load_before, "load_average_after": os.getloadavg(),
-        "versions": library_versions(),
+        "threads": args.threads, "device": info.device, "providers": list(info.providers), **host_summary(),
+        "load_average_before": load_before, "load_average_after": os.getloadavg(),
         "command": " ".join([prog, *sys.argv[1:]] if argv is None else [prog, *argv]),
     }
 
