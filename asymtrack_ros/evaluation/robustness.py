@@ -117,7 +117,7 @@ class Robustness:
     absent_lag_frames: int = 0
     lookalike_frames: int = 0
     lookalike_tracking_frames: int = 0
-    exits_seen: tuple[bool, ...] = ()  # per return (:func:`exits_seen`); empty: not recorded
+    exits_seen: tuple[bool, ...] = ()  # per return (:func:`exits_seen`), as many as reacquisition_delays
 
     @property
     def false_tracking(self) -> float:
