@@ -29,26 +29,25 @@ def _percent(key: str) -> Callable[[Summary], str]:
     return lambda summary: f"{100 * summary[key]:.1f} %"
 
 
-def _returns(count_key: str, share_key: str) -> Callable[[Summary], str]:
-    """The re-acquired share with its count, e.g. ``65.6 % (21 of 32)``."""
+UNSEEN = "reacquired_within_15_after_unseen_exit"
+RETURN_COUNTS = {"reacquired_within_15": "returns", UNSEEN: "returns_after_unseen_exit"}  # share: its count
+
+
+def _returns(share_key: str) -> Callable[[Summary], str]:
+    """The re-acquired share with its count (:data:`RETURN_COUNTS`), e.g. ``65.6 % (21 of 32)``."""
 
     def cell(summary: Summary) -> str:
-        returns, share = int(summary[count_key]), summary[share_key]
+        returns, share = int(summary[RETURN_COUNTS[share_key]]), summary[share_key]
         return f"{100 * share:.1f} % ({round(share * returns)} of {returns})"
 
     return cell
 
 
-UNSEEN = "reacquired_within_15_after_unseen_exit"
-RETURN_COUNTS = {"reacquired_within_15": "returns", UNSEEN: "returns_after_unseen_exit"}
-
-
 FIGURES: dict[str, tuple[str, Callable[[Summary], str]]] = {
     "auc": ("success AUC", _decimal("auc")),
     "precision": ("precision@20px", _decimal("precision")),
-    "reacquired_within_15": ("returns re-acquired within 15 frames", _returns("returns", "reacquired_within_15")),
-    UNSEEN: ("returns after an unseen exit re-acquired within 15 frames",
-             _returns("returns_after_unseen_exit", UNSEEN)),
+    "reacquired_within_15": ("returns re-acquired within 15 frames", _returns("reacquired_within_15")),
+    UNSEEN: ("returns after an unseen exit re-acquired within 15 frames", _returns(UNSEEN)),
     "absent_tracking": ("absent frames reported TRACKING", _percent("absent_tracking")),
     "false_tracking": ("false tracking", _percent("false_tracking")),
     "visible_lost": ("visible frames not reported TRACKING", _percent("visible_lost")),

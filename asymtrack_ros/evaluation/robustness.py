@@ -78,11 +78,16 @@ def in_time(delay: int | None) -> bool:
     return delay is not None and delay <= REACQUIRE_WITHIN
 
 
+def tracked_on_target(tracking: np.ndarray, ious: np.ndarray) -> np.ndarray:
+    """Per frame: reported TRACKING with IoU > :data:`REACQUIRED_IOU` (a NaN box counts as IoU 0)."""
+    return np.asarray(tracking, dtype=bool) & (np.nan_to_num(np.asarray(ious, dtype=float), nan=0.0) > REACQUIRED_IOU)
+
+
 def reacquisition_delays(
     absent: np.ndarray, init_frame: int, tracking: np.ndarray, ious: np.ndarray
 ) -> list[int | None]:
     """Per return (:func:`return_spans`): frames until TRACKING with IoU > :data:`REACQUIRED_IOU`, or None."""
-    found = np.asarray(tracking, dtype=bool) & (np.nan_to_num(np.asarray(ious, dtype=float), nan=0.0) > REACQUIRED_IOU)
+    found = tracked_on_target(tracking, ious)
     delays: list[int | None] = []
     for start, stop in return_spans(absent, init_frame):
         hits = np.flatnonzero(found[start:stop])
@@ -95,7 +100,7 @@ def exits_seen(away: np.ndarray, init_frame: int, tracking: np.ndarray, ious: np
     the last :data:`SEEN_EXIT_WITHIN` frames before the absence that the return ends (frames after ``init_frame``;
     a target away from the initialisation on was never seen leaving)."""
     away = np.asarray(away, dtype=bool)
-    found = np.asarray(tracking, dtype=bool) & (np.nan_to_num(np.asarray(ious, dtype=float), nan=0.0) > REACQUIRED_IOU)
+    found = tracked_on_target(tracking, ious)
     seen = []
     for start, _ in return_spans(away, init_frame):
         in_view = np.flatnonzero(~away[:start])
