@@ -59,14 +59,21 @@ def context_at(sequence: TrackSequence, read: Callable[[int], np.ndarray], rows:
     ``read`` reads the sequence's frames."""
     start = sequence.init_frame
     tracked = [index for index in range(start + 1, frame) if int(rows[index]["state"]) == TrackState.TRACKING]
-    confident = [index for index in tracked if float(rows[index]["published"]) >= lost_score]
-    anchor_frame = confident[-1] if confident else start
-    anchor = row_box(rows[anchor_frame]) if confident else tuple(sequence.ground_truth[start])
+    anchor_frame, anchor = anchor_at(sequence, rows, frame, lost_score)
     first, anchor_image = read(start), read(anchor_frame)
     initial: Box = tuple(sequence.ground_truth[start])
     return LostContext(first.shape[:2], anchor, core_chromaticity(anchor_image, anchor),
                        core_chromaticity(first, initial), colour_histogram(first, initial),
                        frame - (tracked[-1] if tracked else start))
+
+
+def anchor_at(sequence: TrackSequence, rows: list[dict[str, str]], frame: int, lost_score: float) -> tuple[int, Box]:
+    """The anchor the session had on ``frame`` and the frame it was boxed on: the last TRACKING box published at
+    ``lost_score`` or more before it, else the initial box."""
+    start = sequence.init_frame
+    confident = [index for index in range(start + 1, frame)
+                 if int(rows[index]["state"]) == TrackState.TRACKING and float(rows[index]["published"]) >= lost_score]
+    return (confident[-1], row_box(rows[confident[-1]])) if confident else (start, tuple(sequence.ground_truth[start]))
 
 
 def target_label(away: bool, overlap: float) -> bool | None:
