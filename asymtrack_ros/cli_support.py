@@ -6,6 +6,7 @@ import argparse
 import textwrap
 from collections.abc import Sequence
 from importlib import metadata
+from pathlib import Path
 
 DISTRIBUTION = "asymtrack_ros"
 
@@ -53,3 +54,20 @@ def exit_thresholds_argument(text: str) -> tuple[float, ...]:
         return tuple(float(value) for value in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected TAU1,TAU2 (numbers), got {text!r}") from None
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--run`` (repeatable) with a ``--dataset`` each, and ``--tracker``: a command that reads ``asymtrack-eval``
+    runs against the datasets they evaluated (pair them with :func:`run_datasets`)."""
+    parser.add_argument("--run", type=Path, action="append", required=True,
+                        help="an asymtrack-eval output directory (repeatable, each with a --dataset)")
+    parser.add_argument("--dataset", type=Path, action="append", required=True,
+                        help="the dataset the --run of the same position evaluated")
+    parser.add_argument("--tracker", default="ours", help="the tracker's name in the runs (default: ours)")
+
+
+def run_datasets(args: argparse.Namespace) -> list[tuple[Path, Path]]:
+    """The (run, dataset) pairs of :func:`add_run_arguments`; SystemExit unless there is one dataset per run."""
+    if len(args.run) != len(args.dataset):
+        raise SystemExit("give one --dataset per --run")
+    return list(zip(args.run, args.dataset, strict=True))

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from asymtrack_ros.boxes import Box, area_ratio, aspect_change
-from asymtrack_ros.cli_support import command_parser
+from asymtrack_ros.cli_support import add_run_arguments, command_parser, run_datasets
 from asymtrack_ros.dataset_layouts import load_dataset
 from asymtrack_ros.evaluation.ope import DEFAULT_POLICY
 from asymtrack_ros.evaluation.report import RESULTS_DIR
@@ -91,11 +91,7 @@ def run_counts(run: Path, dataset: Path, head: ConfirmationHead, tracker: str = 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = command_parser("python -m asymtrack_ros.evaluation.gated_hits", __doc__)
-    parser.add_argument("--run", type=Path, action="append", required=True,
-                        help="an asymtrack-eval output directory (repeatable, each with a --dataset)")
-    parser.add_argument("--dataset", type=Path, action="append", required=True,
-                        help="the dataset the --run of the same position evaluated")
-    parser.add_argument("--tracker", default="ours", help="the tracker's name in the runs (default: ours)")
+    add_run_arguments(parser)
     parser.add_argument("--model-dir", type=Path, default=Path("models/asymtrack-tiny"),
                         help="the model directory whose confirmation head judges the hits")
     return parser
@@ -103,13 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if len(args.run) != len(args.dataset):
-        raise SystemExit("give one --dataset per --run")
     head = read_manifest(args.model_dir).confirmation
     if head is None:
         raise SystemExit(f"{args.model_dir} has no confirmation head")
     total = empty_counts()
-    for run, dataset in zip(args.run, args.dataset, strict=True):
+    for run, dataset in run_datasets(args):
         total.update(run_counts(run, dataset, head, args.tracker))
     print(json.dumps(dict(total)))
     return 0

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from asymtrack_ros.boxes import as_box, exit_sides
-from asymtrack_ros.cli_support import command_parser
+from asymtrack_ros.cli_support import add_run_arguments, command_parser, run_datasets
 from asymtrack_ros.dataset_layouts import load_dataset
 from asymtrack_ros.tracking.monitor import TrackState
 
@@ -61,21 +61,15 @@ def run_counts(run: Path, dataset: Path, tracker: str, stays_for: int = STAYS_FO
 
 def build_parser() -> argparse.ArgumentParser:
     parser = command_parser("python -m asymtrack_ros.evaluation.lost_turns", __doc__)
-    parser.add_argument("--run", type=Path, action="append", required=True,
-                        help="an asymtrack-eval output directory (repeatable, each with a --dataset)")
-    parser.add_argument("--dataset", type=Path, action="append", required=True,
-                        help="the dataset the --run of the same position evaluated")
-    parser.add_argument("--tracker", default="ours", help="the tracker's name in the runs (default: ours)")
+    add_run_arguments(parser)
     parser.add_argument("--stays-for", type=int, default=STAYS_FOR, help="frames the target must stay in view")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if len(args.run) != len(args.dataset):
-        raise SystemExit("give one --dataset per --run")
     total: Counter[str] = Counter()
-    for run, dataset in zip(args.run, args.dataset, strict=True):
+    for run, dataset in run_datasets(args):
         total.update(run_counts(run, dataset, args.tracker, args.stays_for))
     print(json.dumps(dict(total)))
     return 0
