@@ -69,4 +69,4 @@ def test_the_command_prints_the_counts_summed_over_its_runs(tmp_path: Path,
     assert set(counts) == set(empty_counts())
     assert counts["gated_on_target"] == 2 and counts["shape_gated_on_target"] == 4
     with pytest.raises(SystemExit, match="one --dataset per --run"):
-        main(args + ["--run", str(run)])
+        main([*args, "--run", str(run)])
