@@ -2,7 +2,7 @@
 
 Reads an ``asymtrack-eval`` run's ``lost_search/<tracker>.csv`` and per-frame results against its dataset, rebuilds
 what the session knew on each gated hit's frame as the confirmation head's training does
-(``training.confirmation.anchor_at`` and ``context_at``) and counts, for hits the network scored at least the
+(``lost_context.anchor_at`` and ``context_at``) and counts, for hits the network scored at least the
 policy's ``recover_score`` and labelled on the target or elsewhere (``target_label``):
 
 * ``gated``: all of them; ``head``: those the model's confirmation head gives ``recover_score`` or more;
@@ -32,13 +32,13 @@ import numpy as np
 from asymtrack_ros.boxes import Box, area_ratio, aspect_change
 from asymtrack_ros.cli_support import add_run_arguments, command_parser, run_datasets
 from asymtrack_ros.dataset_layouts import load_dataset
+from asymtrack_ros.evaluation.lost_context import FRAME_CACHE, anchor_at, context_at, frame_rows, row_box, target_label
 from asymtrack_ros.evaluation.ope import DEFAULT_POLICY
 from asymtrack_ros.evaluation.report import RESULTS_DIR
 from asymtrack_ros.tracking.confirmation import ConfirmationHead, candidate_features
 from asymtrack_ros.tracking.manifest import read_manifest
 from asymtrack_ros.tracking.monitor import LostPolicy
 from asymtrack_ros.tracking.redetection import MAX_AREA_RATIO, MAX_ASPECT_CHANGE, MIN_AREA_RATIO, Verdict
-from asymtrack_ros.training.confirmation import FRAME_CACHE, anchor_at, context_at, frame_rows, row_box, target_label
 
 DRIFT = 1.3  # an anchor whose width over height is this many times off the truth's has drifted
 GATED = (Verdict.SIZE.value, Verdict.SHAPE.value)

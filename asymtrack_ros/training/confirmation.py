@@ -2,9 +2,10 @@
 
 An ``asymtrack-eval`` run writes every LOST frame's re-detection hit (``lost_search/<tracker>.csv``, with its
 network score, the truth's IoU and whether the target was away) and every frame's box, published score and state
-(``results/<tracker>/<sequence>.csv``). From those and the dataset's frames this rebuilds what the session knew on
-each hit's frame (the anchor: the last TRACKING box published at ``lost_score`` or more, else the initial box; the
-frames since the last TRACKING frame) and computes the hit's :data:`confirmation.FEATURES`. Hits the network scored,
+(``results/<tracker>/<sequence>.csv``). From those and the dataset's frames ``evaluation.lost_context`` rebuilds
+what the session knew on each hit's frame (the anchor: the last TRACKING box published at ``lost_score`` or more,
+else the initial box; the frames since the last TRACKING frame), and this computes the hit's
+:data:`confirmation.FEATURES`. Hits the network scored,
 and the tracker's own boxes on LOST frames the network scored at least ``recover_score`` (the boxes it could
 confirm), are labelled as ``lost_search.TracedHit`` judges them: on the target (in view, IoU above the
 re-acquisition threshold) or elsewhere (the target away, or IoU 0); the rest are left out.
@@ -20,7 +21,6 @@ import argparse
 import csv
 import functools
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -28,11 +28,9 @@ import numpy as np
 from asymtrack_ros.boxes import Box, box_iou
 from asymtrack_ros.cli_support import command_parser
 from asymtrack_ros.dataset_layouts import load_dataset
+from asymtrack_ros.evaluation.lost_context import FRAME_CACHE, context_at, frame_rows, row_box, target_label
 from asymtrack_ros.evaluation.report import RESULTS_DIR
-from asymtrack_ros.evaluation.robustness import REACQUIRED_IOU
-from asymtrack_ros.sequences import TrackSequence
-from asymtrack_ros.tracking.appearance import colour_histogram, core_chromaticity
-from asymtrack_ros.tracking.confirmation import FEATURES, ConfirmationHead, LostContext, candidate_features
+from asymtrack_ros.tracking.confirmation import FEATURES, ConfirmationHead, candidate_features
 from asymtrack_ros.tracking.manifest import read_manifest, write_manifest
 from asymtrack_ros.tracking.monitor import LostPolicy, TrackState
 from asymtrack_ros.training.logistic import newton_logistic
@@ -40,47 +38,6 @@ from asymtrack_ros.training.logistic import newton_logistic
 PROG = "python -m asymtrack_ros.training.confirmation"
 L2_PENALTY = 1e-2  # on the standardised features' weights, with the log loss averaged over the hits
 MIN_SCALE = 1e-9  # a feature constant over the hits gets weight 0
-FRAME_CACHE = 8  # frames kept per sequence: the first, anchors and hit frames recur
-
-
-def frame_rows(path: Path) -> list[dict[str, str]]:
-    """The rows of a run's per-frame results CSV, indexed by frame."""
-    with path.open(newline="") as stream:
-        return list(csv.DictReader(stream))
-
-
-def row_box(row: dict[str, str]) -> Box:
-    return (float(row["x"]), float(row["y"]), float(row["w"]), float(row["h"]))
-
-
-def context_at(sequence: TrackSequence, read: Callable[[int], np.ndarray], rows: list[dict[str, str]], frame: int,
-               lost_score: float) -> LostContext:
-    """What the session knew while processing ``frame`` (module docstring), from the run's per-frame ``rows``;
-    ``read`` reads the sequence's frames."""
-    start = sequence.init_frame
-    tracked = [index for index in range(start + 1, frame) if int(rows[index]["state"]) == TrackState.TRACKING]
-    anchor_frame, anchor = anchor_at(sequence, rows, frame, lost_score)
-    first, anchor_image = read(start), read(anchor_frame)
-    initial: Box = tuple(sequence.ground_truth[start])
-    return LostContext(first.shape[:2], anchor, core_chromaticity(anchor_image, anchor),
-                       core_chromaticity(first, initial), colour_histogram(first, initial),
-                       frame - (tracked[-1] if tracked else start))
-
-
-def anchor_at(sequence: TrackSequence, rows: list[dict[str, str]], frame: int, lost_score: float) -> tuple[int, Box]:
-    """The anchor the session had on ``frame`` and the frame it was boxed on: the last TRACKING box published at
-    ``lost_score`` or more before it, else the initial box."""
-    start = sequence.init_frame
-    confident = [index for index in range(start + 1, frame)
-                 if int(rows[index]["state"]) == TrackState.TRACKING and float(rows[index]["published"]) >= lost_score]
-    return (confident[-1], row_box(rows[confident[-1]])) if confident else (start, tuple(sequence.ground_truth[start]))
-
-
-def target_label(away: bool, overlap: float) -> bool | None:
-    """On the target (in view, IoU above the re-acquisition threshold: True), elsewhere (away or IoU 0: False), or
-    neither (None: left out); ``overlap`` NaN: the truth is unknown."""
-    on_target, elsewhere = not away and overlap > REACQUIRED_IOU, away or overlap == 0.0
-    return None if on_target == elsewhere else on_target
 
 
 def run_hits(run: Path, dataset: Path, tracker: str = "ours", lost_score: float = LostPolicy().lost_score,
