@@ -9,9 +9,10 @@ import cv2
 import numpy as np
 import pytest
 
-from asymtrack_ros.evaluation.gated_hits import empty_counts, keeps_look, main, run_counts
+from asymtrack_ros.evaluation.gated_hits import empty_counts, main, run_counts
 from asymtrack_ros.tracking.confirmation import FEATURES, ConfirmationHead
 from asymtrack_ros.tracking.monitor import TrackState
+from asymtrack_ros.tracking.redetection import Verdict, look_verdict
 
 FRAME = (100, 200)  # height, width
 TARGET = (80.0, 30.0, 20.0, 40.0)  # tall, as selected and throughout
@@ -21,9 +22,9 @@ MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "asymtrack-tiny"
 
 
 def test_a_look_is_kept_within_the_gates_size_and_shape_limits() -> None:
-    assert keeps_look(TARGET, TARGET)
-    assert not keeps_look((0.0, 0.0, 30.0, 60.0), TARGET), "2.25x the area"
-    assert not keeps_look(DRIFTED, TARGET), "4x wider over height"
+    assert look_verdict(TARGET, TARGET) is None
+    assert look_verdict((0.0, 0.0, 30.0, 60.0), TARGET) == Verdict.SIZE, "2.25x the area"
+    assert look_verdict(DRIFTED, TARGET) == Verdict.SHAPE, "4x wider over height"
 
 
 def write_run(root: Path) -> tuple[Path, Path]:

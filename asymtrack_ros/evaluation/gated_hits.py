@@ -6,8 +6,8 @@ what the session knew on each gated hit's frame as the confirmation head's train
 policy's ``recover_score`` and labelled on the target or elsewhere (``target_label``):
 
 * ``gated``: all of them; ``head``: those the model's confirmation head gives ``recover_score`` or more;
-* ``initial_look``: those of them that also keep the size and shape of the target as selected (:func:`keeps_look`:
-  the gates' limits, against the initial box instead of the anchor);
+* ``initial_look``: those of them that also keep the size and shape of the target as selected
+  (``redetection.look_verdict``: the gates' limits, against the initial box instead of the anchor);
 
 and, over every shape-gated hit on the target, ``anchor_drifted``: those whose anchor's width over height was more
 than :data:`DRIFT` times off the truth's on the anchor's own frame, the target in view there (the anchor is a fused
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from asymtrack_ros.boxes import Box, area_ratio, aspect_change
+from asymtrack_ros.boxes import Box, aspect_change
 from asymtrack_ros.cli_support import add_run_arguments, command_parser, run_datasets
 from asymtrack_ros.dataset_layouts import load_dataset
 from asymtrack_ros.evaluation.lost_context import FRAME_CACHE, anchor_at, context_at, frame_rows, row_box, target_label
@@ -38,16 +38,11 @@ from asymtrack_ros.evaluation.report import RESULTS_DIR
 from asymtrack_ros.tracking.confirmation import ConfirmationHead, candidate_features
 from asymtrack_ros.tracking.manifest import read_manifest
 from asymtrack_ros.tracking.monitor import LostPolicy
-from asymtrack_ros.tracking.redetection import MAX_AREA_RATIO, MAX_ASPECT_CHANGE, MIN_AREA_RATIO, Verdict
+from asymtrack_ros.tracking.redetection import Verdict, look_verdict
 
 DRIFT = 1.3  # an anchor whose width over height is this many times off the truth's has drifted
 GATED = (Verdict.SIZE.value, Verdict.SHAPE.value)
 KEYS = ("gated", "head", "initial_look")
-
-
-def keeps_look(box: Box, look: Box) -> bool:
-    """Whether ``box`` keeps the size and the shape of ``look`` within the re-detection gates' limits."""
-    return MIN_AREA_RATIO <= area_ratio(box, look) <= MAX_AREA_RATIO and aspect_change(box, look) <= MAX_ASPECT_CHANGE
 
 
 def empty_counts() -> Counter[str]:
@@ -85,7 +80,7 @@ def run_counts(run: Path, dataset: Path, head: ConfirmationHead, tracker: str = 
             confirmed = head(candidate_features(read(frame), box, context)) >= policy.recover_score
             counts[f"gated_{group}"] += 1
             counts[f"head_{group}"] += int(confirmed)
-            counts[f"initial_look_{group}"] += int(confirmed and keeps_look(box, initial))
+            counts[f"initial_look_{group}"] += int(confirmed and look_verdict(box, initial) is None)
     return counts
 
 

@@ -33,6 +33,7 @@ def frame_rows(path: Path) -> list[dict[str, str]]:
 
 
 def row_box(row: dict[str, str]) -> Box:
+    """The (x, y, w, h) box of a results or re-detection CSV row."""
     return (float(row["x"]), float(row["y"]), float(row["w"]), float(row["h"]))
 
 

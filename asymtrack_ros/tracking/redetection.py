@@ -314,12 +314,19 @@ class LostSearch:
             return None if impostor is None else SearchHit(impostor, None, Verdict.IMPOSTOR)
         if self._impostor(refined):
             return SearchHit(refined, None, Verdict.IMPOSTOR)
-        if not MIN_AREA_RATIO <= area_ratio(refined.box, anchor) <= MAX_AREA_RATIO:
-            return SearchHit(refined, None, Verdict.SIZE)
-        if aspect_change(refined.box, anchor) > MAX_ASPECT_CHANGE:
-            return SearchHit(refined, None, Verdict.SHAPE)
+        verdict = look_verdict(refined.box, anchor)
+        if verdict is not None:
+            return SearchHit(refined, None, verdict)
         score = min(refined.score, check(image, refined.box))
         return SearchHit(refined, score, Verdict.CANDIDATE if score >= min_score else Verdict.SCORE)
+
+
+def look_verdict(box: Box, look: Box) -> Verdict | None:
+    """None when ``box`` keeps the size (:data:`MIN_AREA_RATIO` .. :data:`MAX_AREA_RATIO` of the area) and the shape
+    (width over height within :data:`MAX_ASPECT_CHANGE`) of ``look``; else the gate that turns it away."""
+    if not MIN_AREA_RATIO <= area_ratio(box, look) <= MAX_AREA_RATIO:
+        return Verdict.SIZE
+    return Verdict.SHAPE if aspect_change(box, look) > MAX_ASPECT_CHANGE else None
 
 
 def due(count: int, every: int) -> bool:
