@@ -25,8 +25,8 @@ def test_one_run_reports_every_mode_and_the_serial_one_gives_the_same_outputs(tm
     out = tmp_path / "fusion.json"
     assert main(["--frames", "8", "--rounds", "1", "--warmup", "1", "--out", str(out)]) == 0
     rows = {r["mode"]: r for r in json.loads(out.read_text())["results"]}
-    assert set(rows) == {"concurrent", "serial", "serial_all_threads"}
-    assert rows["serial_all_threads"]["p50_vs_serial_all_threads"] == 1.0 and rows["concurrent"]["frames"] == 6
+    assert set(rows) == {"concurrent", "serial", "spinning"}
+    assert rows["spinning"]["p50_vs_spinning"] == 1.0 and rows["concurrent"]["frames"] == 6
     assert rows["serial"]["differing_boxes"] == 0 and rows["serial"]["max_score_difference"] == 0.0
     assert "| concurrent |" in capsys.readouterr().out
 

@@ -319,9 +319,21 @@ def test_concurrent_fusion_gives_the_boxes_of_one_part_after_the_other() -> None
         assert (ours.box, ours.score) == (theirs.box, theirs.score)
 
 
-def test_a_fused_local_tracker_takes_one_of_the_threads() -> None:
+def test_a_fused_local_tracker_takes_one_of_the_threads_only_from_a_network_whose_idle_threads_spin() -> None:
     fusion = FusionSettings(local_tracker="csrt")
-    assert [network_threads(threads, fusion) for threads in (1, 2, 4)] == [1, 1, 3]
-    assert network_threads(None, fusion) == max(1, len(os.sched_getaffinity(0)) - 1)
+    assert [network_threads(threads, fusion, spinning=True) for threads in (1, 2, 4)] == [1, 1, 3]
+    assert network_threads(None, fusion, spinning=True) == max(1, len(os.sched_getaffinity(0)) - 1)
+    assert [network_threads(threads, fusion, spinning=False) for threads in (None, 1, 2)] == [None, 1, 2]
     for alone in (FusionSettings(), FusionSettings(local_tracker="boosting")):  # no fusion, or not in this build
-        assert network_threads(2, alone) == 2 and network_threads(None, alone) is None
+        for spinning in (True, False):
+            assert network_threads(2, alone, spinning) == 2 and network_threads(None, alone, spinning) is None
+
+
+def test_the_onnx_default_lets_idle_threads_sleep_and_gives_the_fused_network_all_threads() -> None:
+    default = create_tracker("onnx", threads=2)
+    spinning = create_tracker("onnx", threads=2, spinning=True)
+    assert isinstance(default, FusedTracker) and isinstance(spinning, FusedTracker)
+    for tracker, threads, spins in ((default, 2, "0"), (spinning, 1, "1")):
+        options = tracker.network.runner.search_session.get_session_options()
+        assert options.intra_op_num_threads == threads
+        assert options.get_session_config_entry("session.intra_op.allow_spinning") == spins

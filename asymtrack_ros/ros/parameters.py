@@ -19,7 +19,8 @@ PARAMETERS: dict[str, tuple[object, str, bool]] = {
     "device": ("auto", "cpu | cuda | cuda:N | tensorrt[:N] | auto (torch: cpu/cuda; onnx: auto = best provider of "
                        "[providers])", True),
     "providers": (["auto"], "ONNX Runtime execution providers in priority order; [auto] = best available", True),
-    "threads": (2, "CPU threads of the tracker, 1..256 (a fused local tracker takes one, the network the rest)", True),
+    "threads": (2, "CPU threads of the tracker, 1..256 (the network's; a fused local tracker's update shares them)",
+                True),
     "window_influence": (-1.0, "box smoothing (onnx, torch): Hann window weight in [0, 1]; -1 = the model's", True),
     "size_update_rate": (-1.0, "box smoothing: share of a size change applied per frame, (0, 1]; -1 = the model's",
                          True),

@@ -319,10 +319,12 @@ class FusedTracker(Tracker):
         return self._check
 
 
-def network_threads(threads: int | None, settings: FusionSettings) -> int | None:
-    """The network's share of ``threads`` CPU threads (None: one per CPU this process may run on): all of them, less
-    the one that the local tracker of an enabled fusion takes while the network runs beside it (at least one)."""
-    return max(1, (threads or usable_cpus()) - 1) if fuses(settings) else threads
+def network_threads(threads: int | None, settings: FusionSettings, spinning: bool = True) -> int | None:
+    """The network's share of ``threads`` CPU threads (None: one per CPU this process may run on). An enabled
+    fusion's local tracker runs beside the network's pass on a thread of its own: with ``spinning`` idle network
+    threads it takes one of them (at least one is left); with sleeping ones the network keeps them all, and the two
+    share the cores (the re-detection, the look-alike scan and the check run when the local tracker is idle)."""
+    return max(1, (threads or usable_cpus()) - 1) if fuses(settings) and spinning else threads
 
 
 def usable_cpus() -> int:

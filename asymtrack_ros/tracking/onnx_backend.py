@@ -52,12 +52,13 @@ GRAPH_OPTIMIZATION_LEVELS = {
 
 
 def session_options(
-    threads: int | None = None, graph_optimization: str = "all", spinning: bool = True
+    threads: int | None = None, graph_optimization: str = "all", spinning: bool = False
 ) -> ort.SessionOptions:
     """Sequential execution, ``threads`` intra-op threads (None: onnxruntime's default).
 
-    ``spinning=False`` lets idle worker threads sleep instead of busy-waiting: a little more latency on an
-    idle CPU, much less on one shared with other busy processes.
+    ``spinning=True`` lets idle worker threads busy-wait instead of sleeping: a little less latency on an
+    otherwise idle CPU, much more on one shared with other threads (a fused local tracker, OpenCV's own pool) or
+    busy processes.
     """
     if graph_optimization not in GRAPH_OPTIMIZATION_LEVELS:
         raise ValueError(f"graph_optimization {graph_optimization!r} not in {sorted(GRAPH_OPTIMIZATION_LEVELS)}")
@@ -128,7 +129,7 @@ class OnnxRunner:
         providers: Sequence[str] = (CPU_PROVIDER,),
         threads: int | None = None,
         graph_optimization: str = "all",
-        spinning: bool = True,
+        spinning: bool = False,
         device_id: int = 0,
         trt_fp16: bool = True,
         manifest: ModelManifest | None = None,
@@ -243,7 +244,7 @@ def create(
     providers: Sequence[str] | None = None,
     threads: int | None = None,
     graph_optimization: str = "all",
-    spinning: bool = True,
+    spinning: bool = False,
     smoothing: SmoothingOverrides = NO_OVERRIDES,
     redetection: RedetectionOverrides = NO_REDETECTION_OVERRIDES,
     exit_thresholds: Sequence[float] | None = None,
@@ -261,7 +262,8 @@ def create(
     ``providers`` (priority order) overrides ``device`` (``auto``, ``cpu``, ``cuda[:N]``, ``tensorrt[:N]``; the GPU
     index N applies to the CUDA and TensorRT providers either way). ``trt_fp16``: TensorRT may run in fp16
     (engines cached under ``$XDG_CACHE_HOME/asymtrack_ros/trt``, see ``ort_providers.py``). ``threads``
-    (the tracker's CPU threads: a fused local tracker takes one, ``fusion.network_threads``),
+    (the tracker's CPU threads: the network's all, shared with a fused local tracker while its threads
+    sleep, one fewer when they spin; ``fusion.network_threads``),
     ``graph_optimization`` and ``spinning``: see :func:`session_options`. The score calibration and the box
     smoothing, global re-detection, local tracker, verification and confirmation heads are the ones in ``model.json``;
     ``smoothing`` and ``redetection`` override single values (see ``box_smoothing.py``, ``redetection.py``),
@@ -275,7 +277,7 @@ def create(
         directory = Path(model_dir) if model_dir is not None else default_model_dir(model, variant)
     manifest = read_manifest(directory)
     fusion = manifest.fusion.with_local_tracker(local_tracker)
-    runner = OnnxRunner(directory, requested_providers(device, providers), network_threads(threads, fusion),
+    runner = OnnxRunner(directory, requested_providers(device, providers), network_threads(threads, fusion, spinning),
                         graph_optimization, spinning, split_device(device)[1], trt_fp16, manifest)
     network: NetworkRunner = runner
     if manifest.early_exit is not None:
