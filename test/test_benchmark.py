@@ -99,3 +99,6 @@ def test_device_column_names_the_onnx_providers_in_use_and_warnings_follow_the_t
     assert "| onnx:a:tiny:int8 | cpu [CPU] |" in table and "| torch:a:tiny | cuda:0 (Test GPU) |" in table
     assert table.endswith("Warning, onnx:a:tiny:int8: CUDAExecutionProvider requested but this onnxruntime build "
                           "lacks it")
+    assert "threads 1;" in table, "spinning as asked"
+    for spinning, label in ((None, "threads 1;"), (False, "threads 1 (no spinning);")):
+        assert label in markdown_table({"environment": environment | {"spinning": spinning}, "results": results})

@@ -130,7 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "tensorrt:N, auto); the providers used are in the device column")
     parser.add_argument("--no-spin", action="store_true",
                         help="idle worker threads sleep instead of spinning (OMP_WAIT_POLICY=PASSIVE for torch, "
-                             "onnxruntime allow_spinning=0): fairer on a CPU shared with other busy processes")
+                             "onnxruntime allow_spinning=0, onnx's default anyway): fairer on a CPU shared with "
+                             "other busy processes")
     parser.add_argument("--weights", action="append", type=_weights_option, default=[],
                         metavar="MODEL:VARIANT=CHECKPOINT",
                         help="weights of a model (default: seeded random weights, fine for speed; repeat)")
@@ -157,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(error))
     with tempfile.TemporaryDirectory(prefix="asymtrack-bench-") as scratch:
         work_dir = Path(args.export_dir or scratch)
-        factory = TrackerFactory(work_dir, args.threads, dict(args.weights), args.seed, spinning=not args.no_spin)
+        factory = TrackerFactory(work_dir, args.threads, dict(args.weights), args.seed,
+                                 spinning=False if args.no_spin else None)
         report = run_benchmark(args.combo, sequence, factory, args.rounds, args.warmup, args.device)
     report["environment"]["command"] = " ".join(["asymtrack-bench", *(argv if argv is not None else sys.argv[1:])])
     print(markdown_table(report))

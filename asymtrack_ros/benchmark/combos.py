@@ -77,10 +77,12 @@ def parse_plain_combo(text: str) -> Combo:
 
 
 class TrackerFactory:
-    """Builds each combo's tracker; keeps the shared weights and the exported model directories."""
+    """Builds each combo's tracker; keeps the shared weights and the exported model directories. ``spinning``:
+    whether idle onnx threads busy-wait (None: the backend's default, sleeping)."""
 
     def __init__(
-        self, work_dir: Path, threads: int, weights: dict[tuple[str, str], Path], seed: int = 0, spinning: bool = True
+        self, work_dir: Path, threads: int, weights: dict[tuple[str, str], Path], seed: int = 0,
+        spinning: bool | None = None,
     ) -> None:
         self.work_dir = work_dir
         self.threads = threads
@@ -123,8 +125,9 @@ class TrackerFactory:
             return create_tracker("opencv", algorithm=combo.variant, threads=self.threads)
         exits: dict[str, Any] = {} if combo.exit_thresholds is None else {"exit_thresholds": combo.exit_thresholds}
         if combo.backend == "onnx":
+            spinning = {} if self.spinning is None else {"spinning": self.spinning}  # None: the backend's default
             return create_tracker("onnx", device=device, model_dir=self.model_dir(combo), threads=self.threads,
-                                  spinning=self.spinning, **exits)
+                                  **spinning, **exits)
         weights = self.weights_for(combo.model, combo.variant)
         return create_tracker(combo.backend, combo.model, combo.variant, weights=weights, device=device,
                               threads=self.threads, **exits)

@@ -50,7 +50,7 @@ def warning_lines(report: dict) -> list[str]:
 def markdown_table(report: dict) -> str:
     """Header lines (sequence, threads, host) and one table row per combo; times in ms."""
     env = report["environment"]
-    threads = f"{env['threads']}{'' if env['spinning'] else ' (no spinning)'}"
+    threads = f"{env['threads']}{' (no spinning)' if env['spinning'] is False else ''}"
     lines = [
         f"Sequence: {env['sequence']} ({env['frames']} frames, {env['rounds']} rounds, {env['warmup']} warm-up "
         f"frames); threads {threads}; {env['cpu']} ({env['cpu_count']} cores); load average "
