@@ -125,7 +125,7 @@ class TrackerFactory:
             return create_tracker("opencv", algorithm=combo.variant, threads=self.threads)
         exits: dict[str, Any] = {} if combo.exit_thresholds is None else {"exit_thresholds": combo.exit_thresholds}
         if combo.backend == "onnx":
-            spinning = {} if self.spinning is None else {"spinning": self.spinning}  # None: the backend's default
+            spinning: dict[str, Any] = {} if self.spinning is None else {"spinning": self.spinning}  # None: default
             return create_tracker("onnx", device=device, model_dir=self.model_dir(combo), threads=self.threads,
                                   **spinning, **exits)
         weights = self.weights_for(combo.model, combo.variant)
