@@ -6,6 +6,8 @@ import argparse
 import importlib
 import io
 import re
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -66,6 +68,16 @@ def test_version_prints_the_package_version(prog: str, capsys) -> None:
         importlib.import_module(CLIS[prog]).main(["--version"])
     assert exited.value.code == 0
     assert capsys.readouterr().out == f"{prog} {package_version()}\n"
+
+
+@pytest.mark.parametrize("prog", [prog for prog in CLIS if prog.startswith("asymtrack-")])
+def test_console_script_modules_also_run_with_python_m(prog: str) -> None:
+    """``python -m <module>`` runs the same command as the console script instead of silently doing nothing."""
+    ran = subprocess.run(
+        [sys.executable, "-m", CLIS[prog], "--version"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout == f"{prog} {package_version()}\n"
 
 
 def test_version_matches_setup_and_falls_back_to_the_source_tree(monkeypatch) -> None:

@@ -166,3 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

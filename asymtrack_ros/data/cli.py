@@ -67,3 +67,7 @@ def _share(text: str) -> float:
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"expected a share in [0, 1], got {text}")
     return value
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

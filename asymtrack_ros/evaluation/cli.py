@@ -241,3 +241,7 @@ def _print_summary(summary: dict) -> None:
     for name, numbers in summary["trackers"].items():
         cells = ("n/a" if numbers[column] is None else f"{numbers[column]:.4f}" for column in columns)
         print(f"{name:<{width}}  " + "  ".join(f"{cell:>15}" for cell in cells))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -119,3 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutdown(context)
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
