@@ -86,7 +86,7 @@ def run(sequence: TrackSequence, out_dir: Path, fps: float, tracker_args: list[s
         print(f"[demo] set_target: success={response.success} id={response.target_id!r} {response.message}")
         source.wait(timeout=len(sequence) / fps + 60)
         time.sleep(1.0)
-        wall_s = time.monotonic() - start
+        wall_s = recorder.recording.stream_seconds() or time.monotonic() - start
     finally:
         for process in (source, tracker):
             if process is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,8 +33,31 @@ class FrameRecord:
 
 @dataclass
 class Recording:
+    """The frames by stamp, the statuses in arrival order, and when the stream ran (monotonic seconds): the first
+    frame's arrival and the last status's."""
+
     frames: dict[int, FrameRecord] = field(default_factory=dict)
     statuses: list[TrackerStatus] = field(default_factory=list)
+    first_frame_at: float | None = None
+    last_status_at: float | None = None
+
+    def add_frame(self, stamp: int, image: np.ndarray, now: float) -> None:
+        self.frames[stamp] = FrameRecord(len(self.frames), image)
+        if self.first_frame_at is None:
+            self.first_frame_at = now
+
+    def add_status(self, message: TrackerStatus, now: float) -> FrameRecord | None:
+        """Keep ``message``; the record of its frame, if that frame was seen."""
+        self.statuses.append(message)
+        self.last_status_at = now
+        return self.frames.get(stamp_ns(message.header.stamp))
+
+    def stream_seconds(self) -> float | None:
+        """From the first frame's arrival to the last status's (None before both): the time the tracker had for
+        the frames it processed, without the nodes' start-up."""
+        if self.first_frame_at is None or self.last_status_at is None:
+            return None
+        return self.last_status_at - self.first_frame_at
 
 
 class DemoRecorder(Node):
@@ -49,8 +73,7 @@ class DemoRecorder(Node):
 
     def _on_image(self, message: Image) -> None:
         with self.lock:
-            frames = self.recording.frames
-            frames[stamp_ns(message.header.stamp)] = FrameRecord(len(frames), image_to_rgb(message))
+            self.recording.add_frame(stamp_ns(message.header.stamp), image_to_rgb(message), time.monotonic())
         self.first_frame.set()
 
     def _on_detections(self, message: Detection2DArray) -> None:
@@ -65,8 +88,7 @@ class DemoRecorder(Node):
 
     def _on_status(self, message: TrackerStatus) -> None:
         with self.lock:
-            self.recording.statuses.append(message)
-            record = self.recording.frames.get(stamp_ns(message.header.stamp))
+            record = self.recording.add_status(message, time.monotonic())
             if record is not None:
                 record.score, record.state = message.score, message.state
                 record.latency_ms, record.processing_ms = message.latency_ms, message.processing_ms

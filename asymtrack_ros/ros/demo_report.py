@@ -31,9 +31,10 @@ class FrameResult:
 
 
 def summarize(frames: Sequence[FrameResult], ground_truth: Sequence[Box | None] | None, wall_s: float) -> dict:
-    """Frames, rates, latency, drops and, with ground truth (None: target absent), the mean IoU over processed frames
-    and ``reacquired_within_frames``: per return of the target, the frames until TRACKING with IoU > 0.3 (None:
-    never; ``evaluation/robustness.py``)."""
+    """Frames, rates (``output_fps``: processed frames per second of ``wall_s``, the demo's stream from its first frame
+    to the tracker's last status), latency, drops and, with ground truth (None: target absent), the mean IoU over
+    processed frames and ``reacquired_within_frames``: per return of the target, the frames until TRACKING with
+    IoU > 0.3 (None: never; ``evaluation/robustness.py``)."""
     processed = [f for f in frames if f.state is not None]
     latencies = np.array([f.latency_ms for f in processed], dtype=float)
     processing = np.array([f.processing_ms for f in processed], dtype=float)
