@@ -28,6 +28,7 @@ from asymtrack_ros.tracking.redetection import (
     SearchHit,
     Verdict,
     along_sides,
+    fails_one_gate,
     grid_boxes,
 )
 from asymtrack_ros.tracking.session import FrameOutcome, TrackingSession
@@ -222,6 +223,20 @@ def test_a_candidate_of_the_targets_area_but_another_shape_is_not_reacquired() -
         assert verdicts(outcomes[25:]) == ({Verdict.CANDIDATE} if reacquired else {Verdict.SHAPE})
 
 
+def test_a_gated_hit_boxed_the_same_on_persistent_hit_frames_in_a_row_goes_to_the_check() -> None:
+    """``persistent_hit_frames``: a return the shape gate turns away (the anchor's look is stale) is judged by the
+    check from the third LOST frame in a row that boxes it the same."""
+    settings = RedetectionSettings(global_search_every=0, anchor_search_every=1, persistent_hit_frames=3)
+    turned: Box = (START[0] + 2, START[1] + 2, SIDE * 1.6, SIDE / 1.6)
+    outcomes, _ = run_outcomes(settings, returned=turned, runner=ColourRunner(0.2))
+    hits = [o.search_hit.verdict for o in outcomes[25:] if o.search_hit is not None]
+    assert hits[:3] == [Verdict.SHAPE, Verdict.SHAPE, Verdict.CANDIDATE]
+    assert outcomes[-1].state == TrackState.TRACKING
+    off = replace(settings, persistent_hit_frames=0)
+    outcomes, _ = run_outcomes(off, returned=turned, runner=ColourRunner(0.2))
+    assert verdicts(outcomes[25:]) == {Verdict.SHAPE}, "off by default: the shape gate alone decides"
+
+
 def two_tone(square: Box | None, right: tuple[int, int, int]) -> np.ndarray:
     """A frame with a square whose left half is red and right half ``right`` (no square when None)."""
     image = frame(square)
@@ -307,6 +322,8 @@ def test_model_json_tracker_section_and_create_tracker_options_set_the_global_se
     shipped = create_tracker("onnx", threads=1)
     assert isinstance(shipped, RegionSearch) and shipped.redetection.anchor_search_every == 1
     assert shipped.redetection.distractor_scan_every == 2 and shipped.redetection.border_search_every == 1
+    assert shipped.redetection.persistent_hit_frames == 0, "off in the shipped model (model card)"
+    assert create_tracker("onnx", threads=1, persistent_hit_frames=3).redetection.persistent_hit_frames == 3
     tracker = create_tracker("onnx", threads=1, global_search_every=0, anchor_search_every=0, border_search_every=0)
     assert isinstance(tracker, RegionSearch) and not tracker.redetection.enabled
 
@@ -481,3 +498,11 @@ def test_a_look_alike_in_view_as_the_target_left_is_an_impostor_and_the_target_b
         if exits:
             assert Verdict.CANDIDATE not in verdicts(absent) and Verdict.IMPOSTOR in verdicts(absent)
             assert outcomes[-1].box is not None and iou(np.array([outcomes[-1].box]), np.array([back]))[0] > 0.8
+
+
+def test_only_a_hit_failing_one_gate_can_persist() -> None:
+    look: Box = (0.0, 0.0, 20.0, 20.0)
+    assert fails_one_gate((0.0, 0.0, 32.0, 12.5), look)  # keeps the area, not the shape
+    assert fails_one_gate((0.0, 0.0, 40.0, 40.0), look)  # keeps the shape, not the area (4x)
+    assert not fails_one_gate((0.0, 0.0, 64.0, 25.0), look)  # keeps neither
+    assert not fails_one_gate((0.0, 0.0, 22.0, 20.0), look)  # keeps both: no gate to pass

@@ -79,6 +79,7 @@ class NodeConfig:
                 anchor_search_every=_override(read.integer("anchor_search_every")),
                 distractor_scan_every=_override(read.integer("distractor_scan_every")),
                 border_search_every=_override(read.integer("border_search_every")),
+                persistent_hit_frames=_override(read.integer("persistent_hit_frames")),
             ),
             local_tracker=read.text("local_tracker"),
             exit_thresholds=_thresholds(read.reals("exit_thresholds")),

@@ -37,6 +37,9 @@ PARAMETERS: dict[str, tuple[object, str, bool]] = {
     "border_search_every": (-1, "while LOST (onnx, torch): search the frame's edge the target left by (the crops of "
                             "the global grid along it, global_search_crops at a time) every N-th LOST frame, "
                             "0 = never, 0..10000; -1 = the model's", True),
+    "persistent_hit_frames": (-1, "while LOST (onnx, torch): a hit turned away by the size or the shape gate (not "
+                              "both) goes to the check once the network has boxed it the same on N LOST frames in "
+                              "a row, 0 = never, 0..10000; -1 = the model's", True),
     "distractor_scan_every": (-1, "while TRACKING (onnx, torch): scan one global-search crop for look-alikes every "
                               "N-th confident frame, 0 = never, 0..10000; -1 = the model's", True),
     "local_tracker": ("", "network backends: OpenCV tracker fused with the network, csrt | kcf | mil | none (the "

@@ -27,8 +27,12 @@ area lies between :data:`MIN_AREA_RATIO` and :data:`MAX_AREA_RATIO` times the an
 height) within a factor :data:`MAX_ASPECT_CHANGE` of the anchor's, and its score (the calibrated network score
 capped by the session's check while LOST: the mean of the target check against the initial target and the target
 as last confidently seen) reaches the policy's ``recover_score``; the session then re-centres the tracker on it
-and the monitor confirms it over ``recover_frames`` frames as any recovery. Trackers without :class:`RegionSearch`
-(OpenCV) never re-detect.
+and the monitor confirms it over ``recover_frames`` frames as any recovery. With ``persistent_hit_frames`` set, a
+hit that fails one of the two gates (not both) goes to the check all the same when the network has boxed the same
+object (IoU >= :data:`PERSISTENT_OVERLAP`, at :data:`PERSISTENT_SCORE` or more, failing the gates) on that many LOST
+frames in a row: the anchor is the fused box, whose shape and size drift from the target's (a correlation filter
+keeps the initial width over height while the target turns), so a target boxed the same way frame after frame is
+judged by the check rather than by a stale look. Trackers without :class:`RegionSearch` (OpenCV) never re-detect.
 
 While TRACKING, ``distractor_scan_every`` scans the same grid for look-alikes that a candidate then competes with
 (``distractors.py``). The values that suit a model live in its ``model.json`` (``"tracker"`` section, next to the
@@ -45,7 +49,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from asymtrack_ros.boxes import Box, Sides, area_ratio, aspect_change, box_side, exit_sides
+from asymtrack_ros.boxes import Box, Sides, area_ratio, aspect_change, box_iou, box_side, exit_sides
 from asymtrack_ros.tracking.base import TrackResult
 from asymtrack_ros.tracking.impostors import ImpostorTracks
 
@@ -60,6 +64,8 @@ MAX_AREA_RATIO = 2.0
 # network's loose box across the target and its surroundings keeps the area but not the shape.
 MAX_ASPECT_CHANGE = 1.5
 REFINE_SCORE = 0.25  # a first-pass hit at least this confident is searched again, centred on itself
+PERSISTENT_SCORE = 0.6  # a gated hit the network is this sure of counts towards ``persistent_hit_frames``
+PERSISTENT_OVERLAP = 0.5  # ... when it boxes the same object as the frame before's (IoU)
 
 
 @dataclass(frozen=True)
@@ -76,11 +82,12 @@ class RedetectionSettings:
     anchor_search_every: int = 1
     distractor_scan_every: int = 0
     border_search_every: int = 0
+    persistent_hit_frames: int = 0
 
     def __post_init__(self) -> None:
         for name, limit in (("global_search_every", MAX_EVERY), ("anchor_search_every", MAX_EVERY),
                             ("global_search_crops", MAX_CROPS), ("distractor_scan_every", MAX_EVERY),
-                            ("border_search_every", MAX_EVERY)):
+                            ("border_search_every", MAX_EVERY), ("persistent_hit_frames", MAX_EVERY)):
             value = getattr(self, name)
             if not (isinstance(value, int) and 0 <= value <= limit):
                 raise ValueError(f"{name} must be an integer in [0, {limit}], got {value!r}")
@@ -98,12 +105,14 @@ class RedetectionSettings:
         if unknown:
             raise ValueError(f"unknown re-detection keys {sorted(unknown)}; expected {sorted(REDETECTION_KEYS)}")
         settings = {key: _number(key, value) for key, value in values.items()}
-        every, crops, anchor_every, scan_every, border_every = (int(settings.pop(key, default)) for key, default in (
-            ("global_search_every", cls.global_search_every), ("global_search_crops", cls.global_search_crops),
-            ("anchor_search_every", cls.anchor_search_every), ("distractor_scan_every", cls.distractor_scan_every),
-            ("border_search_every", cls.border_search_every)))
+        every, crops, anchor_every, scan_every, border_every, persistent = (
+            int(settings.pop(key, default)) for key, default in (
+                ("global_search_every", cls.global_search_every), ("global_search_crops", cls.global_search_crops),
+                ("anchor_search_every", cls.anchor_search_every), ("distractor_scan_every", cls.distractor_scan_every),
+                ("border_search_every", cls.border_search_every),
+                ("persistent_hit_frames", cls.persistent_hit_frames)))
         overlap = settings.get("global_search_overlap", cls.global_search_overlap)
-        return cls(every, overlap, crops, anchor_every, scan_every, border_every)
+        return cls(every, overlap, crops, anchor_every, scan_every, border_every, persistent)
 
     def to_json(self) -> dict[str, float]:
         return asdict(self)
@@ -123,6 +132,7 @@ class RedetectionOverrides:
     anchor_search_every: int | None = None
     distractor_scan_every: int | None = None
     border_search_every: int | None = None
+    persistent_hit_frames: int | None = None
 
 
 DEFAULT_REDETECTION = RedetectionSettings()
@@ -282,12 +292,15 @@ class LostSearch:
                                  exits_only=True)
         self._lost_frames = 0
         self._impostors = ImpostorTracks()
+        self._persistent = PersistentHit()
 
     def reset(self) -> None:
-        """Forget the grids, the impostors and the LOST frame count (a new target, or tracking again)."""
+        """Forget the grids, the impostors, the persistent hit and the LOST frame count (a new target, or tracking
+        again)."""
         self._grid.reset()
         self._border.reset()
         self._impostors.reset()
+        self._persistent = PersistentHit()
         self._lost_frames = 0
 
     def left_view(self, box: Box, frame_size: tuple[int, int]) -> None:
@@ -315,10 +328,40 @@ class LostSearch:
         if self._impostor(refined):
             return SearchHit(refined, None, Verdict.IMPOSTOR)
         verdict = look_verdict(refined.box, anchor)
-        if verdict is not None:
+        frames = self._persistent.update(refined, self._lost_frames, verdict is not None)
+        persists = 0 < self.settings.persistent_hit_frames <= frames and fails_one_gate(refined.box, anchor)
+        if verdict is not None and not persists:
             return SearchHit(refined, None, verdict)
         score = min(refined.score, check(image, refined.box))
         return SearchHit(refined, score, Verdict.CANDIDATE if score >= min_score else Verdict.SCORE)
+
+
+class PersistentHit:
+    """How many LOST frames in a row the network has boxed one object that the gates turn away
+    (``persistent_hit_frames``: the hits score at least :data:`PERSISTENT_SCORE`, each overlapping the one before
+    by :data:`PERSISTENT_OVERLAP`)."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self._last: tuple[Box, int] | None = None  # the last counted hit and its LOST frame
+
+    def update(self, hit: TrackResult, lost_frame: int, gated: bool) -> int:
+        """Count ``hit`` on LOST frame ``lost_frame`` (``gated``: a gate turned it away); the run's length now."""
+        if not gated or confidence(hit) < PERSISTENT_SCORE:
+            self.frames, self._last = 0, None
+            return 0
+        last = self._last
+        continues = last is not None and last[1] == lost_frame - 1 and box_iou(last[0], hit.box) >= PERSISTENT_OVERLAP
+        self.frames = self.frames + 1 if continues else 1
+        self._last = (hit.box, lost_frame)
+        return self.frames
+
+
+def fails_one_gate(box: Box, look: Box) -> bool:
+    """Whether ``box`` keeps exactly one of the size and the shape of ``look`` (:func:`look_verdict`'s limits)."""
+    sized = MIN_AREA_RATIO <= area_ratio(box, look) <= MAX_AREA_RATIO
+    shaped = aspect_change(box, look) <= MAX_ASPECT_CHANGE
+    return sized != shaped
 
 
 def look_verdict(box: Box, look: Box) -> Verdict | None:
