@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -49,12 +51,33 @@ def test_a_recovered_target_on_probation_is_lost_again_at_its_first_low_score() 
     assert [monitor.update(0.1) for _ in range(3)] == [TrackState.TRACKING] * 2 + [TrackState.LOST], "0: off"
 
 
+def test_with_follow_frames_a_confident_lost_frame_then_that_many_above_lost_score_recovers() -> None:
+    """A returned target the confirmation doubts once it moves away from where it left scores between
+    ``lost_score`` and ``recover_score``: after one frame at ``recover_score``, ``follow_frames`` more at or above
+    ``lost_score`` recover it; a frame under ``lost_score`` or a tentative one starts over; 0 is off."""
+    policy = LostPolicy(lost_score=0.3, recover_score=0.5, lost_frames=1, recover_frames=2, follow_frames=3)
+    monitor = TargetMonitor(policy)
+    monitor.start()
+    assert monitor.update(0.1) == TrackState.LOST
+    assert [monitor.update(s) for s in (0.4, 0.4, 0.4, 0.4)] == [TrackState.LOST] * 4, "never at recover_score"
+    assert [monitor.update(s) for s in (0.6, 0.4, 0.4, 0.2)] == [TrackState.LOST] * 4, "dropped under lost_score"
+    assert monitor.update(0.6) == TrackState.LOST
+    assert monitor.update(0.4, tentative=True) == TrackState.LOST
+    assert [monitor.update(s) for s in (0.4, 0.4, 0.4)] == [TrackState.LOST] * 3, "a tentative frame starts over"
+    assert [monitor.update(s) for s in (0.6, 0.4, 0.35)] == [TrackState.LOST] * 3
+    assert monitor.update(0.3) == TrackState.TRACKING, "the third frame at lost_score after the confident one"
+    assert monitor.update(0.1) == TrackState.LOST, "on probation"
+    monitor.set_policy(replace(policy, follow_frames=0))
+    assert [monitor.update(s) for s in (0.6, 0.4, 0.4, 0.4, 0.4)] == [TrackState.LOST] * 5, "0: off"
+    assert [monitor.update(0.6) for _ in range(2)] == [TrackState.LOST, TrackState.TRACKING]
+
+
 @pytest.mark.parametrize(
     "policy",
     [LostPolicy(lost_score=0.6, recover_score=0.5), LostPolicy(lost_frames=0), LostPolicy(lost_score=1.5),
      LostPolicy(max_search_scale=0.5), LostPolicy(search_step=float("nan")), LostPolicy(min_visible=1.0),
      LostPolicy(min_visible=-0.1), LostPolicy(lost_at_cut=1), LostPolicy(probation_frames=-1),  # type: ignore[arg-type]
-     LostPolicy(probation_frames=True)],
+     LostPolicy(probation_frames=True), LostPolicy(follow_frames=-1)],
 )
 def test_inconsistent_policies_are_rejected(policy: LostPolicy) -> None:
     with pytest.raises(ValueError):

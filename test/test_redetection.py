@@ -169,7 +169,8 @@ def test_a_followed_candidate_survives_one_doubtful_frame_but_not_one_under_lost
     scale, with no re-detection. A frame under lost_score (blue) does."""
     settings = RedetectionSettings(global_search_every=1, global_search_crops=0)
     for doubtful, still_followed in ((two_tone(FAR, (230, 120, 20)), True), (frame(FAR, BLUE), False)):
-        session = TrackingSession(SiameseTracker(ColourRunner(), redetection=settings), POLICY)
+        no_follow_through = replace(POLICY, follow_frames=0)  # the doubtful frame would otherwise recover at once
+        session = TrackingSession(SiameseTracker(ColourRunner(), redetection=settings), no_follow_through)
         session.start(frame(START), START, "t")
         script = [frame(START)] * 5 + [frame(None)] * 10 + [frame(FAR), doubtful, frame(FAR), frame(FAR)]
         outcomes = [session.step(image) for image in script][15:]
@@ -317,13 +318,14 @@ def test_model_json_tracker_section_and_create_tracker_options_set_the_global_se
     data = json.loads((Path(__file__).resolve().parents[1] / "models" / "asymtrack-tiny" / MODEL_JSON).read_text())
     data["tracker"] |= {"global_search_every": 5, "global_search_crops": 2}
     manifest = ModelManifest.from_json(data)
-    assert manifest.redetection == RedetectionSettings(5, 0.5, 2, distractor_scan_every=2, border_search_every=1)
+    assert manifest.redetection == RedetectionSettings(5, 0.5, 2, distractor_scan_every=2, border_search_every=1,
+                                                       persistent_hit_frames=3)
     assert ModelManifest.from_json(json.loads(json.dumps(manifest.to_json()))) == manifest
     shipped = create_tracker("onnx", threads=1)
     assert isinstance(shipped, RegionSearch) and shipped.redetection.anchor_search_every == 1
     assert shipped.redetection.distractor_scan_every == 2 and shipped.redetection.border_search_every == 1
-    assert shipped.redetection.persistent_hit_frames == 0, "off in the shipped model (model card)"
-    assert create_tracker("onnx", threads=1, persistent_hit_frames=3).redetection.persistent_hit_frames == 3
+    assert shipped.redetection.persistent_hit_frames == 3
+    assert create_tracker("onnx", threads=1, persistent_hit_frames=0).redetection.persistent_hit_frames == 0
     tracker = create_tracker("onnx", threads=1, global_search_every=0, anchor_search_every=0, border_search_every=0)
     assert isinstance(tracker, RegionSearch) and not tracker.redetection.enabled
 

@@ -92,7 +92,7 @@ class NodeConfig:
             policy=LostPolicy(
                 lost_score=read.real("lost_score"), recover_score=read.real("recover_score"),
                 lost_frames=read.integer("lost_frames"), recover_frames=read.integer("recover_frames"),
-                probation_frames=read.integer("probation_frames"),
+                follow_frames=read.integer("follow_frames"), probation_frames=read.integer("probation_frames"),
                 recover_at_normal_scale=read.flag("recover_at_normal_scale"),
                 search_step=read.real("search_step"), max_search_scale=read.real("max_search_scale"),
                 min_visible=read.real("min_visible"), lost_at_cut=read.flag("lost_at_cut"),

@@ -63,6 +63,8 @@ PARAMETERS: dict[str, tuple[object, str, bool]] = {
     "recover_score": (LostPolicy.recover_score, "confidence at or above which a frame counts towards recovery", False),
     "lost_frames": (LostPolicy.lost_frames, "consecutive low-confidence frames before LOST, 1..10000", False),
     "recover_frames": (LostPolicy.recover_frames, "confident frames in a row before TRACKING again, 1..10000", False),
+    "follow_frames": (LostPolicy.follow_frames, "after a LOST frame at recover_score, frames in a row at or above "
+                      "lost_score that also mean TRACKING again, 0..10000; 0 = off", False),
     "probation_frames": (LostPolicy.probation_frames, "frames after a recovery in which one score under lost_score "
                          "is LOST again, 0..10000; 0 = off", False),
     "recover_at_normal_scale": (LostPolicy.recover_at_normal_scale, "while LOST, a confident frame in the widened "

@@ -27,7 +27,10 @@ class LostPolicy:
     hangs its box half over the border and keeps scoring background there; 0 = never), or at once when a frame at
     a shot cut (``shot_cut.py``) scores under ``lost_score`` and ``lost_at_cut`` is set (after a cut a correlation
     filter boxes whatever now lies where the target was); recovered after
-    ``recover_frames`` consecutive scores at or above ``recover_score``. A recovered target is on probation for
+    ``recover_frames`` consecutive scores at or above ``recover_score``, or after a score at or above ``recover_score``
+    and ``follow_frames`` more in a row at or above ``lost_score`` (a returned target moving away from where it left
+    scores between the two while the confirmation doubts a box far from the anchor; 0 = off). A recovered target is on
+    probation for
     its next ``probation_frames`` frames: one score under ``lost_score`` says LOST again at once (a look-alike
     confirmed by two lucky frames often drops, a returned target seldom does; 0 = off). While lost, the search
     region grows by ``search_step`` (times the normal size) per frame up to ``max_search_scale``; with
@@ -40,6 +43,7 @@ class LostPolicy:
     recover_score: float = 0.5
     lost_frames: int = 5
     recover_frames: int = 2
+    follow_frames: int = 2
     probation_frames: int = 10
     recover_at_normal_scale: bool = True
     search_step: float = 0.25
@@ -61,8 +65,8 @@ class LostPolicy:
             raise ValueError(f"recover_score {self.recover_score} must be >= lost_score {self.lost_score}")
         if not (1 <= self.lost_frames <= MAX_STREAK and 1 <= self.recover_frames <= MAX_STREAK):
             raise ValueError(f"lost_frames and recover_frames must lie in [1, {MAX_STREAK}]")
-        if not 0 <= self.probation_frames <= MAX_STREAK:
-            raise ValueError(f"probation_frames must lie in [0, {MAX_STREAK}]")
+        if not (0 <= self.probation_frames <= MAX_STREAK and 0 <= self.follow_frames <= MAX_STREAK):
+            raise ValueError(f"probation_frames and follow_frames must lie in [0, {MAX_STREAK}]")
         if not 0.0 <= self.search_step <= MAX_SEARCH_SCALE:
             raise ValueError(f"search_step must lie in [0, {MAX_SEARCH_SCALE:g}]")
         if not 0.0 <= self.min_visible < 1.0:
@@ -81,6 +85,7 @@ class TargetMonitor:
         self.search_scale = 1.0
         self._streak = 0
         self._probation = 0  # frames of probation left (``LostPolicy.probation_frames``)
+        self._followed: int | None = None  # while LOST: frames at or above lost_score since one at recover_score
 
     @property
     def on_probation(self) -> bool:
@@ -95,16 +100,18 @@ class TargetMonitor:
     def start(self) -> None:
         """A new target: TRACKING with the normal search region."""
         self.state, self.search_scale, self._streak, self._probation = TrackState.TRACKING, 1.0, 0, 0
+        self._followed = None
 
     def stop(self) -> None:
         """Back to IDLE."""
-        self.state, self.search_scale, self._streak, self._probation = TrackState.IDLE, 1.0, 0, 0
+        self.start()
+        self.state = TrackState.IDLE
 
     def update(self, score: float, out_of_view: bool = False, cut: bool = False, tentative: bool = False) -> TrackState:
         """Account for one frame's score; a frame whose box is out of view (``min_visible``) turns TRACKING into
         LOST at once and never counts towards recovery, as does a low score at a shot ``cut`` (``lost_at_cut``).
         A ``tentative`` LOST frame (its score is not comparable: measured in the widened search region) restarts the
-        recovery count without widening the search further. A recovered target's first frames are on probation
+        recovery counts without widening the search further. A recovered target's first frames are on probation
         (``probation_frames``). Returns the new state."""
         policy = self.policy
         score = 0.0 if out_of_view else score
@@ -116,12 +123,23 @@ class TargetMonitor:
                 self.state, self._streak, self._probation = TrackState.LOST, 0, 0
                 self.search_scale = min(1.0 + policy.search_step, policy.max_search_scale)
         elif self.state == TrackState.LOST and tentative:
-            self._streak = 0
+            self._streak, self._followed = 0, None
         elif self.state == TrackState.LOST:
             self._streak = self._streak + 1 if score >= policy.recover_score else 0
-            if self._streak >= policy.recover_frames:
+            self._followed = self._follow(score)
+            followed = policy.follow_frames > 0 and (self._followed or 0) >= policy.follow_frames
+            if self._streak >= policy.recover_frames or followed:
                 self.start()
                 self._probation = policy.probation_frames
             elif self._streak == 0:
                 self.search_scale = min(self.search_scale + policy.search_step, policy.max_search_scale)
         return self.state
+
+    def _follow(self, score: float) -> int | None:
+        """The LOST frames at or above ``lost_score`` since one at or above ``recover_score``, with this frame's
+        ``score`` (None: no such run)."""
+        if score < self.policy.lost_score:
+            return None
+        if self._followed is not None:
+            return self._followed + 1
+        return 0 if score >= self.policy.recover_score else None
