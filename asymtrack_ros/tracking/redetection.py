@@ -342,34 +342,41 @@ class PersistentHit:
     by :data:`PERSISTENT_OVERLAP`)."""
 
     def __init__(self) -> None:
-        self.frames = 0
+        self._frames = 0
         self._last: tuple[Box, int] | None = None  # the last counted hit and its LOST frame
 
     def update(self, hit: TrackResult, lost_frame: int, gated: bool) -> int:
         """Count ``hit`` on LOST frame ``lost_frame`` (``gated``: a gate turned it away); the run's length now."""
         if not gated or confidence(hit) < PERSISTENT_SCORE:
-            self.frames, self._last = 0, None
+            self._frames, self._last = 0, None
             return 0
         last = self._last
         continues = last is not None and last[1] == lost_frame - 1 and box_iou(last[0], hit.box) >= PERSISTENT_OVERLAP
-        self.frames = self.frames + 1 if continues else 1
+        self._frames = self._frames + 1 if continues else 1
         self._last = (hit.box, lost_frame)
-        return self.frames
+        return self._frames
+
+
+def keeps_size(box: Box, look: Box) -> bool:
+    """Whether ``box``'s area lies within :data:`MIN_AREA_RATIO` .. :data:`MAX_AREA_RATIO` of ``look``'s."""
+    return MIN_AREA_RATIO <= area_ratio(box, look) <= MAX_AREA_RATIO
+
+
+def keeps_shape(box: Box, look: Box) -> bool:
+    """Whether ``box``'s width over height lies within :data:`MAX_ASPECT_CHANGE` of ``look``'s."""
+    return aspect_change(box, look) <= MAX_ASPECT_CHANGE
 
 
 def fails_one_gate(box: Box, look: Box) -> bool:
-    """Whether ``box`` keeps exactly one of the size and the shape of ``look`` (:func:`look_verdict`'s limits)."""
-    sized = MIN_AREA_RATIO <= area_ratio(box, look) <= MAX_AREA_RATIO
-    shaped = aspect_change(box, look) <= MAX_ASPECT_CHANGE
-    return sized != shaped
+    """Whether ``box`` keeps exactly one of the size and the shape of ``look``."""
+    return keeps_size(box, look) != keeps_shape(box, look)
 
 
 def look_verdict(box: Box, look: Box) -> Verdict | None:
-    """None when ``box`` keeps the size (:data:`MIN_AREA_RATIO` .. :data:`MAX_AREA_RATIO` of the area) and the shape
-    (width over height within :data:`MAX_ASPECT_CHANGE`) of ``look``; else the gate that turns it away."""
-    if not MIN_AREA_RATIO <= area_ratio(box, look) <= MAX_AREA_RATIO:
+    """None when ``box`` keeps the size and the shape of ``look``; else the gate that turns it away."""
+    if not keeps_size(box, look):
         return Verdict.SIZE
-    return Verdict.SHAPE if aspect_change(box, look) > MAX_ASPECT_CHANGE else None
+    return None if keeps_shape(box, look) else Verdict.SHAPE
 
 
 def due(count: int, every: int) -> bool:
