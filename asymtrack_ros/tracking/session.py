@@ -89,6 +89,21 @@ class TrackingSession:
         following a re-detected candidate (the network scores a target badly in a widened crop)."""
         return 1.0 if self._following else self.monitor.search_scale
 
+    @property
+    def anchor(self) -> Box:
+        """The last confidently tracked box (the initial one at first), where the LOST search centres;
+        NotInitializedError before :meth:`start`."""
+        if self._anchor is None:
+            raise NotInitializedError()
+        return self._anchor
+
+    def lost_check(self, image: np.ndarray, box: Box) -> float:
+        """What the check while LOST makes of ``box`` on ``image`` now (the confirmation head, or without one the
+        re-identification; capped by the distractor memory), as the re-detection's hits are checked; raises as
+        :meth:`check_frame`. It changes nothing: for tracing why a return was missed."""
+        appearance, _ = self._ready(image)
+        return self._candidate_check(appearance, image, box)
+
     def start(self, image: np.ndarray, box: Box, target_id: str) -> None:
         """Initialise on ``box`` (validated by the tracker; raises ValueError, state unchanged)."""
         self.tracker.initialize(image, box)
