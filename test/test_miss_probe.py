@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from test_monitor import ScriptedSearcher
 
 from asymtrack_ros.boxes import Box, centre
 from asymtrack_ros.evaluation.miss_probe import (
@@ -19,7 +20,7 @@ from asymtrack_ros.evaluation.miss_probe import (
 )
 from asymtrack_ros.evaluation.robustness import REACQUIRE_WITHIN
 from asymtrack_ros.sequences import TrackSequence
-from asymtrack_ros.tracking.base import DeviceInfo, Tracker, TrackResult
+from asymtrack_ros.tracking.base import TrackResult
 from asymtrack_ros.tracking.monitor import LostPolicy, TrackState
 from asymtrack_ros.tracking.redetection import RedetectionSettings
 from asymtrack_ros.tracking.session import TrackingSession
@@ -32,35 +33,16 @@ RETURN = AWAY.stop
 POLICY = LostPolicy(lost_score=0.35, recover_score=0.5, lost_frames=1, recover_frames=2)
 
 
-class Finder(Tracker):
+class Finder(ScriptedSearcher):
     """Scores 0.9 on the first frame, then 0.1 (LOST from frame 2 on, and no re-detection of its own: the session
     stays LOST); its region search boxes the square at ``found_score`` when a crop (``search_factor`` times the box's
     side) covers the square's centre, else nothing at 0.1."""
 
     redetection = RedetectionSettings(anchor_search_every=0)
-    search_factor = 4.0
 
     def __init__(self, square: Box | None, found_score: float = 0.9) -> None:
-        self.square, self.found_score, self._box, self._frames = square, found_score, None, 0
-
-    @property
-    def device_info(self) -> DeviceInfo:
-        return DeviceInfo(backend="scripted", device="cpu")
-
-    @property
-    def is_initialized(self) -> bool:
-        return self._box is not None
-
-    def reposition(self, box: Box) -> None:
-        self._box = box
-
-    def _initialize(self, image: np.ndarray, box: Box) -> None:
-        self._box = box
-
-    def _track(self, image: np.ndarray, search_scale: float) -> TrackResult:
-        self._frames += 1
-        assert self._box is not None
-        return TrackResult(box=self._box, score=0.9 if self._frames == 1 else 0.1)
+        super().__init__([0.9] + [0.1] * FRAMES)
+        self.square, self.found_score = square, found_score
 
     def search_regions(self, image: np.ndarray, boxes: list[Box]) -> list[TrackResult]:
         return [self._hit(box) for box in boxes]
