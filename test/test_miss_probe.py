@@ -3,6 +3,7 @@ comes back; whether the whole-frame probe finds it and what the session's LOST c
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import cv2
@@ -14,6 +15,7 @@ from asymtrack_ros.boxes import Box, centre
 from asymtrack_ros.evaluation.miss_probe import (
     MIN_FOUND,
     ProbeVerdict,
+    main,
     missed_windows,
     probe_sequence,
     return_verdict,
@@ -130,3 +132,26 @@ def test_the_probes_change_nothing_the_session_does(tmp_path: Path) -> None:
                 tracker.search_regions(image, [session.anchor])
         states.append(run)
     assert states[0] == states[1]
+
+
+def run_and_dataset(tmp_path: Path, causes: dict[str, list[str | None]]) -> list[str]:
+    """A dataset of the square sequence's frames (a target that leaves and returns) and a run summary listing
+    ``causes``; the command's arguments for them."""
+    data = tmp_path / "data" / "squares"
+    data.mkdir(parents=True)
+    sequence = square_sequence(data, (200, 30, 30))
+    for index, path in enumerate(sequence.frames):
+        path.rename(data / f"{index + 1:08d}.jpg")
+    rows = ["nan,nan,nan,nan" if index in AWAY else ",".join(map(str, TARGET)) for index in range(FRAMES)]
+    (data / "groundtruth.txt").write_text("\n".join(rows) + "\n")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "summary.json").write_text(json.dumps({"trackers": {"csrt": {"miss_causes": causes}}}))
+    return ["--run", str(run), "--dataset", str(tmp_path / "data"), "--tracker", "csrt=opencv:algorithm=csrt"]
+
+
+def test_the_command_probes_only_the_run_s_missed_returns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(run_and_dataset(tmp_path / "none", {})) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1]) == {"network": 0, "check": 0, "search": 0}
+    with pytest.raises(SystemExit, match="cannot search given regions"):
+        main(run_and_dataset(tmp_path / "one", {"squares": ["no_hit"]}))

@@ -134,6 +134,8 @@ def probe_run(run: Path, dataset: Path, spec: TrackerSpec, policy: LostPolicy) -
         if sequence.name not in recorded:  # the run lists the sequences with a missed return only
             continue
         windows = missed_windows(sequence, recorded[sequence.name])
+        if not windows:
+            continue
         tracker = factory()
         if not isinstance(tracker, RegionSearch):
             raise SystemExit(f"{spec[0]}: the tracker cannot search given regions, nothing to probe")
