@@ -155,3 +155,13 @@ def test_the_command_probes_only_the_run_s_missed_returns(tmp_path: Path, capsys
     assert json.loads(capsys.readouterr().out.splitlines()[-1]) == {"network": 0, "check": 0, "search": 0}
     with pytest.raises(SystemExit, match="cannot search given regions"):
         main(run_and_dataset(tmp_path / "one", {"squares": ["no_hit"]}))
+
+
+def test_a_run_without_the_tracker_s_miss_causes_is_a_clear_exit(tmp_path: Path) -> None:
+    arguments = run_and_dataset(tmp_path, {})
+    (tmp_path / "run" / "summary.json").write_text(json.dumps({"trackers": {"ours": {}}}))
+    with pytest.raises(SystemExit, match="no miss causes of tracker 'csrt'"):
+        main(arguments)
+    (tmp_path / "run" / "summary.json").write_text("not json")
+    with pytest.raises(SystemExit, match="no miss causes"):
+        main(arguments)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from asymtrack_ros.boxes import as_box, box_iou
-from asymtrack_ros.evaluation.robustness import REACQUIRE_WITHIN, REACQUIRED_IOU, in_time
+from asymtrack_ros.evaluation.robustness import REACQUIRED_IOU, in_time, reacquisition_window
 from asymtrack_ros.tracking.redetection import SearchHit, Verdict
 
 FIELDS = ("sequence", "frame", "x", "y", "w", "h", "network_score", "score", "verdict", "iou", "away")
@@ -97,10 +97,9 @@ def _miss_cause(span: tuple[int, int], delay: int | None, tracking: np.ndarray,
     """:func:`miss_causes` of one return, ``span``, given the sequence's hits ``on_target``."""
     if in_time(delay):
         return None
-    start, stop = span
+    start, end = reacquisition_window(span)
     if tracking[start]:
         return MissCause.TRACKING_ELSEWHERE
-    end = min(stop, start + REACQUIRE_WITHIN + 1)
     found = Counter(CAUSE_OF_VERDICT[traced.hit.verdict] for traced in on_target if start <= traced.frame < end)
     if MissCause.UNCONFIRMED in found:
         return MissCause.UNCONFIRMED

@@ -44,7 +44,7 @@ from asymtrack_ros.evaluation.cli import (
     tracker_factories,
 )
 from asymtrack_ros.evaluation.ope import session_outcomes
-from asymtrack_ros.evaluation.robustness import REACQUIRE_WITHIN, return_spans
+from asymtrack_ros.evaluation.robustness import reacquisition_window, return_spans
 from asymtrack_ros.sequences import TrackSequence
 from asymtrack_ros.tracking.monitor import LostPolicy, TrackState
 from asymtrack_ros.tracking.redetection import RegionSearch, grid_boxes
@@ -119,15 +119,24 @@ def missed_windows(sequence: TrackSequence, causes: Sequence[str | None]) -> lis
     spans = return_spans(sequence.away, sequence.init_frame)
     if len(spans) != len(causes):
         raise ValueError(f"{sequence.name}: the run lists {len(causes)} returns, the dataset has {len(spans)}")
-    return [(start, min(stop, start + REACQUIRE_WITHIN + 1), cause)
-            for (start, stop), cause in zip(spans, causes, strict=True) if cause is not None]
+    return [(*reacquisition_window(span), cause) for span, cause in zip(spans, causes, strict=True)
+            if cause is not None]
+
+
+def recorded_causes(run: Path, tracker_name: str) -> dict[str, list[str | None]]:
+    """The run's ``miss_causes`` of ``tracker_name`` (its ``summary.json``); SystemExit with the reason when the run
+    has none."""
+    try:
+        trackers = json.loads((run / "summary.json").read_text())["trackers"]
+        return dict(trackers[tracker_name]["miss_causes"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise SystemExit(f"{run}: no miss causes of tracker {tracker_name!r} in summary.json ({error!r})") from error
 
 
 def probe_run(run: Path, dataset: Path, spec: TrackerSpec, policy: LostPolicy) -> list[ProbedReturn]:
     """Every missed return of the tracker named by ``spec`` (``parse_tracker_spec``, as the run's) in ``run`` over
     ``dataset``, probed with a tracker built from ``spec`` in sessions with ``policy``."""
-    summary = json.loads((run / "summary.json").read_text())
-    recorded = summary["trackers"][spec[0]]["miss_causes"]
+    recorded = recorded_causes(run, spec[0])
     (factory,) = tracker_factories([spec]).values()
     probed = []
     for sequence in load_dataset(dataset):

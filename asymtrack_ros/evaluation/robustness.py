@@ -72,6 +72,13 @@ def return_spans(absent: np.ndarray, init_frame: int) -> list[tuple[int, int]]:
     return spans
 
 
+def reacquisition_window(span: tuple[int, int]) -> tuple[int, int]:
+    """The frames ``[start, end)`` in which the return ``span`` (:func:`return_spans`) counts as re-acquired in time:
+    from the return to :data:`REACQUIRE_WITHIN` frames later, or to the target's next absence."""
+    start, stop = span
+    return start, min(stop, start + REACQUIRE_WITHIN + 1)
+
+
 def in_time(delay: int | None) -> bool:
     """Whether a return re-acquired after ``delay`` frames (None: never) was re-acquired within
     :data:`REACQUIRE_WITHIN` frames."""

@@ -104,15 +104,10 @@ class RedetectionSettings:
         unknown = set(values) - set(REDETECTION_KEYS)
         if unknown:
             raise ValueError(f"unknown re-detection keys {sorted(unknown)}; expected {sorted(REDETECTION_KEYS)}")
-        settings = {key: _number(key, value) for key, value in values.items()}
-        every, crops, anchor_every, scan_every, border_every, persistent = (
-            int(settings.pop(key, default)) for key, default in (
-                ("global_search_every", cls.global_search_every), ("global_search_crops", cls.global_search_crops),
-                ("anchor_search_every", cls.anchor_search_every), ("distractor_scan_every", cls.distractor_scan_every),
-                ("border_search_every", cls.border_search_every),
-                ("persistent_hit_frames", cls.persistent_hit_frames)))
-        overlap = settings.get("global_search_overlap", cls.global_search_overlap)
-        return cls(every, overlap, crops, anchor_every, scan_every, border_every, persistent)
+        numbers = {key: _number(key, value) for key, value in values.items()}  # missing keys keep the defaults
+        fields_given: dict[str, Any] = {key: value if key == "global_search_overlap" else int(value)
+                                        for key, value in numbers.items()}
+        return cls(**fields_given)
 
     def to_json(self) -> dict[str, float]:
         return asdict(self)
