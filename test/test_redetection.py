@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,7 +19,8 @@ from asymtrack_ros.models.config import ModelConfig
 from asymtrack_ros.sequences import make_sequence
 from asymtrack_ros.tracking import create_tracker
 from asymtrack_ros.tracking.base import DeviceInfo, TrackResult
-from asymtrack_ros.tracking.distractors import target_posterior
+from asymtrack_ros.tracking.confirmation import FEATURES, ConfirmationHead
+from asymtrack_ros.tracking.distractors import DistractorMemory, target_posterior
 from asymtrack_ros.tracking.manifest import MODEL_JSON, ModelManifest
 from asymtrack_ros.tracking.monitor import LostPolicy, TrackState
 from asymtrack_ros.tracking.redetection import (
@@ -353,16 +355,28 @@ def marked(square: Box | None, look_alike: Box) -> np.ndarray:
     return image
 
 
+def constant_head(probability: float) -> ConfirmationHead:
+    """A LOST confirmation head that gives every box ``probability``."""
+    return ConfirmationHead((0.0,) * len(FEATURES), math.log(probability / (1.0 - probability)))
+
+
 TRACKED = 36  # frames: the scan, one crop per frame, covers the 35 crops of the frame's grid
 
 
-def run_with_look_alike(scan_every: int) -> list[TrackState]:
-    """The target tracked beside an all-red look-alike at FAR for TRACKED frames, absent for 20, then back at SEEN."""
+def look_alike_outcomes(scan_every: int, confirmation: ConfirmationHead | None = None) -> list[FrameOutcome]:
+    """The target tracked beside an all-red look-alike at FAR for TRACKED frames, absent for 20, then back at SEEN
+    (``confirmation``: the LOST confirmation head)."""
     settings = RedetectionSettings(global_search_every=1, global_search_crops=0, distractor_scan_every=scan_every)
-    session = TrackingSession(SiameseTracker(ColourRunner(), redetection=settings), POLICY)
+    tracker = SiameseTracker(ColourRunner(), redetection=settings, confirmation=confirmation)
+    session = TrackingSession(tracker, POLICY)
     session.start(marked(START, FAR), START, "t")
     script = [START] * TRACKED + [None] * 20 + [SEEN] * 10
-    return [session.step(marked(square, FAR)).state for square in script]
+    return [session.step(marked(square, FAR)) for square in script]
+
+
+def run_with_look_alike(scan_every: int) -> list[TrackState]:
+    """The states of :func:`look_alike_outcomes` without a confirmation head."""
+    return [outcome.state for outcome in look_alike_outcomes(scan_every)]
 
 
 def test_a_look_alike_seen_beside_the_tracked_target_is_not_confirmed_while_lost_but_the_target_is() -> None:
@@ -375,6 +389,37 @@ def test_a_look_alike_seen_beside_the_tracked_target_is_not_confirmed_while_lost
     assert aware[:TRACKED] == [TrackState.TRACKING] * TRACKED
     assert TrackState.TRACKING not in aware[absent], "with it, no absent frame is TRACKING"
     assert aware[-1] == TrackState.TRACKING, "and the returning target is re-acquired"
+
+
+def test_with_a_head_the_cap_weighs_the_check_s_own_evidence_for_the_target() -> None:
+    """A head that gives every box 0.6: the remembered look-alike still caps itself to nothing during the absence,
+    and the returning target, which the check finds far more like the target than like the look-alike, keeps the
+    head's 0.6 (weighing the head's number against the check's likeness to the look-alike gave it 0.51)."""
+    outcomes = look_alike_outcomes(scan_every=1, confirmation=constant_head(0.6))
+    assert [outcome.state for outcome in outcomes[TRACKED : TRACKED + 20]] == [TrackState.LOST] * 20
+    assert outcomes[TRACKED + 20].score == pytest.approx(0.6)
+    assert outcomes[-1].state == TrackState.TRACKING
+
+
+class LikenessCheck:
+    """A target check whose likeness to any remembered look is ``likeness``."""
+
+    def __init__(self, likeness: float) -> None:
+        self._likeness = likeness
+
+    def likeness(self, image: np.ndarray, box: Box, look: object) -> float:
+        return self._likeness
+
+
+def test_the_cap_weighs_the_given_evidence_for_the_target_against_the_closest_look_alike() -> None:
+    settings = RedetectionSettings(distractor_scan_every=1)
+    memory = DistractorMemory(SiameseTracker(ColourRunner(), redetection=settings), settings)
+    image, check = frame(START), LikenessCheck(0.9)
+    assert memory.cap(image, START, check, 0.6) == 0.6, "nothing remembered: no cap"
+    memory.looks.append("a look-alike's look")
+    assert memory.cap(image, START, check, 0.6) == pytest.approx(target_posterior(0.6, 0.9))
+    assert memory.cap(image, START, check, 0.6, target=0.98) == 0.6, "far more like the target: the score stands"
+    assert memory.cap(image, START, check, 0.95, target=0.98) == pytest.approx(target_posterior(0.98, 0.9))
 
 
 def test_target_posterior_weighs_the_target_against_the_look_alike() -> None:

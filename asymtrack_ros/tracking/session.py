@@ -223,12 +223,17 @@ class TrackingSession:
     def _candidate_check(self, appearance: TargetCheck, image: np.ndarray, box: Box) -> float:
         """The check of a box while LOST (the tracker's own box or a re-detection hit): with the tracker's
         confirmation head (``confirmation.py``, fitted on both), its probability that the box is the target given what
-        the session knows of this LOST episode, capped as :meth:`_lost_check`; without one, :meth:`_lost_check`."""
+        the session knows of this LOST episode, capped by the distractor memory, which weighs the better evidence that
+        the box is the target (that probability or the target check's own similarity) against the check's likeness
+        to the closest look-alike; without a head, :meth:`_lost_check`."""
         head, context = self._head, self._context
         if head is None or context is None:
             return self._lost_check(appearance, image, box)
-        lost = replace(context, lost_frames=self._untracked)
-        return self._capped(appearance, image, box, head.probability(image, box, lost))
+        probability = head.probability(image, box, replace(context, lost_frames=self._untracked))
+        if self._distractors is None:
+            return probability
+        evidence = max(probability, appearance.similarity(image, box))
+        return self._distractors.cap(image, box, appearance, probability, evidence)
 
     def _capped(self, appearance: TargetCheck, image: np.ndarray, box: Box, identified: float) -> float:
         """``identified`` capped by the distractor memory, if any (``DistractorMemory.cap``)."""
