@@ -230,7 +230,7 @@ class TrackingSession:
         if head is None or context is None:
             return self._lost_check(appearance, image, box)
         probability = head.probability(image, box, replace(context, lost_frames=self._untracked))
-        if self._distractors is None:
+        if self._distractors is None or not self._distractors.looks:  # nothing to weigh it against
             return probability
         evidence = max(probability, appearance.similarity(image, box))
         return self._distractors.cap(image, box, appearance, probability, evidence)
