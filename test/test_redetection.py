@@ -402,24 +402,29 @@ def test_with_a_head_the_cap_weighs_the_check_s_own_evidence_for_the_target() ->
 
 
 class LikenessCheck:
-    """A target check whose likeness to any remembered look is ``likeness``."""
+    """A target check whose likeness to any remembered look is ``likeness`` and whose similarity to the target is
+    ``similarity``."""
 
-    def __init__(self, likeness: float) -> None:
-        self._likeness = likeness
+    def __init__(self, likeness: float, similarity: float = 0.0) -> None:
+        self._likeness, self._similarity = likeness, similarity
 
     def likeness(self, image: np.ndarray, box: Box, look: object) -> float:
         return self._likeness
 
+    def similarity(self, image: np.ndarray, box: Box) -> float:
+        return self._similarity
 
-def test_the_cap_weighs_the_given_evidence_for_the_target_against_the_closest_look_alike() -> None:
+
+def test_the_cap_weighs_the_better_evidence_for_the_target_against_the_closest_look_alike() -> None:
     settings = RedetectionSettings(distractor_scan_every=1)
     memory = DistractorMemory(SiameseTracker(ColourRunner(), redetection=settings), settings)
     image, check = frame(START), LikenessCheck(0.9)
     assert memory.cap(image, START, check, 0.6) == 0.6, "nothing remembered: no cap"
     memory.looks.append("a look-alike's look")
     assert memory.cap(image, START, check, 0.6) == pytest.approx(target_posterior(0.6, 0.9))
-    assert memory.cap(image, START, check, 0.6, target=0.98) == 0.6, "far more like the target: the score stands"
-    assert memory.cap(image, START, check, 0.95, target=0.98) == pytest.approx(target_posterior(0.98, 0.9))
+    sure = LikenessCheck(0.9, similarity=0.98)
+    assert memory.cap(image, START, sure, 0.6) == 0.6, "far more like the target: the score stands"
+    assert memory.cap(image, START, sure, 0.95) == pytest.approx(target_posterior(0.98, 0.9))
 
 
 def test_target_posterior_weighs_the_target_against_the_look_alike() -> None:

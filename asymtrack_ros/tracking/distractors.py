@@ -78,13 +78,13 @@ class DistractorMemory:
         (x, y), (crop_x, crop_y) = centre(box), centre(crop)
         return abs(x - crop_x) <= reach and abs(y - crop_y) <= reach
 
-    def cap(self, image: np.ndarray, box: Box, check: TargetCheck, score: float, target: float | None = None) -> float:
-        """``score`` capped by :func:`target_posterior` of ``target`` (the evidence that ``box`` is the target;
-        None: ``score``) against ``check``'s likeness of ``box`` to the remembered look most like it. The session's
-        confirmation head passes the better of its probability and ``check``'s own similarity: weighed alone, the
-        head's lower number lost to the check's likeness to a look-alike on returning targets that the check found
-        more like themselves (0.85 against 0.81)."""
+    def cap(self, image: np.ndarray, box: Box, check: TargetCheck, score: float) -> float:
+        """``score`` (a probability that ``box`` is the target) capped by :func:`target_posterior` of the better
+        evidence for the target, ``score`` or ``check``'s own similarity, against ``check``'s likeness of ``box`` to
+        the remembered look most like it. With the session's confirmation head as ``score``, weighing the head's
+        number alone against the check's likeness lost returning targets that the check found more like themselves
+        (0.85 against 0.81); the re-identification's score is never under the check's similarity."""
         if not self.looks:
             return score
         other = max(check.likeness(image, box, look) for look in self.looks)
-        return min(score, target_posterior(score if target is None else target, other))
+        return min(score, target_posterior(max(score, check.similarity(image, box)), other))

@@ -229,11 +229,8 @@ class TrackingSession:
         head, context = self._head, self._context
         if head is None or context is None:
             return self._lost_check(appearance, image, box)
-        probability = head.probability(image, box, replace(context, lost_frames=self._untracked))
-        if self._distractors is None or not self._distractors.looks:  # nothing to weigh it against
-            return probability
-        evidence = max(probability, appearance.similarity(image, box))
-        return self._distractors.cap(image, box, appearance, probability, evidence)
+        lost = replace(context, lost_frames=self._untracked)
+        return self._capped(appearance, image, box, head.probability(image, box, lost))
 
     def _capped(self, appearance: TargetCheck, image: np.ndarray, box: Box, identified: float) -> float:
         """``identified`` capped by the distractor memory, if any (``DistractorMemory.cap``)."""
