@@ -96,6 +96,7 @@ class NodeConfig:
                 recover_at_normal_scale=read.flag("recover_at_normal_scale"),
                 search_step=read.real("search_step"), max_search_scale=read.real("max_search_scale"),
                 min_visible=read.real("min_visible"), lost_at_cut=read.flag("lost_at_cut"),
+                lost_at_exit=read.flag("lost_at_exit"),
             ),
             debug_image=read.flag("debug_image"), debug_max_rate=read.real("debug_max_rate"),
             diagnostics_period=read.real("diagnostics_period"),

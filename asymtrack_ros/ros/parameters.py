@@ -75,6 +75,8 @@ PARAMETERS: dict[str, tuple[object, str, bool]] = {
                     "the view (LOST at once), [0, 1); 0 = never", False),
     "lost_at_cut": (LostPolicy.lost_at_cut, "a frame at a shot cut (the whole picture changed) scoring under "
                     "lost_score is LOST at once", False),
+    "lost_at_exit": (LostPolicy.lost_at_exit, "a TRACKING frame is LOST at once when the target's own motion took it "
+                     "out of view (min_visible) and the box did not follow it or scores under lost_score", False),
     "debug_image": (True, "publish ~/debug_image (drawn only while someone subscribes)", False),
     "debug_max_rate": (10.0, "maximum ~/debug_image rate in Hz (0 = every frame), 0..1000", False),
     "diagnostics_period": (1.0, "seconds between /diagnostics messages, 0.01..3600", True),

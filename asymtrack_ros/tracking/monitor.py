@@ -24,7 +24,11 @@ class LostPolicy:
 
     Lost after ``lost_frames`` consecutive scores under ``lost_score``, or at once when no more than
     ``min_visible`` of the tracker's box lies inside the image (the target left the view: a correlation filter
-    hangs its box half over the border and keeps scoring background there; 0 = never), or at once when a frame at
+    hangs its box half over the border and keeps scoring background there; 0 = never), or at once, with
+    ``lost_at_exit`` (off by default: on the development sets it cut absent TRACKING by 18 % and cost one return in
+    138), when the target's own motion has taken it out of view by that measure and the box did not follow it or
+    scores under ``lost_score`` (``exit_motion.py``: a box that jumps back onto a look-alike as the target leaves, or
+    sticks at the edge), or at once when a frame at
     a shot cut (``shot_cut.py``) scores under ``lost_score`` and ``lost_at_cut`` is set (after a cut a correlation
     filter boxes whatever now lies where the target was); recovered after
     ``recover_frames`` consecutive scores at or above ``recover_score``, or after a score at or above ``recover_score``
@@ -50,6 +54,7 @@ class LostPolicy:
     max_search_scale: float = 2.5
     min_visible: float = 0.6
     lost_at_cut: bool = True
+    lost_at_exit: bool = False
 
     def validate(self) -> None:
         """Raise ValueError naming the first field of the wrong type (an integer serves as a real, nothing else as a

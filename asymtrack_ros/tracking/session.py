@@ -11,6 +11,7 @@ from asymtrack_ros.tracking.appearance import TargetCheck, colour_histogram, cor
 from asymtrack_ros.tracking.base import NotInitializedError, Tracker, TrackResult
 from asymtrack_ros.tracking.confirmation import ConfirmationHead, LostContext
 from asymtrack_ros.tracking.distractors import DistractorMemory
+from asymtrack_ros.tracking.exit_motion import ExitWatch
 from asymtrack_ros.tracking.monitor import LostPolicy, TargetMonitor, TrackState
 from asymtrack_ros.tracking.redetection import LostSearch, RegionSearch, SearchHit
 from asymtrack_ros.tracking.shot_cut import ShotCutDetector
@@ -74,6 +75,7 @@ class TrackingSession:
             self._distractors = DistractorMemory(tracker, tracker.redetection)
         self._following = False
         self._cuts = ShotCutDetector()
+        self._exits = ExitWatch()
         # the tracker's confirmation head, if any (a duck-typed tracker without the attribute has none)
         self._head: ConfirmationHead | None = getattr(tracker, "confirmation", None)
         self._context: LostContext | None = None  # with a confirmation head: what the session knows while LOST
@@ -117,6 +119,7 @@ class TrackingSession:
                                         colour_histogram(image, self._anchor), 0)
         self.monitor.start()
         self._cuts.start(image)
+        self._exits.reset()
         self._reset_search()
         if self._distractors is not None:
             self._distractors.reset()
@@ -170,6 +173,7 @@ class TrackingSession:
             self.tracker.relocate(image, result.box)
         state = self.monitor.update(score, out_of_view, self._cuts.is_cut(image), tentative)
         if state == TrackState.TRACKING:
+            self._exits.record(result.box)
             self._reset_search()
             self._untracked = 0
             if score >= policy.lost_score:
@@ -179,9 +183,11 @@ class TrackingSession:
                     appearance.remember(image, result.box)
             if scan and score >= policy.recover_score and self._distractors is not None:
                 self._distractors.scan(image, result.box, appearance, policy.lost_score)
-        elif state == TrackState.LOST:
-            if out_of_view and not was_lost and self._search is not None:
-                self._search.left_view(result.box, self._frame_size)
+        else:
+            self._exits.reset()
+        if state == TrackState.LOST:
+            if out_of_view and not was_lost and self._search is not None and self._box_left(result.box):
+                self._search.left_view(result.box, self._frame_size)  # not at a motion exit: it may be in view
             self._following = self._following and score >= policy.lost_score
             if not self._following:
                 self.tracker.reposition(anchor)
@@ -189,16 +195,24 @@ class TrackingSession:
 
     def _score(self, appearance: TargetCheck, image: np.ndarray, result: TrackResult, lost: bool) -> tuple[float, bool]:
         """The published score of ``result`` (the tracker's score capped by the target check, :meth:`_lost_check`
-        while LOST) and whether its box is out of view (``LostPolicy.min_visible``; then the score is 0). While LOST,
-        a re-detecting (network) tracker's box without a score of its own scores 0: the check alone confirms
-        background that resembles the target (a pale target on a pale sky)."""
-        if visible_fraction(result.box, self._frame_size) <= self.monitor.policy.min_visible:
+        while LOST) and whether the target is out of view (then the score is 0): its box is (:meth:`_box_left`), or
+        while TRACKING its motion took it out and the box did not follow (``lost_at_exit``, ``exit_motion.py``).
+        While LOST, a re-detecting (network) tracker's box without a score of its own scores 0: the check alone
+        confirms background that resembles the target (a pale target on a pale sky)."""
+        policy, box = self.monitor.policy, result.box
+        if self._box_left(box):
             return 0.0, True
         if lost and result.score is None and self._network:
             return 0.0, False  # a network tracker that did not score this box (the fusion disagrees) confirms nothing
-        box = result.box
         similarity = self._candidate_check(appearance, image, box) if lost else appearance.similarity(image, box)
-        return (similarity if result.score is None else min(result.score, similarity)), False
+        score = similarity if result.score is None else min(result.score, similarity)
+        left = not lost and policy.lost_at_exit and self._exits.left_view(
+            box, score, self._frame_size, policy.min_visible, policy.lost_score)
+        return (0.0, True) if left else (score, False)
+
+    def _box_left(self, box: Box) -> bool:
+        """Whether ``box`` lies out of view (no more than ``LostPolicy.min_visible`` of it in the frame)."""
+        return visible_fraction(box, self._frame_size) <= self.monitor.policy.min_visible
 
     def _redetect(self, image: np.ndarray, anchor: Box, appearance: TargetCheck) -> SearchHit | None:
         """This LOST frame's re-detection hit, if a search is due and hits something (``redetection.py``)."""
