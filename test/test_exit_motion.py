@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_monitor import ScriptedTracker
 
 from asymtrack_ros.boxes import Box
-from asymtrack_ros.tracking.base import DeviceInfo, Tracker, TrackResult
+from asymtrack_ros.tracking.base import TrackResult
 from asymtrack_ros.tracking.exit_motion import ExitWatch
 from asymtrack_ros.tracking.monitor import LostPolicy, TrackState
 from asymtrack_ros.tracking.redetection import RedetectionSettings, Verdict
@@ -51,26 +52,12 @@ def test_a_prediction_still_in_view_never_means_it_left() -> None:
     assert not watch.left_view((60.0, 40.0, 20.0, 20.0), 0.0, FRAME, POLICY.min_visible, POLICY.lost_score)
 
 
-class JumpingTracker(Tracker):
+class JumpingTracker(ScriptedTracker):
     """Follows a target moving right at :data:`STEP` px per frame, sure of it, until the target is a sliver at the
     edge; then its box jumps back onto a look-alike at x 100, as sure."""
 
     def __init__(self) -> None:
-        self._box: Box | None = None
-
-    @property
-    def device_info(self) -> DeviceInfo:
-        return DeviceInfo(backend="scripted", device="cpu")
-
-    @property
-    def is_initialized(self) -> bool:
-        return self._box is not None
-
-    def reposition(self, box: Box) -> None:
-        self._box = box
-
-    def _initialize(self, image: np.ndarray, box: Box) -> None:
-        self._box = box
+        super().__init__([])
 
     def _track(self, image: np.ndarray, search_scale: float) -> TrackResult:
         assert self._box is not None
