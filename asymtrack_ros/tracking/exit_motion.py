@@ -13,7 +13,6 @@ moved along the motion at least :data:`FOLLOW_SHARE` of the predicted displaceme
 
 from __future__ import annotations
 
-import math
 from collections import deque
 
 from asymtrack_ros.boxes import Box, centre, visible_fraction
@@ -54,6 +53,6 @@ class ExitWatch:
             return False
         (last_x, last_y), (predicted_x, predicted_y), (x, y) = centre(self._boxes[-1]), centre(predicted), centre(box)
         step_x, step_y = predicted_x - last_x, predicted_y - last_y
-        step = math.hypot(step_x, step_y)
-        along = ((x - last_x) * step_x + (y - last_y) * step_y) / step if step > 0.0 else 0.0
-        return along < FOLLOW_SHARE * step or score < lost_score
+        # the box's move along the motion, times the step's length, against FOLLOW_SHARE of the step's length squared
+        followed = (x - last_x) * step_x + (y - last_y) * step_y >= FOLLOW_SHARE * (step_x * step_x + step_y * step_y)
+        return not followed or score < lost_score
